@@ -26,8 +26,14 @@ def _collect(paths):
             for name in sorted(os.listdir(path)):
                 if name.startswith("test_") and name.endswith(".py"):
                     files.append(path.rstrip("/") + "/" + name)
-        else:
+        elif path.endswith(".py"):
+            try:
+                os.stat(path)
+            except OSError:
+                raise SystemExit("no such test file: " + path)
             files.append(path)
+        else:
+            raise SystemExit("no such test directory: " + path)
     return files
 
 
