@@ -1,0 +1,83 @@
+"""Bench fixtures: a live server, boxes running the real firmware on pty links, real-adapter options.
+
+`--gps-port`, `--modem-port`, `--reader-port`, `--control-port` take pyserial URLs (`/dev/ttyUSB0`,
+`rfc2217://...`): the emulators then open those adapters, wired to a real box, instead of a pty link to a
+local firmware process. The same scenarios run either way.
+"""
+
+import os
+import shutil
+import tempfile
+
+import pytest
+
+from hil_tests.harness import deps
+
+PORT_OPTIONS = ("gps", "modem", "reader", "control")
+
+
+def pytest_addoption(parser):
+    group = parser.getgroup("bench", "bench (hil_tests) options")
+    for name in PORT_OPTIONS:
+        group.addoption("--%s-port" % name, default=None, metavar="URL",
+                        help="pyserial URL of a real adapter wired to the box's %s line" % name)
+    group.addoption("--power-cuts", type=int, default=None, metavar="N",
+                    help="number of power cuts in the power-cut scenario (default: what fits in about 60 s)")
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "slow: long bench runs (deselect with -m 'not slow')")
+
+
+@pytest.fixture(scope="session")
+def bench_ports(request):
+    """Real adapter URLs given on the command line, by line name (empty: everything emulated)."""
+    ports = {}
+    for name in PORT_OPTIONS:
+        value = request.config.getoption("--%s-port" % name)
+        if value:
+            ports[name] = value
+    return ports
+
+
+@pytest.fixture
+def workdir():
+    path = tempfile.mkdtemp(prefix="autopartage-bench-")
+    yield path
+    if not os.environ.get("AUTOPARTAGE_KEEP"):
+        shutil.rmtree(path, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def live_server():
+    """The real server on a free loopback port with a fresh SQLite file and the bench fleet seeded."""
+    deps.require("server")
+    from hil_tests.harness.live_server import ServerProcess
+
+    directory = tempfile.mkdtemp(prefix="autopartage-server-")
+    server = ServerProcess(os.path.join(directory, "bench.sqlite"))
+    server.start()
+    yield server
+    server.stop()
+    if not os.environ.get("AUTOPARTAGE_KEEP"):
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+@pytest.fixture
+def box_factory(workdir, bench_ports):
+    """make(box_id=..., server=(host, port), **kw) -> a started Box; every box is stopped at teardown."""
+    from hil_tests.harness.box import Box
+
+    made = []
+
+    def make(box_id=1, server=("127.0.0.1", 9), start=True, **kwargs):
+        deps.require("firmware", "modem", "reader")
+        box = Box(os.path.join(workdir, "box%d" % box_id), box_id, server, ports=bench_ports, **kwargs)
+        made.append(box)
+        if start:
+            box.start()
+        return box
+
+    yield make
+    for box in made:
+        box.stop()

@@ -1,0 +1,185 @@
+"""One emulated box (and a fleet of them): firmware process + pty links + emulators + control client.
+
+A box's four serial lines are `PtyLink`s: the firmware opens end `a` (paths written into its
+config.json), the bench opens end `b` (through a pyserial URL). When a real adapter is given for a line
+(`--gps-port` ...), no link is made and the emulator opens that URL instead: the firmware side is then a
+real box wired to the adapters, and no local firmware process is started for it.
+"""
+
+import os
+import secrets
+import time
+
+from hil_tests.harness.control import ControlClient
+from hil_tests.harness.firmware import FirmwareProcess, box_config
+from hil_tests.harness.ptys import make_link
+
+LINES = ("gps", "modem", "reader", "control")
+
+
+def _start(emulator):
+    start = getattr(emulator, "start", None)
+    if callable(start):
+        start()
+    return emulator
+
+
+def _stop(emulator):
+    for name in ("stop", "close"):
+        method = getattr(emulator, name, None)
+        if callable(method):
+            try:
+                method()
+            except Exception:
+                pass
+            return
+
+
+class Box:
+    """A box under test. `ports` maps line names to real adapter URLs (then no link nor process)."""
+
+    def __init__(self, workdir, box_id, server, key_hex=None, vehicle="AB-123-CD", clock_factor=1,
+                 reader="pn532", ports=None, heap=None, extra_config=None):
+        self.workdir = workdir
+        self.box_id = box_id
+        self.key_hex = key_hex or secrets.token_hex(16)
+        self.vehicle = vehicle
+        self.server = server  # (host, port) the modem emulator connects to
+        self.clock_factor = clock_factor
+        self.reader_kind = reader
+        self.ports = dict(ports or {})
+        self.links = {}
+        self.urls = {}
+        os.makedirs(workdir, exist_ok=True)
+        for line in LINES:
+            if self.ports.get(line):
+                self.urls[line] = self.ports[line]
+            else:
+                link = make_link("%s-%d" % (line, box_id))
+                self.links[line] = link
+                self.urls[line] = link.b
+        self.real = bool(self.ports)
+        config = box_config(
+            box_id, self.key_hex, vehicle, server,
+            uarts={k: self.links[k].a for k in ("gps", "modem", "reader") if k in self.links},
+            control=self.links["control"].a if "control" in self.links else "",
+            data_dir=os.path.join(workdir, "data"), clock_factor=clock_factor, reader=reader,
+            **(extra_config or {}),
+        )
+        self.firmware = FirmwareProcess(workdir, config, **({"heap": heap} if heap else {}))
+        self.control = None
+        self.modem = None
+        self.reader = None
+        self.gps = None
+
+    @property
+    def key(self):
+        return bytes.fromhex(self.key_hex)
+
+    # --- life cycle ----------------------------------------------------------------------------
+    def start_emulators(self, modem=True, reader=True, gps=True, **modem_kwargs):
+        """Open the bench ends with the peripheral emulators (the modem one reaches the live server)."""
+        if modem and self.modem is None:
+            from hil_tests.emulators.sim800 import Sim800Emulator
+
+            self.modem = _start(Sim800Emulator(self.urls["modem"], server=self.server, **modem_kwargs))
+        if reader and self.reader is None:
+            from hil_tests.emulators import reader as reader_module
+
+            cls = reader_module.PN532Emulator if self.reader_kind == "pn532" else reader_module.Rdm6300Emulator
+            self.reader = _start(cls(self.urls["reader"]))
+        if gps and self.gps is None:
+            from hil_tests.harness.gps import open_gps
+
+            self.gps = open_gps(self.urls["gps"], clock_factor=self.clock_factor)
+        return self
+
+    def start(self, boot_timeout=20.0, emulators=True, **modem_kwargs):
+        if emulators:
+            self.start_emulators(**modem_kwargs)
+        if self.control is None:
+            self.control = ControlClient(self.urls["control"], name="box%d" % self.box_id)
+        since = self.control.mark()
+        if not self.real:
+            self.firmware.start()
+        if self.control.wait_boot(boot_timeout, since) is None:
+            raise RuntimeError("box %d did not boot within %.0f s; firmware log:\n%s"
+                               % (self.box_id, boot_timeout, self.firmware.log()))
+        return self
+
+    def power_cut(self):
+        """SIGKILL the firmware (the data dir stays as the flash would)."""
+        self.firmware.kill()
+
+    def restart(self, boot_timeout=20.0):
+        since = self.control.mark()
+        self.firmware.restart()
+        if self.control.wait_boot(boot_timeout, since) is None:
+            raise RuntimeError("box %d did not reboot; log:\n%s" % (self.box_id, self.firmware.log()))
+
+    def stop(self):
+        if not self.real:
+            self.firmware.stop()
+        for emulator in (self.gps, self.reader, self.modem):
+            if emulator is not None:
+                _stop(emulator)
+        self.gps = self.reader = self.modem = None
+        if self.control is not None:
+            self.control.close()
+            self.control = None
+        for link in self.links.values():
+            link.close()
+
+    # --- bench actions -------------------------------------------------------------------------
+    def tap(self, uid, hold_s=0.3):
+        """Present a badge and take it away again; returns the control-channel mark taken before."""
+        since = self.control.mark()
+        self.reader.tap(uid)
+        time.sleep(hold_s)
+        self.reader.remove()
+        return since
+
+    def relay(self):
+        return self.control.pin("relay")
+
+    def feedback(self, since, timeout=5.0):
+        """Buzzer pulse count of the first feedback pattern after `since`."""
+        return self.control.buzzer_pulses(since, timeout=timeout)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.stop()
+
+
+class Fleet:
+    """Several boxes started together and stopped together (tools/demo.py, multi-box scenarios)."""
+
+    def __init__(self):
+        self.boxes = []
+
+    def add(self, box):
+        self.boxes.append(box)
+        return box
+
+    def start(self, **kwargs):
+        for box in self.boxes:
+            box.start(**kwargs)
+        return self
+
+    def stop(self):
+        for box in reversed(self.boxes):
+            try:
+                box.stop()
+            except Exception:
+                pass
+
+    def __iter__(self):
+        return iter(self.boxes)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.stop()

@@ -1,0 +1,125 @@
+"""Run the real firmware (`micropython main.py --config PATH`) from the mpy-cross build.
+
+Each box gets a directory with its generated `config.json` and its data dir (the Unix HAL's
+filesystem root, which survives restarts: that is what a power cut test needs). The process's
+stdout/stderr go to `firmware.log` in that directory so a failing test can show them.
+"""
+
+import json
+import os
+import signal
+import subprocess
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+BUILD = os.path.join(ROOT, "build", "firmware")
+SOURCE = os.path.join(ROOT, "firmware")
+DEFAULT_HEAP = "512K"
+
+
+def micropython_binary():
+    candidate = os.path.join(ROOT, ".venv", "bin", "micropython")
+    return candidate if os.path.exists(candidate) else "micropython"
+
+
+def firmware_dir():
+    """build/firmware (the .mpy build) unless AUTOPARTAGE_FIRMWARE points elsewhere (e.g. firmware/)."""
+    return os.environ.get("AUTOPARTAGE_FIRMWARE", BUILD)
+
+
+def box_config(box_id, key_hex, vehicle, server, uarts, control, data_dir, clock_factor=1, reader="pn532", **extra):
+    """The box's config.json as docs/architecture.md fixes it (Unix port keys included)."""
+    config = {
+        "box_id": box_id,
+        "key": key_hex,
+        "vehicle": vehicle,
+        "server_host": server[0],
+        "server_port": server[1],
+        "server_path": "/api/v1/sync",
+        "apn": "bench",
+        "board": "unix",
+        "reader": reader,
+        "modem": "sim800",
+        "uarts": dict(uarts),
+        "control": control,
+        "data_dir": data_dir,
+        "clock_factor": clock_factor,
+    }
+    config.update(extra)
+    return config
+
+
+class FirmwareProcess:
+    """One box's firmware process; restartable (power cut = kill + start again on the same data dir)."""
+
+    def __init__(self, directory, config, heap=DEFAULT_HEAP, firmware=None):
+        self.directory = directory
+        self.config = config
+        self.heap = heap
+        self.firmware = firmware or firmware_dir()
+        self.config_path = os.path.join(directory, "config.json")
+        self.log_path = os.path.join(directory, "firmware.log")
+        self.proc = None
+        self.starts = 0
+        os.makedirs(config["data_dir"], exist_ok=True)
+        self.write_config()
+
+    def write_config(self):
+        with open(self.config_path, "w") as f:
+            json.dump(self.config, f, indent=1, sort_keys=True)
+
+    def start(self):
+        if not os.path.exists(os.path.join(self.firmware, "main.py")):
+            raise FileNotFoundError("no firmware in %s: run `make firmware`" % self.firmware)
+        self.starts += 1
+        log = open(self.log_path, "ab")
+        log.write(b"--- start %d\n" % self.starts)
+        log.flush()
+        cmd = [micropython_binary(), "-X", "heapsize=" + self.heap, "main.py", "--config", self.config_path]
+        self.proc = subprocess.Popen(cmd, cwd=self.firmware, stdout=log, stderr=subprocess.STDOUT,
+                                     stdin=subprocess.DEVNULL)
+        log.close()
+        return self
+
+    def alive(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def returncode(self):
+        return None if self.proc is None else self.proc.poll()
+
+    def kill(self):
+        """A power cut: SIGKILL, no chance to flush anything."""
+        if self.alive():
+            self.proc.send_signal(signal.SIGKILL)
+        if self.proc is not None:
+            self.proc.wait()
+
+    def stop(self, timeout=2.0):
+        if self.alive():
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.kill()
+        elif self.proc is not None:
+            self.proc.wait()
+
+    def restart(self):
+        self.kill()
+        return self.start()
+
+    def log(self, tail=4000):
+        try:
+            with open(self.log_path, "rb") as f:
+                data = f.read()
+        except OSError:
+            return ""
+        return data[-tail:].decode("utf-8", "replace")
+
+    def wait_exit(self, timeout):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if not self.alive():
+                return self.returncode()
+            time.sleep(0.05)
+        return None

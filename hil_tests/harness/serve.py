@@ -1,0 +1,64 @@
+"""Child process that serves the real Flask app on loopback: `python -m hil_tests.harness.serve`.
+
+Prints `LISTENING <port>` once the socket is bound (port 0 picks a free one, so parallel runs never
+collide), then serves until SIGTERM/SIGINT. The database is a real SQLite file given by --db.
+"""
+
+import argparse
+import signal
+import sys
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--db", required=True, help="SQLite file (created and migrated if missing)")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--instance", default=None, help="Flask instance folder")
+    parser.add_argument("--quiet", action="store_true", help="no request log")
+    args = parser.parse_args(argv)
+    if not args.host.startswith("127.") and args.host not in ("localhost", "::1"):
+        parser.error("the bench serves on loopback only")
+
+    from werkzeug import serving
+
+    from server import create_app
+
+    config = {"DATABASE": args.db, "SECRET_KEY": "bench", "TESTING": False}
+    app = create_app(config) if args.instance is None else _with_instance(create_app, config, args.instance)
+    try:
+        from server import db as server_db
+
+        with app.app_context():
+            server_db.init_db(args.db)
+    except (ImportError, AttributeError):
+        pass
+    if args.quiet:
+        import logging
+
+        logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    httpd = serving.make_server(args.host, args.port, app, threaded=True)
+
+    def stop(_sig, _frame):
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, stop)
+    print("LISTENING %d" % httpd.socket.getsockname()[1], flush=True)
+    try:
+        httpd.serve_forever(poll_interval=0.2)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        httpd.server_close()
+    return 0
+
+
+def _with_instance(create_app, config, instance):
+    try:
+        return create_app(config, instance_path=instance)
+    except TypeError:
+        return create_app(config)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
