@@ -1,0 +1,191 @@
+"""tools/flash without hardware: the exact command lines (dry run), the local checks, and esptool's own
+offline commands on a generated ESP32 image (image-info reads its header and checksum; a write to a port
+that does not exist proves esptool accepts our exact arguments and stops only at opening the port)."""
+
+import hashlib
+import io
+import os
+import shlex
+import subprocess
+
+import pytest
+from esptool.bin_image import ESP32FirmwareImage, ImageSegment
+
+from tools import flash, provision
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+FLEET = os.path.join(ROOT, "tools", "fleet_example.csv")
+SETTINGS = {"server_host": "autopartage.test", "server_port": 80, "server_path": "/api/v1/sync", "apn": "internet",
+            "board": "tcall_sim800"}
+
+
+def make_image(path):
+    """A small but well-formed ESP32 app image, built with esptool's own image classes."""
+    image = ESP32FirmwareImage()
+    image.entrypoint = 0x40080000
+    image.flash_mode = 2  # DIO, as MicroPython's ESP32_GENERIC
+    image.flash_size_freq = 0x20  # 4 MB, 40 MHz
+    segments = [ImageSegment(0x3FFB0000, bytes(range(256))), ImageSegment(0x40080000, b"\x90" * 2048)]
+    for segment, name in zip(segments, (".dram0.data", ".iram0.text")):
+        segment.name = name
+    image.segments = segments
+    image.save(str(path))
+    with open(path, "rb") as f:
+        return hashlib.sha256(f.read()).hexdigest()
+
+
+def provisioned(tmp_path, count=2, board="tcall_sim800"):
+    cars = provision.read_fleet(FLEET)[:count]
+    settings = dict(SETTINGS, board=board)
+    provision.provision(cars, str(tmp_path / "out"), settings, None, out=io.StringIO())
+    return cars, str(tmp_path / "out")
+
+
+def build_dir(tmp_path):
+    path = tmp_path / "build"
+    for item in flash.FIRMWARE_ITEMS:
+        if item.endswith(".py"):
+            (path / item).parent.mkdir(parents=True, exist_ok=True)
+            (path / item).write_text("print('boot')\n")
+        else:
+            (path / item).mkdir(parents=True, exist_ok=True)
+            (path / item / "__init__.mpy").write_bytes(b"M\x06")
+    return str(path)
+
+
+def run_main(argv):
+    out = io.StringIO()
+    prompts = []
+    status = flash.main(argv, out=out, prompt=prompts.append)
+    return status, out.getvalue(), prompts
+
+
+def test_dry_run_prints_the_exact_commands_for_each_box_of_the_csv(tmp_path):
+    image = tmp_path / "ESP32_GENERIC.bin"
+    digest = make_image(image)
+    cars, out_dir = provisioned(tmp_path)
+    build = build_dir(tmp_path)
+    status, output, prompts = run_main(["--port", "/dev/ttyUSB0", "--fleet", FLEET, "--configs", out_dir,
+                                        "--plate", cars[0]["plate"], "--plate", cars[1]["plate"], "--image",
+                                        str(image), "--image-sha256", digest, "--build", build, "--dry-run"])
+    assert status == flash.EXIT_OK
+    assert prompts == []
+    esptool = flash.tool_path("esptool")
+    mpremote = flash.tool_path("mpremote")
+    commands = [line for line in output.splitlines() if line and not line.startswith(("#", "==", "Image"))]
+    expected = []
+    for car in cars:
+        config = provision.config_path(out_dir, car["plate"])
+        connect = [mpremote, "connect", "/dev/ttyUSB0"]
+        expected += [
+            shlex.join([esptool, "--chip", "esp32", "--port", "/dev/ttyUSB0", "--baud", "460800", "erase-flash"]),
+            shlex.join([esptool, "--chip", "esp32", "--port", "/dev/ttyUSB0", "--baud", "460800", "write-flash",
+                        "0x1000", str(image)]),
+            shlex.join(connect + ["resume", "exec", 'import sys; print("IMPL=" + sys.implementation.name)']),
+            "(cd %s && %s)" % (build, shlex.join(connect + ["resume", "fs", "cp", "-r", "hal", "drivers", "app",
+                                                             "protocol", "main.py", ":./"])),
+            shlex.join(connect + ["resume", "fs", "cp", config, ":./config.json"]),
+            shlex.join(connect + ["reset"]),
+            shlex.join(connect + ["resume", "exec", 'from app import version; print("VERSION=" + version.VERSION)']),
+            shlex.join(connect + ["reset"]),
+        ]
+    assert commands == expected
+    assert "Boîtier 2/2 : %s" % cars[1]["plate"] in output
+
+
+def test_a_wrong_image_hash_stops_before_touching_any_board(tmp_path):
+    image = tmp_path / "ESP32_GENERIC.bin"
+    make_image(image)
+    _cars, out_dir = provisioned(tmp_path, 1)
+    config = provision.config_path(out_dir, provision.read_fleet(FLEET)[0]["plate"])
+    status, output, _ = run_main(["--port", "/tmp/no-such-port", "--config", config, "--image", str(image),
+                                  "--image-sha256", "00" * 32, "--build", build_dir(tmp_path)])
+    assert status == flash.EXIT_BAD_INPUT
+    assert "SHA-256" in output and "effacement" not in output
+
+
+def test_esptool_reads_a_generated_image_offline_and_refuses_junk(tmp_path):
+    good = tmp_path / "good.bin"
+    digest = make_image(good)
+    size, actual = flash.check_image(str(good), digest.upper())
+    assert size == os.path.getsize(good) and actual == digest
+
+    junk = tmp_path / "junk.bin"
+    junk.write_bytes(b"\x2f" + bytes(4095))
+    error = pytest.raises(flash.FlashError, flash.check_image, str(junk), hashlib.sha256(junk.read_bytes()).hexdigest())
+    assert error.value.code == flash.EXIT_BAD_INPUT and "esptool" in str(error.value)
+
+    with pytest.raises(flash.FlashError, match="taille"):
+        flash.check_image(str(good), digest, expected_size=size + 1)
+
+
+def test_merge_bin_places_the_image_at_the_esp32_offset(tmp_path):
+    # The same offline esptool that the technician uses: a merged file for 0x1000 must carry our image there.
+    image = tmp_path / "app.bin"
+    make_image(image)
+    merged = tmp_path / "merged.bin"
+    result = subprocess.run([flash.tool_path("esptool"), "--chip", "esp32", "merge-bin", "-o", str(merged),
+                             "0x%x" % flash.IMAGE_OFFSET, str(image)], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stdout + result.stderr
+    data = merged.read_bytes()
+    assert data[flash.IMAGE_OFFSET:] == image.read_bytes()
+    assert data[:flash.IMAGE_OFFSET] == b"\xff" * flash.IMAGE_OFFSET
+
+
+def test_esptool_accepts_our_command_lines_and_fails_only_at_the_port(tmp_path):
+    image = tmp_path / "ESP32_GENERIC.bin"
+    make_image(image)
+    plan = flash.Plan("/tmp/no-such-port-autopartage", "config.json", "build", image=str(image))
+    for label, argv, _cwd, _kind in plan.steps[:2]:
+        result = subprocess.run(argv, capture_output=True, text=True, timeout=60)
+        output = result.stdout + result.stderr
+        assert result.returncode != 0, label
+        assert "Could not open /tmp/no-such-port-autopartage" in output, output
+
+
+def test_a_failed_esptool_step_is_reported_with_exit_code_1(tmp_path):
+    image = tmp_path / "ESP32_GENERIC.bin"
+    digest = make_image(image)
+    _cars, out_dir = provisioned(tmp_path, 1)
+    config = provision.config_path(out_dir, provision.read_fleet(FLEET)[0]["plate"])
+    status, output, _ = run_main(["--port", "/tmp/no-such-port-autopartage", "--config", config, "--image",
+                                  str(image), "--image-sha256", digest, "--build", build_dir(tmp_path)])
+    assert status == flash.EXIT_STEP_FAILED
+    assert "[1/8] effacement de la flash" in output and "ÉCHEC" in output and "Bilan" in output
+
+
+def test_a_bench_config_is_refused_for_a_real_box(tmp_path):
+    cars, out_dir = provisioned(tmp_path, 1, board="unix")
+    config = provision.config_path(out_dir, cars[0]["plate"])
+    status, output, _ = run_main(["--port", "/dev/ttyUSB0", "--config", config, "--skip-esptool", "--dry-run",
+                                  "--build", build_dir(tmp_path)])
+    assert status == flash.EXIT_BAD_INPUT and "unix" in output
+    status, _, _ = run_main(["--port", "/dev/ttyUSB0", "--config", config, "--skip-esptool", "--dry-run",
+                             "--allow-unix-config", "--build", build_dir(tmp_path)])
+    assert status == flash.EXIT_OK
+
+
+def test_missing_build_or_config_is_refused(tmp_path):
+    cars, out_dir = provisioned(tmp_path, 1)
+    config = provision.config_path(out_dir, cars[0]["plate"])
+    status, output, _ = run_main(["--port", "p", "--config", config, "--skip-esptool", "--build",
+                                  str(tmp_path / "nothing")])
+    assert status == flash.EXIT_BAD_INPUT and "make firmware" in output
+    status, output, _ = run_main(["--port", "p", "--fleet", FLEET, "--configs", str(tmp_path / "empty"),
+                                  "--skip-esptool", "--build", build_dir(tmp_path)])
+    assert status == flash.EXIT_BAD_INPUT and "illisible" in output
+
+
+def test_image_and_hash_are_required_unless_esptool_is_skipped(capsys):
+    with pytest.raises(SystemExit) as exc:
+        flash.main(["--port", "p", "--config", "c.json", "--image", "x.bin"])
+    assert exc.value.code == 2
+    assert "--image-sha256" in capsys.readouterr().err
+
+
+def test_help_lists_the_options():
+    result = subprocess.run([os.path.join(ROOT, ".venv", "bin", "python"), "-m", "tools.flash", "--help"],
+                            cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0
+    for option in ("--dry-run", "--image-sha256", "--fleet", "--skip-esptool"):
+        assert option in result.stdout
