@@ -64,6 +64,34 @@ def live_server():
 
 
 @pytest.fixture
+def make_bench(workdir, bench_ports, request):
+    """make_bench(factor=60) -> a Bench (live server + fleet + clock); closed at teardown, logs on failure."""
+    deps.require("server", "firmware", "modem", "reader", "tracks")
+    from hil_tests.harness.bench import Bench
+
+    made = []
+
+    def make(factor=60, **kwargs):
+        bench = Bench(os.path.join(workdir, "bench%d" % len(made)), factor=factor, ports=bench_ports, **kwargs)
+        made.append(bench)
+        return bench
+
+    yield make
+    failed = getattr(request.node, "rep_call", None) is not None and request.node.rep_call.failed
+    for bench in made:
+        if failed:
+            print(bench.diagnostics())
+        bench.close()
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item, call):
+    report = yield
+    setattr(item, "rep_" + report.when, report)
+    return report
+
+
+@pytest.fixture
 def box_factory(workdir, bench_ports):
     """make(box_id=..., server=(host, port), **kw) -> a started Box; every box is stopped at teardown."""
     from hil_tests.harness.box import Box

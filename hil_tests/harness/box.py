@@ -12,7 +12,9 @@ import time
 
 from hil_tests.harness.control import ControlClient
 from hil_tests.harness.firmware import FirmwareProcess, box_config
+from hil_tests.harness.gps import GpsFeed
 from hil_tests.harness.ptys import make_link
+from hil_tests.harness.simclock import SimClock
 
 LINES = ("gps", "modem", "reader", "control")
 
@@ -38,14 +40,16 @@ def _stop(emulator):
 class Box:
     """A box under test. `ports` maps line names to real adapter URLs (then no link nor process)."""
 
-    def __init__(self, workdir, box_id, server, key_hex=None, vehicle="AB-123-CD", clock_factor=1,
-                 reader="pn532", ports=None, heap=None, extra_config=None):
+    def __init__(self, workdir, box_id, server, key_hex=None, vehicle="AB-123-CD", clock=None,
+                 reader="pn532", ports=None, heap=None, extra_config=None, gps_position=None):
         self.workdir = workdir
+        self.clock = clock or SimClock(1)
+        self.gps_position = gps_position
         self.box_id = box_id
         self.key_hex = key_hex or secrets.token_hex(16)
         self.vehicle = vehicle
         self.server = server  # (host, port) the modem emulator connects to
-        self.clock_factor = clock_factor
+        self.clock_factor = self.clock.factor
         self.reader_kind = reader
         self.ports = dict(ports or {})
         self.links = {}
@@ -63,7 +67,7 @@ class Box:
             box_id, self.key_hex, vehicle, server,
             uarts={k: self.links[k].a for k in ("gps", "modem", "reader") if k in self.links},
             control=self.links["control"].a if "control" in self.links else "",
-            data_dir=os.path.join(workdir, "data"), clock_factor=clock_factor, reader=reader,
+            data_dir=os.path.join(workdir, "data"), clock_factor=self.clock.factor, reader=reader,
             **(extra_config or {}),
         )
         self.firmware = FirmwareProcess(workdir, config, **({"heap": heap} if heap else {}))
@@ -82,6 +86,7 @@ class Box:
         if modem and self.modem is None:
             from hil_tests.emulators.sim800 import Sim800Emulator
 
+            modem_kwargs.setdefault("time_fn", self.clock.now)
             self.modem = _start(Sim800Emulator(self.urls["modem"], server=self.server, **modem_kwargs))
         if reader and self.reader is None:
             from hil_tests.emulators import reader as reader_module
@@ -89,9 +94,10 @@ class Box:
             cls = reader_module.PN532Emulator if self.reader_kind == "pn532" else reader_module.Rdm6300Emulator
             self.reader = _start(cls(self.urls["reader"]))
         if gps and self.gps is None:
-            from hil_tests.harness.gps import open_gps
-
-            self.gps = open_gps(self.urls["gps"], clock_factor=self.clock_factor)
+            kwargs = {"seed": self.box_id}
+            if self.gps_position:
+                kwargs["position"] = self.gps_position
+            self.gps = GpsFeed(self.urls["gps"], self.clock, **kwargs).start()
         return self
 
     def start(self, boot_timeout=20.0, emulators=True, **modem_kwargs):

@@ -136,9 +136,10 @@ class ControlClient:
         with self._lock:
             return self.pins.get(name, default)
 
-    def pin_history(self, name, since=0):
+    def pin_history(self, name, since=0, until=None):
+        """[(t, value)] of the pin's changes between two marks."""
         with self._lock:
-            return [(e.t, e.value) for e in self.events[since:] if e.kind == "PIN" and e.name == name]
+            return [(e.t, e.value) for e in self.events[since:until] if e.kind == "PIN" and e.name == name]
 
     def buzzer_pulses(self, since, gap_s=PATTERN_GAP_S, timeout=5.0):
         """Count the buzzer pulses (rising edges) of the first feedback pattern after `since`.

@@ -9,11 +9,13 @@ import threading
 import time
 
 from hil_tests.harness.firmware import ROOT
+from hil_tests.harness.simclock import ENV as SIM_ENV
 
 
 class ServerProcess:
-    def __init__(self, db_path, host="127.0.0.1", port=0, log_path=None, quiet=True):
+    def __init__(self, db_path, host="127.0.0.1", port=0, log_path=None, quiet=True, clock=None):
         self.db_path = db_path
+        self.clock = clock
         self.host = host
         self.port = port
         self.log_path = log_path or (db_path + ".log")
@@ -35,6 +37,8 @@ class ServerProcess:
             cmd.append("--quiet")
         env = dict(os.environ)
         env["PYTHONPATH"] = ROOT + os.pathsep + env.get("PYTHONPATH", "")
+        if self.clock is not None:
+            env[SIM_ENV] = self.clock.env()
         self.proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                      text=True)
         deadline = time.monotonic() + timeout

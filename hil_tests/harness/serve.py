@@ -20,6 +20,10 @@ def main(argv=None):
     if not args.host.startswith("127.") and args.host not in ("localhost", "::1"):
         parser.error("the bench serves on loopback only")
 
+    from hil_tests.harness.simclock import install_from_env
+
+    install_from_env()  # before the app is imported: the server's now() follows the bench's clock
+
     from werkzeug import serving
 
     from server import create_app

@@ -1,0 +1,53 @@
+"""Access decisions at the car, seen from the outside: the relay line and the buzzer pulses.
+
+Feedback (docs/architecture.md): granted 1 pulse, no reservation now 2, denied 3, box not ready 4.
+Relay: 1 = starter blocked, 0 = released. The box decides from the allow-list its first sync brought.
+"""
+
+from hil_tests.harness.control import DENIED, GRANTED, NO_RESERVATION
+from hil_tests.harness.seed import BADGES, UNKNOWN
+
+HOUR = 3600
+
+
+def _tap(box, who):
+    uid = UNKNOWN if who == "unknown" else BADGES[who]
+    since = box.tap(uid)
+    return since, box.feedback(since, timeout=5.0)
+
+
+def test_reserved_agent_taps_and_the_starter_is_released(make_bench):
+    bench = make_bench(factor=60)
+    box = bench.box(1, start=False)
+    now = bench.clock.now()
+    reservation = bench.fleet.reserve(1, "alice", now - 300, now + 2 * HOUR)
+    box.start()
+    assert box.control.wait_pin("relay", 1, 10, since=0) or box.relay() == 1, "a parked box blocks the starter"
+    assert bench.wait_sync(1, timeout=30), "the box never synced:\n" + bench.diagnostics()
+    since, pulses = _tap(box, "alice")
+    assert box.control.wait_pin("relay", 0, 2, since=since) is not None, bench.diagnostics()
+    assert pulses == GRANTED
+    assert reservation
+
+
+def test_unknown_other_pool_and_not_yet_started_are_denied_on_the_spot_is_granted(make_bench):
+    bench = make_bench(factor=60)
+    box = bench.box(2, start=False)
+    now = bench.clock.now()
+    # Alice's booking starts in 3 h: too early to take the car, but far enough for Bob's on-the-spot use.
+    bench.fleet.reserve(2, "alice", now + 3 * HOUR, now + 5 * HOUR)
+    box.start()
+    assert bench.wait_sync(2, timeout=30), "the box never synced:\n" + bench.diagnostics()
+
+    for who, expected in (("unknown", DENIED), ("carol", DENIED), ("alice", NO_RESERVATION)):
+        since, pulses = _tap(box, who)
+        assert pulses == expected, "%s: %d pulses\n%s" % (who, pulses, bench.diagnostics())
+        assert all(value == 1 for _, value in box.control.pin_history("relay", since))
+        assert box.relay() == 1, "%s must not release the starter" % who
+
+    since, pulses = _tap(box, "bob")  # DDT agent, pool allows on-the-spot use, no booking due within the hour
+    assert pulses == GRANTED, bench.diagnostics()
+    assert box.relay() == 0
+    # Bob ends his (never started) use with a second tap: the starter is blocked again.
+    since = box.tap(BADGES["bob"])
+    assert box.control.wait_pin("relay", 1, 5, since=since) is not None, bench.diagnostics()

@@ -1,0 +1,65 @@
+"""A trip end to end: badge-in, drive a generated route, badge-out or ignition-off timeout; the server
+gets the trip with its driver, its reservation and the kilometres (within 1 % of the route's true length).
+"""
+
+import time
+
+from hil_tests.harness import gps
+from hil_tests.harness.control import GRANTED
+from hil_tests.harness.seed import BADGES
+from tools import tracks
+
+HOUR = 3600
+
+
+def _released_trip(bench, box_id):
+    box = bench.box(box_id, start=False)
+    now = bench.clock.now()
+    reservation = bench.fleet.reserve(box_id, "alice", now - 600, now + 3 * HOUR)
+    box.start()
+    assert bench.wait_sync(box_id, timeout=30), "the box never synced:\n" + bench.diagnostics()
+    since = box.tap(BADGES["alice"])
+    assert box.feedback(since) == GRANTED, bench.diagnostics()
+    assert box.control.wait_pin("relay", 0, 2, since=since) is not None
+    return box, reservation
+
+
+def test_driven_route_reaches_the_server_with_driver_reservation_and_km(make_bench):
+    bench = make_bench(factor=60)
+    box, reservation = _released_trip(bench, 3)
+    route = gps.route(seed=3, kind="mixed", duration_s=900, start=box.gps.position)  # 15 simulated minutes: 15 s here
+    true_m = tracks.true_length_m(route)
+    box.control.set_ignition(1)
+    mark = box.control.mark()
+    box.gps.drive(route)
+    box.control.set_ignition(0)
+    time.sleep(0.5)
+    since = box.tap(BADGES["alice"])  # badge-out
+    assert box.control.wait_pin("relay", 1, 5, since=since) is not None, "badge-out re-arms the starter"
+    assert all(v == 0 for _, v in box.control.pin_history("relay", mark, since)), \
+        "the relay never blocks while driving"
+
+    trips = bench.fleet.wait(lambda: [t for t in bench.fleet.trips(3) if t["end"]], timeout=30)
+    assert trips, "no closed trip on the server:\n" + bench.diagnostics()
+    trip = trips[-1]
+    assert trip["agent_id"] == bench.fleet.agent_ids["alice"]
+    assert trip["reservation_id"] == reservation
+    assert not trip["unplanned"]
+    error = abs(trip["distance_m"] - true_m) / true_m
+    assert error <= 0.01, "distance %d m for a %.0f m route (%.2f %%)" % (trip["distance_m"], true_m, error * 100)
+
+
+def test_ignition_off_for_the_grace_time_rearms_the_starter(make_bench):
+    bench = make_bench(factor=120)  # grace 300 s simulated = 2.5 s here
+    box, _reservation = _released_trip(bench, 4)
+    box.control.set_ignition(1)
+    box.gps.drive(gps.route(seed=4, kind="urban", duration_s=240, start=box.gps.position))
+    mark = box.control.mark()
+    box.control.set_ignition(0)
+    t0 = time.monotonic()
+    event = box.control.wait_pin("relay", 1, 20, since=mark)
+    assert event is not None, "ignition off for the grace time must re-arm:\n" + bench.diagnostics()
+    waited_sim = (event.t - t0) * bench.clock.factor
+    assert waited_sim >= 240, "re-armed after only %d simulated seconds (grace is 300 s)" % waited_sim
+    trips = bench.fleet.wait(lambda: [t for t in bench.fleet.trips(4) if t["end"]], timeout=30)
+    assert trips and trips[-1]["end_reason"] == 2, "trip closed by timeout (END_TIMEOUT)"
