@@ -1,0 +1,67 @@
+# HMAC-SHA256 (MicroPython has hashlib.sha256 but no hmac module), AES-128-CTR built from ECB, and a
+# constant-time comparison. Checked against CPython's hmac and `cryptography`'s CTR in tests/properties.
+import hashlib
+
+from protocol.aes import aes
+
+_BLOCK = 64  # SHA-256 block size
+_TRANS_36 = bytes((x ^ 0x36) for x in range(256))
+_TRANS_5C = bytes((x ^ 0x5C) for x in range(256))
+
+
+def _pad(key, table):
+    out = bytearray(_BLOCK)
+    for i in range(_BLOCK):
+        out[i] = table[key[i]] if i < len(key) else table[0]
+    return out
+
+
+def hmac_sha256(key, *parts):
+    """HMAC-SHA256 (RFC 2104) of the concatenation of parts (bytes-like), as 32 bytes."""
+    if len(key) > _BLOCK:
+        key = hashlib.sha256(key).digest()
+    inner = hashlib.sha256(_pad(key, _TRANS_36))
+    for part in parts:
+        inner.update(part)
+    outer = hashlib.sha256(_pad(key, _TRANS_5C))
+    outer.update(inner.digest())
+    return outer.digest()
+
+
+def equal(a, b):
+    """Compare two byte strings in time independent of where they differ (MAC check)."""
+    if len(a) != len(b):
+        return False
+    diff = 0
+    for i in range(len(a)):
+        diff |= a[i] ^ b[i]
+    return diff == 0
+
+
+# Keystream produced per call to the cipher: bounds the temporary memory to 2 x 256 bytes.
+_CHUNK_BLOCKS = 16
+
+
+def ctr_xor(enc_key16, nonce12, data, start=0, end=None):
+    """AES-128-CTR: XOR data[start:end] in place (bytearray) with the keystream of counter blocks
+    nonce12 || block_index (4 bytes big-endian, from 0). Encryption and decryption are the same."""
+    if end is None:
+        end = len(data)
+    cipher = aes(enc_key16, 1)
+    block = 0
+    pos = start
+    counters = bytearray(16 * _CHUNK_BLOCKS)
+    while pos < end:
+        n = min(_CHUNK_BLOCKS, (end - pos + 15) >> 4)
+        for i in range(n):
+            o = i << 4
+            counters[o : o + 12] = nonce12
+            counters[o + 12 : o + 16] = (block + i).to_bytes(4, "big")
+        stream = cipher.encrypt(counters if n == _CHUNK_BLOCKS else counters[: n << 4])
+        size = min(n << 4, end - pos)
+        # XOR the chunk as one big integer: much faster than a byte loop on MicroPython.
+        mixed = int.from_bytes(bytes(data[pos : pos + size]), "big") ^ int.from_bytes(stream[:size], "big")
+        data[pos : pos + size] = mixed.to_bytes(size, "big")
+        pos += size
+        block += n
+    return data

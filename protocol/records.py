@@ -1,0 +1,445 @@
+# Plaintext payload codecs: journal records and health (sync request), reply sections (sync reply).
+# Byte layouts are in docs/protocol.md. Records are dicts (see docs/architecture.md); position samples are
+# grouped on the wire into TRACK records (consecutive sequence numbers) and delta-encoded.
+from protocol import codes
+from protocol.errors import ERR_INVALID, ERR_MALFORMED, ERR_TOO_MANY, ProtocolError
+from protocol.wire import MAX_UVARINT, put_svarint, put_uvarint, uvarint_size, zigzag
+
+BADGE_BYTES = 8
+MAX_RECORDS = 1024  # per request frame
+MAX_TEXT = 32  # firmware version string, config names (UTF-8 bytes)
+MAX_ENTRIES = 1024  # allow-list entries + removals, config pairs, commands per reply
+LAT_LIMIT = 900000000  # 90 degrees in 1e-7 degrees
+LON_LIMIT = 1800000000
+MAX_SIGNED = (1 << 62) - 1  # |value| of a zigzag field
+
+HEALTH_FIELDS = ("csq", "mv", "backlog", "gps", "uptime", "reset", "allow", "rx")
+
+_TAGS = {
+    "badge": codes.R_BADGE,
+    "trip_start": codes.R_TRIP_START,
+    "trip_end": codes.R_TRIP_END,
+    "event": codes.R_EVENT,
+}
+
+
+def _bad(what):
+    return ProtocolError(ERR_INVALID, what)
+
+
+def _uint(d, key, limit=MAX_UVARINT):
+    v = d[key]
+    if type(v) is not int or v < 0 or v > limit:
+        raise _bad("%s=%r" % (key, v))
+    return v
+
+
+def _sint(d, key, low=-MAX_SIGNED, high=MAX_SIGNED):
+    v = d[key]
+    if type(v) is not int or v < low or v > high:
+        raise _bad("%s=%r" % (key, v))
+    return v
+
+
+def _hash8(d, key):
+    v = d[key]
+    if not isinstance(v, (bytes, bytearray)) or len(v) != BADGE_BYTES:
+        raise _bad("%s must be %d bytes" % (key, BADGE_BYTES))
+    return v
+
+
+def _put_text(buf, text):
+    if not isinstance(text, str):
+        raise _bad("text %r" % (text,))
+    raw = text.encode("utf-8")
+    if len(raw) > MAX_TEXT:
+        raise _bad("text longer than %d bytes" % MAX_TEXT)
+    put_uvarint(buf, len(raw))
+    buf.extend(raw)
+
+
+# ---------------------------------------------------------------------------------------------- health
+
+
+def encode_health(buf, health):
+    """Length-prefixed block: fw text, then the HEALTH_FIELDS as varints (new fields are appended)."""
+    body = bytearray()
+    try:
+        _put_text(body, health["fw"])
+        for key in HEALTH_FIELDS:
+            if key in health or key not in ("allow", "rx"):
+                put_uvarint(body, _uint(health, key))
+            else:
+                put_uvarint(body, 0)
+    except (KeyError, TypeError) as exc:
+        raise _bad("health: %r" % (exc,)) from None
+    put_uvarint(buf, len(body))
+    buf.extend(body)
+
+
+def decode_health(reader):
+    block = reader.sub()
+    health = {"fw": block.text(MAX_TEXT)}
+    for key in HEALTH_FIELDS:
+        # An older box sends fewer fields (0 = unknown); a newer one more (ignored).
+        health[key] = block.uvarint() if block.remaining() else 0
+    return health
+
+
+# --------------------------------------------------------------------------------------------- records
+
+
+def _body_badge(buf, r):
+    buf.extend(_hash8(r, "badge"))
+    granted = r["granted"]
+    if granted is not True and granted is not False:
+        raise _bad("granted=%r" % (granted,))
+    put_uvarint(buf, (_uint(r, "reason", 0xFFFF) << 1) | (1 if granted else 0))
+
+
+def _body_trip_start(buf, r):
+    put_uvarint(buf, _uint(r, "trip"))
+    buf.extend(_hash8(r, "badge"))
+    put_uvarint(buf, _uint(r, "reservation"))
+    put_uvarint(buf, _uint(r, "odo_m"))
+
+
+def _body_trip_end(buf, r):
+    put_uvarint(buf, _uint(r, "trip"))
+    put_uvarint(buf, _uint(r, "odo_m"))
+    put_uvarint(buf, _uint(r, "distance_m"))
+    put_uvarint(buf, _uint(r, "reason", 0xFFFF))
+
+
+def _body_event(buf, r):
+    put_uvarint(buf, _uint(r, "code", 0xFFFF))
+    put_svarint(buf, _sint(r, "value"))
+
+
+_BODY = {
+    "badge": _body_badge,
+    "trip_start": _body_trip_start,
+    "trip_end": _body_trip_end,
+    "event": _body_event,
+}
+
+
+def _course_delta(c, prev):
+    d = (c - prev) % 360
+    return d - 360 if d >= 180 else d
+
+
+class RecordPacker:
+    """Appends the records section of a sync request to `out`, stopping before the first record that would
+    make len(out) exceed `budget` or the count exceed `max_records`. Feed records with add() (returns
+    False when the record did not fit and nothing more should be added), then call finish()."""
+
+    def __init__(self, out, budget, max_records=MAX_RECORDS):
+        self.out = out
+        self.budget = budget
+        self.max_records = max_records
+        self.count = 0
+        self.base_seq = None
+        self.base_t = 0
+        self.last_seq = -1
+        # Position chain (deltas against the previous sample in the frame; starts from zero).
+        self.p_t = 0
+        self.p_lat = 0
+        self.p_lon = 0
+        self.p_speed = 0
+        self.p_course = 0
+        # Open track: header values, sample count, samples already encoded.
+        self.tr_count = 0
+        self.tr_dseq = 0
+        self.tr_dt = 0
+        self.tr_body = bytearray()
+
+    def _track_size(self, count, dseq, dt, body_len):
+        if not count:
+            return 0
+        inner = uvarint_size(dseq) + uvarint_size(zigzag(dt)) + uvarint_size(count) + body_len
+        return 1 + uvarint_size(inner) + inner
+
+    def _open_size(self):
+        return self._track_size(self.tr_count, self.tr_dseq, self.tr_dt, len(self.tr_body))
+
+    def _flush(self):
+        if not self.tr_count:
+            return
+        out = self.out
+        inner = uvarint_size(self.tr_dseq) + uvarint_size(zigzag(self.tr_dt)) + uvarint_size(self.tr_count)
+        inner += len(self.tr_body)
+        out.append(codes.R_TRACK)
+        put_uvarint(out, inner)
+        put_uvarint(out, self.tr_dseq)
+        put_svarint(out, self.tr_dt)
+        put_uvarint(out, self.tr_count)
+        out.extend(self.tr_body)
+        self.tr_count = 0
+        self.tr_body = bytearray()
+
+    def add(self, r):
+        if self.count >= self.max_records:
+            return False
+        try:
+            kind = r["type"]
+            seq = _uint(r, "seq")
+            t = _uint(r, "t")
+            if seq <= self.last_seq:
+                raise _bad("seq %d not above %d" % (seq, self.last_seq))
+            if self.base_seq is None:
+                # The section header: every record's seq and time are coded against these.
+                self.base_seq = seq
+                self.base_t = t
+                head = bytearray()
+                put_uvarint(head, seq)
+                put_uvarint(head, t)
+                if len(self.out) + len(head) > self.budget:
+                    return False
+                self.out.extend(head)
+            if kind == "pos":
+                return self._add_pos(r, seq, t)
+            body_fn = _BODY.get(kind)
+            if body_fn is None:
+                raise _bad("record type %r" % (kind,))
+            body = bytearray()
+            put_uvarint(body, seq - self.base_seq)
+            put_svarint(body, t - self.base_t)
+            body_fn(body, r)
+        except (KeyError, TypeError) as exc:
+            raise _bad("record %r: %r" % (r.get("type") if isinstance(r, dict) else r, exc)) from None
+        size = 1 + uvarint_size(len(body)) + len(body)
+        if len(self.out) + self._open_size() + size > self.budget:
+            return False
+        self._flush()
+        self.out.append(_TAGS[kind])
+        put_uvarint(self.out, len(body))
+        self.out.extend(body)
+        self.last_seq = seq
+        self.count += 1
+        return True
+
+    def _add_pos(self, r, seq, t):
+        lat = _sint(r, "lat", -LAT_LIMIT, LAT_LIMIT)
+        lon = _sint(r, "lon", -LON_LIMIT, LON_LIMIT)
+        speed = _uint(r, "speed", 0xFFFFFFFF)
+        course = _uint(r, "course", 359)
+        sample = bytearray()
+        continues = self.tr_count and seq == self.last_seq + 1
+        if continues:
+            put_svarint(sample, t - self.p_t)
+        put_svarint(sample, lat - self.p_lat)
+        put_svarint(sample, lon - self.p_lon)
+        put_svarint(sample, speed - self.p_speed)
+        put_svarint(sample, _course_delta(course, self.p_course))
+        if continues:
+            projected = self._track_size(self.tr_count + 1, self.tr_dseq, self.tr_dt, len(self.tr_body) + len(sample))
+        else:
+            dseq = seq - self.base_seq
+            dt = t - self.base_t
+            projected = self._open_size() + self._track_size(1, dseq, dt, len(sample))
+        if len(self.out) + projected > self.budget:
+            return False
+        if not continues:
+            self._flush()
+            self.tr_dseq = seq - self.base_seq
+            self.tr_dt = t - self.base_t
+        self.tr_body.extend(sample)
+        self.tr_count += 1
+        self.p_t = t
+        self.p_lat = lat
+        self.p_lon = lon
+        self.p_speed = speed
+        self.p_course = course
+        self.last_seq = seq
+        self.count += 1
+        return True
+
+    def finish(self):
+        self._flush()
+        return self.count
+
+
+_KNOWN = (codes.R_BADGE, codes.R_TRIP_START, codes.R_TRIP_END, codes.R_TRACK, codes.R_EVENT)
+
+
+def decode_records(reader):
+    """Read the records section to the end of reader. Returns (records, skipped) where skipped counts
+    records of unknown tags (newer boxes), which are passed over thanks to their length prefix."""
+    records = []
+    skipped = 0
+    if not reader.remaining():
+        return records, skipped
+    base_seq = reader.uvarint()
+    base_t = reader.uvarint()
+    last_seq = -1
+    p_t = p_lat = p_lon = p_speed = p_course = 0
+    while reader.remaining():
+        tag = reader.u8()
+        body = reader.sub()
+        if tag not in _KNOWN:
+            skipped += 1
+            continue
+        seq = base_seq + body.uvarint()
+        t = base_t + body.svarint()
+        if tag == codes.R_TRACK:
+            count = body.uvarint()
+            if count == 0:
+                raise ProtocolError(ERR_MALFORMED, "empty track")
+            for i in range(count):
+                if i:
+                    t = p_t + body.svarint()
+                    seq += 1
+                p_lat += body.svarint()
+                p_lon += body.svarint()
+                p_speed += body.svarint()
+                p_course = (p_course + body.svarint()) % 360
+                p_t = t
+                if seq <= last_seq or t < 0 or p_speed < 0:
+                    raise ProtocolError(ERR_MALFORMED, "track sample %d" % i)
+                if not (-LAT_LIMIT <= p_lat <= LAT_LIMIT and -LON_LIMIT <= p_lon <= LON_LIMIT):
+                    raise ProtocolError(ERR_MALFORMED, "position out of range")
+                last_seq = seq
+                records.append({"type": "pos", "seq": seq, "t": t, "lat": p_lat, "lon": p_lon,
+                                "speed": p_speed, "course": p_course})
+                if len(records) > MAX_RECORDS:
+                    raise ProtocolError(ERR_TOO_MANY)
+            if body.remaining():
+                raise ProtocolError(ERR_MALFORMED, "trailing bytes in track")
+        else:
+            if seq <= last_seq or t < 0:
+                raise ProtocolError(ERR_MALFORMED, "record seq/time")
+            last_seq = seq
+            r = {"seq": seq, "t": t}
+            if tag == codes.R_BADGE:
+                r["type"] = "badge"
+                r["badge"] = body.take(BADGE_BYTES)
+                v = body.uvarint()
+                r["granted"] = bool(v & 1)
+                r["reason"] = v >> 1
+            elif tag == codes.R_TRIP_START:
+                r["type"] = "trip_start"
+                r["trip"] = body.uvarint()
+                r["badge"] = body.take(BADGE_BYTES)
+                r["reservation"] = body.uvarint()
+                r["odo_m"] = body.uvarint()
+            elif tag == codes.R_TRIP_END:
+                r["type"] = "trip_end"
+                r["trip"] = body.uvarint()
+                r["odo_m"] = body.uvarint()
+                r["distance_m"] = body.uvarint()
+                r["reason"] = body.uvarint()
+            else:
+                r["type"] = "event"
+                r["code"] = body.uvarint()
+                r["value"] = body.svarint()
+            # Fields appended by a newer version of a known record are ignored (body is length-bounded).
+            records.append(r)
+            if len(records) > MAX_RECORDS:
+                raise ProtocolError(ERR_TOO_MANY)
+    return records, skipped
+
+
+# ------------------------------------------------------------------------------------------ reply body
+
+
+def _put_entry(buf, e):
+    put_uvarint(buf, _uint(e, "id"))
+    buf.extend(_hash8(e, "badge"))
+    put_uvarint(buf, _uint(e, "kind", 0xFF))
+    start = _uint(e, "start")
+    end = _uint(e, "end")
+    put_uvarint(buf, start)
+    put_svarint(buf, end - start)
+    put_uvarint(buf, _uint(e, "reservation"))
+
+
+def _section(out, tag, body):
+    out.append(tag)
+    put_uvarint(out, len(body))
+    out.extend(body)
+
+
+def encode_reply_body(out, response):
+    try:
+        put_uvarint(out, _uint(response, "ack"))
+        put_uvarint(out, _uint(response, "time"))
+        allow = response.get("allow")
+        if allow is not None:
+            body = bytearray()
+            put_uvarint(body, _uint(allow, "version"))
+            full = allow["full"]
+            if full is not True and full is not False:
+                raise _bad("allow full=%r" % (full,))
+            put_uvarint(body, 1 if full else 0)
+            add = allow.get("add") or []
+            remove = allow.get("remove") or []
+            if len(add) + len(remove) > MAX_ENTRIES:
+                raise ProtocolError(ERR_TOO_MANY, "allow-list entries")
+            put_uvarint(body, len(add))
+            for e in add:
+                _put_entry(body, e)
+            put_uvarint(body, len(remove))
+            for rid in remove:
+                if type(rid) is not int or rid < 0 or rid > MAX_UVARINT:
+                    raise _bad("remove id %r" % (rid,))
+                put_uvarint(body, rid)
+            _section(out, codes.S_ALLOW, body)
+        config = response.get("config") or {}
+        if config:
+            if len(config) > MAX_ENTRIES:
+                raise ProtocolError(ERR_TOO_MANY, "config")
+            body = bytearray()
+            put_uvarint(body, len(config))
+            for name in sorted(config):
+                _put_text(body, name)
+                put_svarint(body, _sint(config, name))
+            _section(out, codes.S_CONFIG, body)
+        commands = response.get("commands") or []
+        if commands:
+            if len(commands) > MAX_ENTRIES:
+                raise ProtocolError(ERR_TOO_MANY, "commands")
+            body = bytearray()
+            put_uvarint(body, len(commands))
+            for c in commands:
+                put_uvarint(body, _uint(c, "cmd", 0xFFFF))
+                put_svarint(body, _sint(c, "arg"))
+            _section(out, codes.S_COMMANDS, body)
+    except (KeyError, TypeError, AttributeError) as exc:
+        raise _bad("response: %r" % (exc,)) from None
+
+
+def _count(reader):
+    n = reader.uvarint()
+    if n > MAX_ENTRIES:
+        raise ProtocolError(ERR_TOO_MANY, "%d entries" % n)
+    return n
+
+
+def decode_reply_body(reader):
+    response = {"ack": reader.uvarint(), "time": reader.uvarint(), "allow": None, "config": {}, "commands": []}
+    while reader.remaining():
+        tag = reader.u8()
+        body = reader.sub()
+        if tag == codes.S_ALLOW:
+            allow = {"version": body.uvarint(), "full": bool(body.uvarint() & 1), "add": [], "remove": []}
+            for _ in range(_count(body)):
+                e = {"id": body.uvarint(), "badge": body.take(BADGE_BYTES), "kind": body.uvarint()}
+                e["start"] = body.uvarint()
+                e["end"] = e["start"] + body.svarint()
+                e["reservation"] = body.uvarint()
+                if e["end"] < 0:
+                    raise ProtocolError(ERR_MALFORMED, "entry end")
+                allow["add"].append(e)
+            for _ in range(_count(body)):
+                allow["remove"].append(body.uvarint())
+            response["allow"] = allow
+        elif tag == codes.S_CONFIG:
+            for _ in range(_count(body)):
+                name = body.text(MAX_TEXT)
+                response["config"][name] = body.svarint()
+        elif tag == codes.S_COMMANDS:
+            for _ in range(_count(body)):
+                response["commands"].append({"cmd": body.uvarint(), "arg": body.svarint()})
+        # Unknown sections (newer server features) are skipped: their length is known.
+    return response
