@@ -1,0 +1,144 @@
+# The box core: badge in, drive, badge out or time out; trips in the journal; server answers.
+from boxfakes import Fix, ManualClock, RecordingPin
+from support import temp_dir
+
+from app import access, box, immobilizer
+from hal.fsdir import DirFS
+from protocol import codes, keys
+
+KEY = bytes(range(16))
+T = 1750000000
+UID_A = b"\x04\xa1\xb2\xc3"
+UID_M = b"\x04\x99\x98\x97"
+UID_X = b"\x04\x00\x00\x01"
+
+
+def _allow_response():
+    a = keys.badge_hash(KEY, UID_A)
+    m = keys.badge_hash(KEY, UID_M)
+    return {"ack": 0, "time": 0, "config": {}, "commands": [], "error": 0, "allow": {
+        "version": 1, "full": True, "remove": [], "add": [
+            {"id": 1, "badge": a, "kind": codes.KIND_RESERVATION, "start": T, "end": T + 3600, "reservation": 77},
+            {"id": 2, "badge": m, "kind": codes.KIND_ROLE, "start": 0, "end": 0, "reservation": 0}]}}
+
+
+def _box(root, clock, ignition=False):
+    relay = RecordingPin()
+    b = box.Box(DirFS(root), clock, relay, KEY)
+    b.boot(ignition)
+    return b, relay
+
+
+def _types(b):
+    return [r["type"] for r in b.journal.pending(1000)]
+
+
+def test_reservation_trip_badge_in_drive_badge_out():
+    root = temp_dir("tb")
+    clock = ManualClock(T + 60)
+    b, relay = _box(root, clock)
+    assert relay.value() == 1
+    assert b.tap(UID_A).outcome == access.NOT_READY  # no allow-list yet
+    b.apply_response(_allow_response())
+    assert b.tap(UID_X).outcome == access.DENIED and relay.value() == 1
+    d = b.tap(UID_A)
+    assert d.granted and d.reservation == 77 and relay.value() == 0
+    b.set_ignition(True)
+    clock.advance(10)
+    b.fix(Fix(t=T + 70, speed_mms=15000))
+    clock.advance(600)
+    assert b.tap(UID_X).outcome == access.DENIED  # someone else's tap changes nothing
+    out = b.tap(UID_A)
+    assert out.granted and out.reason == codes.REASON_END_TRIP
+    assert relay.value() == 0  # engine running: the badge-out waits
+    b.set_ignition(False)
+    b.fix(Fix(t=T + 700, speed_mms=0))
+    assert relay.value() == 1
+    recs = b.journal.pending(1000)
+    starts = [r for r in recs if r["type"] == "trip_start"]
+    ends = [r for r in recs if r["type"] == "trip_end"]
+    assert len(starts) == 1 and starts[0]["reservation"] == 77
+    assert starts[0]["badge"] == keys.badge_hash(KEY, UID_A)
+    assert len(ends) == 1 and ends[0]["reason"] == codes.END_BADGE and ends[0]["trip"] == starts[0]["trip"]
+    assert "pos" in _types(b)
+    badge_recs = [r for r in recs if r["type"] == "badge"]
+    assert [r["reason"] for r in badge_recs] == [codes.REASON_NOT_READY, codes.REASON_UNKNOWN_BADGE,
+                                                 codes.REASON_RESERVATION, codes.REASON_UNKNOWN_BADGE,
+                                                 codes.REASON_END_TRIP]
+    assert b.sync_wanted & box.WANT_TRIP_END
+
+
+def test_grace_time_closes_the_trip_and_rearms():
+    clock = ManualClock(T + 60)
+    b, relay = _box(temp_dir("tg"), clock)
+    b.apply_response(_allow_response())
+    b.tap(UID_M)
+    b.set_ignition(True)
+    clock.advance(300)
+    b.set_ignition(False)
+    clock.advance(b.settings.grace_s - 1)
+    b.tick()
+    assert relay.value() == 0
+    clock.advance(1)
+    b.tick()
+    assert relay.value() == 1
+    ends = [r for r in b.journal.pending(1000) if r["type"] == "trip_end"]
+    assert ends[0]["reason"] == codes.END_TIMEOUT
+
+
+def test_reboot_mid_trip_keeps_trip_and_relay_released():
+    root = temp_dir("tr")
+    clock = ManualClock(T + 60)
+    b, _ = _box(root, clock)
+    b.apply_response(_allow_response())
+    b.tap(UID_A)
+    b.set_ignition(True)
+    clock.reboot()
+    b2, relay2 = _box(root, clock, ignition=True)
+    assert relay2.writes == [0] and b2.imm.state == immobilizer.RELEASED
+    assert b2.trips.current is not None
+    # unknown clock after the cut: the reservation holder still gets in (earliest open reservation)
+    b2.set_ignition(False)
+    out = b2.tap(UID_A)  # badge-out
+    assert out.reason == codes.REASON_END_TRIP and relay2.value() == 1
+    b3, relay3 = _box(root, clock)
+    assert b3.trips.current is None and relay3.value() == 1
+    assert b3.tap(UID_A).granted  # clock still unknown: rule of the earliest open reservation
+
+
+def test_server_answer_cannot_block_a_running_engine():
+    clock = ManualClock(T + 60)
+    b, relay = _box(temp_dir("ts"), clock)
+    b.apply_response(_allow_response())
+    b.tap(UID_A)
+    b.set_ignition(True)
+    before = list(relay.writes)
+    for cmd in (codes.CMD_REBOOT, codes.CMD_RELEASE, codes.CMD_FIRMWARE, codes.CMD_RESYNC, 99, -1):
+        b.apply_response({"ack": 3, "time": T + 100, "commands": [{"cmd": cmd, "arg": 0}, "junk"],
+                          "config": {"grace_s": 30, "moving_mms": 999999, "nope": 1}, "allow": {
+                              "version": 2, "full": True, "add": [], "remove": []}, "error": 0})
+        b.tick()
+    assert relay.writes == before and relay.value() == 0
+    assert b.settings.grace_s == 30 and b.settings.moving_mms == 1500
+    assert b.sync_wanted & box.WANT_DEMAND
+
+
+def test_release_command_opens_an_unplanned_trip_when_armed():
+    clock = ManualClock(T)
+    b, relay = _box(temp_dir("tc"), clock)
+    b.apply_response({"commands": [{"cmd": codes.CMD_RELEASE, "arg": 55}]})
+    assert relay.value() == 0
+    starts = [r for r in b.journal.pending(100) if r["type"] == "trip_start"]
+    assert starts[0]["reservation"] == 55
+
+
+def test_gps_time_sets_an_unknown_clock_and_is_journaled():
+    clock = ManualClock()
+    b, _ = _box(temp_dir("tt"), clock)
+    assert b.clock.now() == 0
+    b.fix(Fix(t=T, speed_mms=0))
+    assert b.clock.now() == T
+    events = [r for r in b.journal.pending(100) if r["type"] == "event" and r["code"] == codes.EV_CLOCK_SET]
+    assert len(events) == 1
+    b.fix(Fix(t=1000, speed_mms=0))  # an implausible receiver time is refused
+    assert b.clock.now() == T
