@@ -83,18 +83,14 @@ class BenchFleet:
         return vehicle_id
 
     def reserve(self, box_id, agent, start, end):
-        """A booking of the box's vehicle for `agent`, through the server's booking layer when present."""
-        vehicle_id = self.vehicles[box_id]
-        agent_id = self.agent_ids[agent]
-        try:
-            from server.queries import reservations
-        except ImportError:
-            reservations = None
-        if reservations is not None and hasattr(reservations, "create"):
-            result = reservations.create(self.db, vehicle_id, agent_id, int(start), int(end))
-            return result["id"] if isinstance(result, dict) else result
-        return self.db.execute("INSERT INTO reservations (vehicle_id, agent_id, start, end) VALUES (?, ?, ?, ?)",
-                               (vehicle_id, agent_id, int(start), int(end))).lastrowid
+        """A booking of the box's vehicle for `agent` through the server's booking layer (the same rules and
+        transaction as the web page), made just before it starts; returns the reservation id."""
+        from server.queries import reservations
+        from server.queries.common import Rules
+
+        start, end = int(start), int(end)
+        return reservations.create(self.db, self.agent_ids[agent], self.vehicles[box_id], start, end,
+                                   now=start - 60, rules=Rules())
 
     def command(self, box_id, cmd, arg=0):
         from server.queries import boxes

@@ -14,7 +14,6 @@ def main(argv=None):
     parser.add_argument("--db", required=True, help="SQLite file (created and migrated if missing)")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0)
-    parser.add_argument("--instance", default=None, help="Flask instance folder")
     parser.add_argument("--quiet", action="store_true", help="no request log")
     args = parser.parse_args(argv)
     if not args.host.startswith("127.") and args.host not in ("localhost", "::1"):
@@ -28,15 +27,13 @@ def main(argv=None):
 
     from server import create_app
 
-    config = {"DATABASE": args.db, "SECRET_KEY": "bench", "TESTING": False}
-    app = create_app(config) if args.instance is None else _with_instance(create_app, config, args.instance)
-    try:
-        from server import db as server_db
+    # Plain HTTP on loopback: the session cookie cannot be "secure" or a browser would never send it back.
+    config = {"DATABASE": args.db, "SECRET_KEY": "bench", "TESTING": False, "SESSION_COOKIE_SECURE": False}
+    app = create_app(config)
+    from server import db as server_db
 
-        with app.app_context():
-            server_db.init_db(args.db)
-    except (ImportError, AttributeError):
-        pass
+    with app.app_context():
+        server_db.init_db(args.db)
     if args.quiet:
         import logging
 
@@ -55,13 +52,6 @@ def main(argv=None):
     finally:
         httpd.server_close()
     return 0
-
-
-def _with_instance(create_app, config, instance):
-    try:
-        return create_app(config, instance_path=instance)
-    except TypeError:
-        return create_app(config)
 
 
 if __name__ == "__main__":
