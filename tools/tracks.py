@@ -21,7 +21,9 @@ Noise model (`nmea_stream`, presets "none", "realistic", "harsh", overridable ke
 - white position noise `white_m` on top;
 - multipath jumps: `multipath_per_h` episodes, offsets of 10-60 m lasting 2-10 s, HDOP sometimes raised;
 - Doppler speed noise `speed_sigma_mps` (more during multipath);
-- tunnels: `tunnels` = list of (start_s, duration_s) or `tunnels_per_h` random ones of 10-90 s while moving;
+- tunnels: `tunnels` = list of (start_s, duration_s) or `tunnels_per_h` random ones of 5-90 s, placed where
+  the car drives a roughly straight road (tunnels and underpasses are not street corners), plus
+  `canyon_per_h` short losses of 2-6 s anywhere the car moves (urban canyons, bridges);
   during a tunnel the receiver keeps its clock and sends no-fix sentences (RMC status V, GGA quality 0);
 - `status_v_with_position`: fraction of seconds (around weak signal) where RMC says V but still carries a
   position;
@@ -273,11 +275,11 @@ def generate_route(seed, kind="urban", duration_s=1800, start=None):
 
 PRESETS = {
     "none": dict(wander_m=0.0, tau_s=60.0, white_m=0.0, multipath_per_h=0.0, speed_sigma_mps=0.0,
-                 tunnels=(), tunnels_per_h=0.0, status_v_with_position=0.0, garbage=0.0, hdop=0.9),
+                 tunnels=(), tunnels_per_h=0.0, canyon_per_h=0.0, status_v_with_position=0.0, garbage=0.0, hdop=0.9),
     "realistic": dict(wander_m=3.0, tau_s=60.0, white_m=0.3, multipath_per_h=12.0, speed_sigma_mps=0.07,
-                      tunnels=(), tunnels_per_h=2.0, status_v_with_position=0.002, garbage=0.002, hdop=1.0),
+                      tunnels=(), tunnels_per_h=2.0, canyon_per_h=6.0, status_v_with_position=0.002, garbage=0.002, hdop=1.0),
     "harsh": dict(wander_m=4.5, tau_s=40.0, white_m=0.6, multipath_per_h=40.0, speed_sigma_mps=0.12,
-                  tunnels=(), tunnels_per_h=6.0, status_v_with_position=0.01, garbage=0.02, hdop=1.6),
+                  tunnels=(), tunnels_per_h=6.0, canyon_per_h=20.0, status_v_with_position=0.01, garbage=0.02, hdop=1.6),
 }
 
 
@@ -394,6 +396,23 @@ def _corrupt(rng, line, next_line):
     return line[: rng.randrange(1, max(2, len(line) - 2))] + b"\r\n", False
 
 
+def _tunnel_at(points, start, want_s):
+    """(start, end) of a tunnel entered at `start` while moving: it lasts up to `want_s` seconds and only
+    while the road stays roughly straight and the car moving (tunnels and underpasses are not street
+    corners); None when the spot does not fit (less than 5 s)."""
+    if points[start][3] < 5:
+        return None
+    heading = points[start][4]
+    end = start
+    while end < len(points) and end - start < want_s:
+        p = points[end]
+        turn = abs((p[4] - heading + 180) % 360 - 180)
+        if p[3] < 3 or turn > 20:
+            break
+        end += 1
+    return (start, end) if end - start >= 5 else None
+
+
 def nmea_stream(points, seed=0, noise="realistic", talker="GP", **overrides):
     """Yield, for each true point (one per second), the list of NMEA lines the receiver sends."""
     cfg = noise_settings(noise, **overrides)
@@ -407,11 +426,17 @@ def nmea_stream(points, seed=0, noise="realistic", talker="GP", **overrides):
             lam = cfg["tunnels_per_h"] * n / 3600
             count = int(lam) + (1 if rng.random() < lam - int(lam) else 0)
         for _ in range(count):
-            for _attempt in range(20):
-                s = rng.randrange(n)
-                if points[s][3] > 5:
-                    outages.append((s, s + rng.randrange(10, 91)))
+            for _attempt in range(50):
+                span = _tunnel_at(points, rng.randrange(n), rng.randrange(10, 91))
+                if span:
+                    outages.append(span)
                     break
+    if cfg["canyon_per_h"] and n:
+        lam = cfg["canyon_per_h"] * n / 3600
+        for _ in range(int(lam) + (1 if rng.random() < lam - int(lam) else 0)):
+            s = rng.randrange(n)
+            if points[s][3] > 1:
+                outages.append((s, s + rng.randrange(2, 7)))
     tau = max(cfg["tau_s"], 1.0)
     phi = math.exp(-1 / tau)
     drive = cfg["wander_m"] * math.sqrt(1 - phi * phi)
