@@ -275,11 +275,14 @@ def generate_route(seed, kind="urban", duration_s=1800, start=None):
 
 PRESETS = {
     "none": dict(wander_m=0.0, tau_s=60.0, white_m=0.0, multipath_per_h=0.0, speed_sigma_mps=0.0,
-                 tunnels=(), tunnels_per_h=0.0, canyon_per_h=0.0, status_v_with_position=0.0, garbage=0.0, hdop=0.9),
+                 tunnels=(), tunnels_per_h=0.0, canyon_per_h=0.0,
+                 status_v_with_position=0.0, garbage=0.0, hdop=0.9),
     "realistic": dict(wander_m=3.0, tau_s=60.0, white_m=0.3, multipath_per_h=12.0, speed_sigma_mps=0.07,
-                      tunnels=(), tunnels_per_h=2.0, canyon_per_h=6.0, status_v_with_position=0.002, garbage=0.002, hdop=1.0),
+                      tunnels=(), tunnels_per_h=2.0, canyon_per_h=6.0,
+                      status_v_with_position=0.002, garbage=0.002, hdop=1.0),
     "harsh": dict(wander_m=4.5, tau_s=40.0, white_m=0.6, multipath_per_h=40.0, speed_sigma_mps=0.12,
-                  tunnels=(), tunnels_per_h=6.0, canyon_per_h=20.0, status_v_with_position=0.01, garbage=0.02, hdop=1.6),
+                  tunnels=(), tunnels_per_h=6.0, canyon_per_h=20.0,
+                  status_v_with_position=0.01, garbage=0.02, hdop=1.6),
 }
 
 
