@@ -1,0 +1,191 @@
+# The sync client: one HTTP/1.0 POST per sync through the modem driver's tcp_exchange.
+#
+# The request frame carries the oldest unacknowledged journal records (as many as fit one frame) and the
+# box's health; the answer is applied by Box.apply_response (ack -> journal, allow-list, time, config,
+# commands). The frame counter is persisted *before* the frame leaves, so a power cut can never make
+# the box reuse one. A stale counter (the box was reflashed) is repaired from the server's authenticated
+# error frame, which carries the last counter it accepted.
+#
+# When: SyncPlan.due() says why a sync is due (trip end, on demand, a reservation about to start,
+# periodic while parked, first sync after boot); failures back off exponentially with +-25 % jitter so
+# 44 boxes that lost the network together do not come back together.
+from app import store
+from protocol import codes, errors, frame
+
+COUNTER_FILE = "counter"
+
+DUE_BOOT = 1
+DUE_TRIP_END = 2
+DUE_DEMAND = 3
+DUE_RESERVATION = 4
+DUE_PERIODIC = 5
+
+
+class SyncPlan:
+    def __init__(self, settings, rand):
+        self.settings = settings
+        self.rand = rand  # rand(n) -> int in [0, n)
+        self.last_ok_ms = None
+        self.next_try_ms = 0
+        self.failures = 0
+        self.prepared_for = 0  # reservation start already synced for
+
+    def due(self, now_ms, box):
+        """Why a sync is due now (DUE_*), or 0."""
+        if self.failures and now_ms < self.next_try_ms:
+            return 0
+        if box.sync_wanted & 1:
+            return DUE_TRIP_END
+        if box.sync_wanted:
+            return DUE_DEMAND
+        if self.last_ok_ms is None:
+            return DUE_BOOT
+        start = box.next_reservation_start()
+        if start and start != self.prepared_for:
+            now = box.clock.now()
+            if start - now <= self.settings.get("sync_before_s"):
+                return DUE_RESERVATION
+        parked = box.trips is None or box.trips.current is None
+        if parked and now_ms - self.last_ok_ms >= self.settings.get("sync_period_s") * 1000:
+            return DUE_PERIODIC
+        return 0
+
+    def succeeded(self, now_ms, reason, box):
+        self.failures = 0
+        self.last_ok_ms = now_ms
+        if reason == DUE_RESERVATION:
+            self.prepared_for = box.next_reservation_start()
+
+    def failed(self, now_ms):
+        self.failures += 1
+        low = self.settings.get("backoff_min_s") * 1000
+        high = self.settings.get("backoff_max_s") * 1000
+        delay = low
+        for _ in range(self.failures - 1):
+            delay *= 2
+            if delay >= high:
+                delay = high
+                break
+        spread = delay // 2  # jitter: delay * [0.75, 1.25)
+        delay = delay - delay // 4 + self.rand(spread if spread > 0 else 1)
+        self.next_try_ms = now_ms + delay
+        return delay
+
+
+def http_post(host, path, body):
+    head = "POST %s HTTP/1.0\r\nHost: %s\r\nContent-Type: application/octet-stream\r\nContent-Length: %d\r\n\r\n"
+    return (head % (path, host, len(body))).encode() + body
+
+
+def http_body(raw):
+    """(status, body) of an HTTP/1.x answer; status 0 when the answer is not HTTP at all."""
+    end = raw.find(b"\r\n\r\n")
+    if end < 0 or not raw.startswith(b"HTTP/1."):
+        return 0, b""
+    head = raw[:end].split(b"\r\n")
+    parts = head[0].split()
+    try:
+        status = int(parts[1])
+    except (IndexError, ValueError):
+        return 0, b""
+    body = raw[end + 4:]
+    for line in head[1:]:
+        name, _, value = line.partition(b":")
+        if name.strip().lower() == b"content-length":
+            try:
+                length = int(value.strip())
+            except ValueError:
+                return 0, b""
+            if length > len(body):
+                return 0, b""  # the connection closed early
+            body = body[:length]
+    return status, body
+
+
+class SyncClient:
+    def __init__(self, box, config, key):
+        self.box = box
+        self.box_id = config.get("box_id", 0)
+        self.host = config.get("server_host", "")
+        self.port = config.get("server_port", 80)
+        self.path = config.get("server_path", "/api/v1/sync")
+        self.key = key
+        self.counter = 0
+        # figures for health and the bench
+        self.ok = 0
+        self.failed = 0
+        self.last_error = 0
+        self.last_exception = None
+
+    def load(self):
+        value = store.read(self.box.fs, COUNTER_FILE, 0)
+        self.counter = value if isinstance(value, int) and value >= 0 else 0
+
+    def _next_counter(self):
+        self.counter += 1
+        store.write(self.box.fs, COUNTER_FILE, self.counter)
+        return self.counter
+
+    def build(self, health):
+        """The HTTP request of the next sync and its counter."""
+        box = self.box
+        records = box.journal.pending(box.settings.get("max_records"))
+        counter = self._next_counter()
+        data, _n = frame.pack_request(self.box_id, counter, records, health, self.key)
+        return http_post(self.host, self.path, data), counter
+
+    def handle(self, raw, counter):
+        """Apply the HTTP answer to request `counter`. Returns True when the server took the request."""
+        status, body = http_body(raw or b"")
+        if status != 200 or not body:
+            self.last_error = -status if status else -1
+            return False
+        try:
+            response = frame.decode_response(body, self.box_id, counter, self.key)
+        except errors.ProtocolError as exc:
+            self.last_error = exc.code
+            return False
+        error = response.get("error") or 0
+        if error:
+            self.last_error = error
+            last = response.get("last_counter") or 0
+            if error in (errors.ERR_STALE, errors.ERR_REPLAY) and last >= self.counter:
+                self.counter = last
+                store.write(self.box.fs, COUNTER_FILE, self.counter)
+                self.box._event(codes.EV_COUNTER_RESYNC, self.counter + 1)
+                self.box.sync_wanted |= 2  # go again at once with the repaired counter
+            else:
+                self.box._event(codes.EV_PROTOCOL_ERROR, error)
+            # The error frame is authenticated: its time may still set an unknown clock.
+            self.box.apply_response({"time": response.get("time") or 0})
+            return False
+        self.box.apply_response(response)
+        self.last_error = 0
+        return True
+
+    async def run_once(self, modem, health_fn, apn, timeout_ms):
+        """Power the modem, attach, exchange one request/answer, power it off. True on success.
+        health_fn(csq) -> the health dict (csq: the modem's signal quality, 99 unknown)."""
+        try:
+            await modem.start()
+            await modem.attach(apn)
+            try:
+                csq = await modem.signal_quality()
+            except Exception:
+                csq = 99
+            request, counter = self.build(health_fn(csq))
+            raw = await modem.tcp_exchange(self.host, self.port, request, timeout_ms)
+            ok = self.handle(raw, counter)
+        except Exception as exc:  # ModemError, ModemTimeout, OSError: all mean "try later"
+            self.last_error = -2
+            self.last_exception = exc
+            ok = False
+        try:
+            await modem.power_off()
+        except Exception:
+            pass
+        if ok:
+            self.ok += 1
+        else:
+            self.failed += 1
+        return ok

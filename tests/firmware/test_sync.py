@@ -1,0 +1,180 @@
+# Sync client: frames from the journal, answers applied, counter persisted and repaired, backoff.
+from boxfakes import ManualClock, RecordingPin
+from support import temp_dir
+
+from app import box, sync
+from hal.fsdir import DirFS
+from protocol import codes, errors, frame, keys
+
+KEY = bytes(range(16, 32))
+BOX_ID = 7
+T = 1750000000
+CONFIG = {"box_id": BOX_ID, "server_host": "127.0.0.1", "server_port": 8080, "server_path": "/api/v1/sync"}
+
+
+class LoopServer:
+    """A tiny in-process server built from the real protocol codec: decodes, records, answers."""
+
+    def __init__(self):
+        self.last_counter = 0
+        self.seen = {}
+        self.requests = []
+        self.extra = {}
+        self.raw = None  # when set, answered instead of a frame
+
+    def answer(self, request_bytes):
+        head, body = request_bytes.split(b"\r\n\r\n", 1)
+        self.requests.append(head)
+        req = frame.decode_request(body, lambda box_id: KEY if box_id == BOX_ID else None)
+        if self.raw is not None:
+            return self.raw
+        check = frame.check_counter(req.counter, self.last_counter)
+        if check:
+            resp = frame.encode_response(BOX_ID, req.counter, {"error": check, "last_counter": self.last_counter,
+                                                                "time": T}, KEY)
+        else:
+            self.last_counter = req.counter
+            for r in req.records:
+                self.seen[r["seq"]] = r
+            response = {"ack": max(self.seen) if self.seen else 0, "time": T + 5, "allow": None, "config": {},
+                        "commands": [], "error": 0}
+            response.update(self.extra)
+            resp = frame.encode_response(BOX_ID, req.counter, response, KEY)
+        return b"HTTP/1.0 200 OK\r\nContent-Type: application/octet-stream\r\nContent-Length: %d\r\n\r\n" % len(
+            resp) + resp
+
+
+class LoopModem:
+    """Modem driver stand-in at the tcp_exchange level: records calls, hands the bytes to LoopServer."""
+
+    def __init__(self, server, fail=None):
+        self.server = server
+        self.fail = fail
+        self.calls = []
+
+    async def start(self):
+        self.calls.append("start")
+
+    async def attach(self, apn):
+        self.calls.append("attach " + apn)
+
+    async def signal_quality(self):
+        return 17
+
+    async def tcp_exchange(self, host, port, data, timeout_ms):
+        self.calls.append("tcp %s:%d" % (host, port))
+        if self.fail:
+            raise self.fail
+        return self.server.answer(data)
+
+    async def power_off(self):
+        self.calls.append("off")
+
+
+def _run(coro):
+    try:
+        import asyncio
+    except ImportError:
+        import uasyncio as asyncio
+    return asyncio.run(coro)
+
+
+def _box(root):
+    b = box.Box(DirFS(root), ManualClock(T), RecordingPin(), KEY, BOX_ID)
+    b.boot(False)
+    return b
+
+
+def _client(b):
+    c = sync.SyncClient(b, CONFIG, KEY)
+    c.load()
+    return c
+
+
+def test_sync_sends_the_journal_and_applies_ack_time_and_allow_list():
+    root = temp_dir("sy")
+    b = _box(root)
+    server = LoopServer()
+    badge = keys.badge_hash(KEY, b"\x01\x02\x03\x04")
+    server.extra = {"allow": {"version": 5, "full": True, "remove": [], "add": [
+        {"id": 1, "badge": badge, "kind": codes.KIND_ROLE, "start": 0, "end": 0, "reservation": 0}]},
+        "config": {"grace_s": 120}}
+    modem = LoopModem(server)
+    c = _client(b)
+    assert b.journal.backlog() > 0
+    assert _run(c.run_once(modem, lambda csq: b.health("0.1.0", csq), "bench", 5000))
+    assert modem.calls == ["start", "attach bench", "tcp 127.0.0.1:8080", "off"]
+    assert b"POST /api/v1/sync HTTP/1.0" in server.requests[0]
+    assert b.journal.backlog() == 0 and server.seen
+    assert b.allow.version == 5 and b.settings.grace_s == 120
+    assert b.tap(b"\x01\x02\x03\x04").granted
+    # the counter is persisted: a new client continues after it
+    assert _client(b).counter == 1
+
+
+def test_reflashed_box_repairs_its_counter_from_the_servers_error_frame():
+    root = temp_dir("sc")
+    b = _box(root)
+    server = LoopServer()
+    server.last_counter = 40  # the server saw counters up to 40 before the box was reflashed
+    c = _client(b)
+    modem = LoopModem(server)
+    assert not _run(c.run_once(modem, lambda csq: b.health("0.1.0", csq), "bench", 5000))
+    assert c.counter == 40 and c.last_error == errors.ERR_STALE
+    assert b.sync_wanted & box.WANT_DEMAND
+    assert _run(c.run_once(modem, lambda csq: b.health("0.1.0", csq), "bench", 5000))
+    assert server.last_counter == 41 and b.journal.backlog() == 0
+
+
+def test_modem_failure_and_garbage_answers_are_failures_not_crashes():
+    b = _box(temp_dir("sf"))
+    c = _client(b)
+    server = LoopServer()
+    assert not _run(c.run_once(LoopModem(server, fail=OSError(110)), lambda csq: {}, "bench", 5000))
+    for raw in (b"", b"garbage", b"HTTP/1.0 500 Oops\r\n\r\n", b"HTTP/1.0 200 OK\r\nContent-Length: 99\r\n\r\nshort",
+                b"HTTP/1.0 200 OK\r\n\r\n\x01\x07\x01\x81" + b"\x00" * 20):
+        server.raw = raw
+        assert not _run(c.run_once(LoopModem(server), lambda csq: b.health("0.1.0", csq), "bench", 5000))
+    assert b.journal.backlog() > 0
+    assert c.failed == 6 and c.ok == 0
+
+
+def test_backoff_grows_with_jitter_and_resets_on_success():
+    b = _box(temp_dir("sb"))
+    seq = [0]
+
+    def rand(n):
+        seq[0] += 1
+        return (seq[0] * 7919) % n
+
+    plan = sync.SyncPlan(b.settings, rand)
+    assert plan.due(0, b) == sync.DUE_BOOT
+    low = b.settings.backoff_min_s * 1000
+    high = b.settings.backoff_max_s * 1000
+    delays = [plan.failed(0) for _ in range(12)]
+    for i, d in enumerate(delays):
+        base = min(low * (1 << i), high)
+        assert base * 3 // 4 <= d < base * 5 // 4, (i, d)
+    assert plan.due(plan.next_try_ms - 1, b) == 0
+    assert plan.due(plan.next_try_ms, b) == sync.DUE_BOOT
+    plan.succeeded(1000, sync.DUE_BOOT, b)
+    assert plan.due(2000, b) == 0
+    b.sync_wanted |= box.WANT_TRIP_END
+    assert plan.due(2000, b) == sync.DUE_TRIP_END
+    b.sync_wanted = 0
+    period = b.settings.sync_period_s * 1000
+    assert plan.due(1000 + period - 1, b) == 0 and plan.due(1000 + period, b) == sync.DUE_PERIODIC
+
+
+def test_sync_due_before_a_reservation_starts():
+    b = _box(temp_dir("sr"))
+    b.apply_response({"allow": {"version": 1, "full": True, "remove": [], "add": [
+        {"id": 1, "badge": b"A" * 8, "kind": codes.KIND_RESERVATION, "start": T + 3600, "end": T + 7200,
+         "reservation": 3}]}})
+    plan = sync.SyncPlan(b.settings, lambda n: 0)
+    plan.succeeded(0, sync.DUE_BOOT, b)
+    assert plan.due(1000, b) == 0
+    b.clock.hal.advance(3600 - b.settings.sync_before_s)
+    assert plan.due(b.clock.ticks_ms(), b) == sync.DUE_RESERVATION
+    plan.succeeded(b.clock.ticks_ms(), sync.DUE_RESERVATION, b)
+    assert plan.due(b.clock.ticks_ms() + 1000, b) == 0
