@@ -2,6 +2,7 @@ import io
 import json
 import os
 import stat
+import subprocess
 import sys
 
 import pytest
@@ -193,3 +194,34 @@ def test_cli_help_and_exit_codes(tmp_path, capsys):
     status = provision.main([FLEET, "--out", str(tmp_path), "--server-host", "h", "--no-register",
                              "--rotate-key", "ZZ-999-ZZ"])
     assert status == provision.EXIT_BAD_INPUT
+
+
+def test_registration_through_the_real_server_cli_is_idempotent(tmp_path, monkeypatch):
+    pytest.importorskip("server.cli")
+    import sqlite3
+
+    flask = os.path.join(os.path.dirname(sys.executable), "flask")
+    env = dict(os.environ, AUTOPARTAGE_DATABASE=str(tmp_path / "server.sqlite"), AUTOPARTAGE_SECRET_KEY="test")
+    # The same CSV feeds the server's fleet import and the provisioning.
+    imported = subprocess.run([flask, "--app", "server", "import-fleet", FLEET], env=env, cwd=ROOT,
+                              capture_output=True, text=True, timeout=120)
+    assert imported.returncode == 0, imported.stdout + imported.stderr
+    command = "%s --app server box-register" % flask
+    args = [FLEET, "--out", str(tmp_path / "out"), "--server-host", "h", "--only", "DW-757-FM", "--only",
+            "FW-384-KZ", "--register-command", command]
+    for name in ("AUTOPARTAGE_DATABASE", "AUTOPARTAGE_SECRET_KEY"):
+        monkeypatch.setenv(name, env[name])
+    by_plate = "SELECT v.plate, b.%s FROM boxes b JOIN vehicles v ON v.id = b.vehicle_id"
+    assert provision.main(args) == provision.EXIT_OK
+    db = sqlite3.connect(str(tmp_path / "server.sqlite"))
+    stored = dict(db.execute(by_plate % "key_hex"))
+    assert stored == {p: config(tmp_path / "out", p)["key"] for p in ("DW-757-FM", "FW-384-KZ")}
+    # A box that already synced keeps its replay counter: a re-run must not register it again.
+    db.execute("UPDATE boxes SET last_counter = 42")
+    db.commit()
+    assert provision.main(args) == provision.EXIT_OK
+    assert dict(db.execute(by_plate % "last_counter")) == {"DW-757-FM": 42, "FW-384-KZ": 42}
+    assert provision.main(args + ["--rotate-key", "FW-384-KZ"]) == provision.EXIT_OK
+    assert dict(db.execute(by_plate % "last_counter")) == {"DW-757-FM": 42, "FW-384-KZ": 0}
+    assert dict(db.execute(by_plate % "key_hex"))["FW-384-KZ"] == config(tmp_path / "out", "FW-384-KZ")["key"]
+    db.close()
