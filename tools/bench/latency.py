@@ -1,0 +1,72 @@
+"""Badge tap to relay release, while a sync is in flight against a modem that takes 5 s to answer.
+
+    python -m tools.bench latency [--taps 200] [--modem-delay 5]
+
+The box runs the real firmware (mpy-cross build) in real time (clock factor 1). The fleet manager's badge
+(permanent role) is tapped in and out; each badge-out ends a trip, which starts a sync that the slow modem
+keeps in flight. Prints latency_p50_ms, latency_p99_ms (card on the reader -> `PIN relay 0` on the control
+line, as the bench sees it), latency_max_ms and taps.
+"""
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+
+
+def percentile(values, pct):
+    ordered = sorted(values)
+    if not ordered:
+        return 0.0
+    index = min(len(ordered) - 1, max(0, int(round(pct / 100 * len(ordered) + 0.5)) - 1))
+    return ordered[index]
+
+
+def main(argv):
+    parser = argparse.ArgumentParser(prog="python -m tools.bench latency", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--taps", type=int, default=200)
+    parser.add_argument("--modem-delay", type=float, default=5.0, help="seconds before each modem answer")
+    args = parser.parse_args(argv)
+    from hil_tests.harness import deps
+
+    missing = deps.missing("server", "firmware", "modem", "reader", "tracks")
+    if missing:
+        print("latency: skipped (%s)" % "; ".join(missing))
+        return 0
+    from hil_tests.harness.bench import Bench
+    from hil_tests.harness.seed import BADGES
+
+    samples = []
+    with tempfile.TemporaryDirectory(prefix="bench-latency-") as workdir:
+        bench = Bench(os.path.join(workdir, "b"), factor=1)
+        try:
+            box = bench.box(1)
+            if not bench.wait_sync(1, timeout=60):
+                print("latency: the box never synced; firmware log:\n" + box.firmware.log(), file=sys.stderr)
+                return 1
+            box.modem.delay_s = args.modem_delay
+            uid = BADGES["max"]
+            for _ in range(args.taps):
+                since = box.control.mark()
+                t0 = time.monotonic()
+                box.reader.tap(uid)
+                released = box.control.wait_pin("relay", 0, 10, since=since)
+                box.reader.remove()
+                if released is None:
+                    print("latency: no release within 10 s", file=sys.stderr)
+                    break
+                samples.append((released.t - t0) * 1000)
+                time.sleep(0.3)  # the reader sees the card gone
+                since = box.control.mark()
+                box.tap(uid, hold_s=0.1)  # badge-out: trip end -> another sync against the slow modem
+                box.control.wait_pin("relay", 1, 10, since=since)
+                time.sleep(0.3)
+        finally:
+            bench.close()
+    print("taps: %d" % len(samples))
+    print("latency_p50_ms: %.1f" % percentile(samples, 50))
+    print("latency_p99_ms: %.1f" % percentile(samples, 99))
+    print("latency_max_ms: %.1f" % (max(samples) if samples else 0.0))
+    return 0
