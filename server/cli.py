@@ -1,0 +1,126 @@
+"""Flask CLI commands (`flask --app server COMMAND --help`). Messages in French: administrators run them."""
+
+import getpass
+import time
+
+import click
+from flask import current_app
+
+from server import importers
+from server.db import connect, init_db, write
+from server.queries import agents as agents_q
+from server.queries import boxes, maintenance, org
+from server.queries.common import Rules
+
+
+def _db():
+    return connect(current_app.config["DATABASE"])
+
+
+def _read(path):
+    with open(path, encoding="utf-8-sig") as f:
+        return f.read()
+
+
+def _report(count, errors):
+    for e in errors:
+        click.echo(e, err=True)
+    click.echo("%d ligne(s) importée(s), %d erreur(s)." % (count, len(errors)))
+    if errors:
+        raise SystemExit(1)
+
+
+@click.command("import-fleet")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+def import_fleet_command(path):
+    """Importe les véhicules (CSV : plate, model, department, pool, cost_per_km_cents, monthly_fixed_cents)."""
+    init_db()
+    _report(*importers.import_fleet(_db(), _read(path)))
+
+
+@click.command("import-agents")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+def import_agents_command(path):
+    """Importe les agents (CSV : name, department, email, badges)."""
+    init_db()
+    _report(*importers.import_agents(_db(), _read(path)))
+
+
+@click.command("create-admin")
+@click.argument("email")
+@click.option("--name", default="Administrateur", help="Nom affiché.")
+@click.option("--department", default="DDT", help="Code de la direction (DDT, DDPP, DDCS, DSDEN).")
+@click.option("--password", default=None, help="Mot de passe (demandé si absent).")
+def create_admin_command(email, name, department, password):
+    """Crée (ou promeut) un compte administrateur."""
+    init_db()
+    if "@" not in email:
+        raise click.BadParameter("adresse e-mail invalide", param_hint="EMAIL")
+    if password is None:
+        password = getpass.getpass("Mot de passe : ")
+    if len(password) < 10:
+        raise click.BadParameter("10 caractères au moins", param_hint="--password")
+    db = _db()
+    with write(db):
+        dept_id = org.ensure_department(db, department)
+        agent_id = agents_q.upsert(db, name, email, dept_id)
+        agents_q.update(db, agent_id, role="admin", active=True)
+        agents_q.set_password(db, agent_id, password)
+    click.echo("Administrateur %s prêt." % email)
+
+
+@click.command("purge")
+@click.option("--retention-days", type=int, default=None, help="Par défaut POSITION_RETENTION_DAYS (61).")
+def purge_command(retention_days):
+    """Réduit les positions plus anciennes que la durée de conservation à des résumés de trajet (CNIL)."""
+    days = retention_days if retention_days is not None else current_app.config["POSITION_RETENTION_DAYS"]
+    if days < 0:
+        raise click.BadParameter("doit être positif", param_hint="--retention-days")
+    n = maintenance.purge_positions(_db(), int(time.time()), days)
+    click.echo("%d position(s) supprimée(s) (conservation %d jours)." % (n, days))
+
+
+@click.command("maintenance")
+def maintenance_command():
+    """Libère les réservations non honorées, prévient des retours en retard, purge si dû (pour un cron)."""
+    done = maintenance.run_due(_db(), int(time.time()), Rules.from_config(current_app.config),
+                               current_app.config["POSITION_RETENTION_DAYS"])
+    click.echo(" ".join("%s=%s" % kv for kv in sorted(done.items())) or "rien à faire")
+
+
+@click.command("box-register")
+@click.argument("box_id", type=int)
+@click.argument("plate")
+@click.option("--key-hex", required=True, help="Clé du boîtier, 32 caractères hexadécimaux.")
+def box_register_command(box_id, plate, key_hex):
+    """Enregistre un boîtier (outil de provisionnement) dans le véhicule PLATE avec sa clé."""
+    init_db()
+    db = _db()
+    vehicle = org.vehicle_by_plate(db, plate)
+    if vehicle is None:
+        raise click.ClickException("véhicule %s inconnu : importez d'abord la flotte" % plate)
+    try:
+        with write(db):
+            boxes.register(db, box_id, vehicle["id"], key_hex)
+    except ValueError as exc:
+        raise click.ClickException("boîtier refusé (%s) : identifiant 1..2^32-1 et clé de 32 caractères hex"
+                                   % exc) from None
+    click.echo("Boîtier %d enregistré dans %s." % (box_id, vehicle["plate"]))
+
+
+@click.command("demo-data")
+@click.option("--password", default="demo-autopartage", help="Mot de passe de tous les comptes de démonstration.")
+@click.option("--seed", type=int, default=2016)
+def demo_data_command(password, seed):
+    """Remplit la base avec la flotte du pilote (44 véhicules, 4 directions, ~200 agents) et affiche les comptes."""
+    from server import demo
+
+    init_db()
+    for line in demo.populate(_db(), password=password, seed=seed):
+        click.echo(line)
+
+
+def init_app(app):
+    for cmd in (import_fleet_command, import_agents_command, create_admin_command, purge_command,
+                maintenance_command, box_register_command, demo_data_command):
+        app.cli.add_command(cmd)

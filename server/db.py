@@ -1,0 +1,115 @@
+"""SQLite connection handling: one `sqlite_utils.Database` per request in `g`, WAL mode, explicit writes.
+
+Writes that must not race (two agents booking the same car, two frames of one box) go through
+`write(db)`, which opens the transaction with ``BEGIN IMMEDIATE``: SQLite takes the write lock at once,
+so a check made inside the block still holds when the insert commits.
+"""
+
+import contextlib
+import secrets
+import sqlite3
+
+import click
+import sqlite_utils
+from flask import current_app, g
+
+BUSY_TIMEOUT_MS = 10000
+
+
+def connect(path):
+    """Open `path` as a `sqlite_utils.Database` in autocommit mode with the project's pragmas.
+
+    The driver-level autocommit (``isolation_level=None``) leaves transaction control to `write()` and
+    to sqlite-utils' own `atomic()`; ``check_same_thread=False`` lets a test hand a connection to a
+    thread it joins (each request still gets its own connection).
+    """
+    conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None,
+                           check_same_thread=False)
+    conn.execute("PRAGMA busy_timeout=%d" % BUSY_TIMEOUT_MS)
+    if str(path) != ":memory:":
+        conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=NORMAL")
+    conn.execute("PRAGMA foreign_keys=ON")
+    conn.row_factory = sqlite3.Row
+    return sqlite_utils.Database(conn, execute_plugins=False)
+
+
+def get_db():
+    """The request's database (opened on first use, closed at teardown)."""
+    if "db" not in g:
+        g.db = connect(current_app.config["DATABASE"])
+    return g.db
+
+
+def close_db(_exc=None):
+    db = g.pop("db", None)
+    if db is not None:
+        db.conn.close()
+
+
+@contextlib.contextmanager
+def write(db):
+    """A write transaction taken with BEGIN IMMEDIATE; nested calls become savepoints.
+
+    Commits when the block ends, rolls back when it raises (and re-raises).
+    """
+    conn = db.conn
+    if conn.in_transaction:
+        name = "sp_" + secrets.token_hex(6)
+        conn.execute("SAVEPOINT " + name)
+        try:
+            yield db
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK TO SAVEPOINT " + name)
+                conn.execute("RELEASE SAVEPOINT " + name)
+            raise
+        conn.execute("RELEASE SAVEPOINT " + name)
+        return
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield db
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+
+
+def rows(db, sql, params=()):
+    """All rows of a query as dicts."""
+    return [dict(r) for r in db.execute(sql, params).fetchall()]
+
+
+def row(db, sql, params=()):
+    """The first row of a query as a dict, or None."""
+    r = db.execute(sql, params).fetchone()
+    return dict(r) if r is not None else None
+
+
+def scalar(db, sql, params=(), default=None):
+    r = db.execute(sql, params).fetchone()
+    return default if r is None or r[0] is None else r[0]
+
+
+def init_db(path=None):
+    """Create or upgrade the schema (never drops a table)."""
+    from server import migrations
+
+    db = connect(path or current_app.config["DATABASE"])
+    try:
+        migrations.apply(db)
+    finally:
+        db.conn.close()
+
+
+@click.command("init-db")
+def init_db_command():
+    """Crée ou met à jour le schéma de la base (migrations, aucune table supprimée)."""
+    init_db()
+    click.echo("Base initialisée : %s" % current_app.config["DATABASE"])
+
+
+def init_app(app):
+    app.teardown_appcontext(close_db)
+    app.cli.add_command(init_db_command)

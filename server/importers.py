@@ -1,0 +1,99 @@
+"""CSV imports of the fleet and of the agents (formats in docs/server.md). Bad lines are reported with
+their number and skipped; good lines are imported (upserted: running an import twice changes nothing)."""
+
+import csv
+import io
+
+from server.db import write
+from server.queries import agents as agents_q
+from server.queries import org
+
+TRUE = {"1", "oui", "yes", "true", "vrai", "o", "y"}
+
+
+def _reader(text):
+    sample = text[:2048]
+    try:
+        dialect = csv.Sniffer().sniff(sample, delimiters=",;\t")
+    except csv.Error:
+        dialect = csv.excel
+    return csv.DictReader(io.StringIO(text), dialect=dialect)
+
+
+def _norm(row):
+    return {(k or "").strip().lower(): (v or "").strip() for k, v in row.items() if k is not None}
+
+
+def _cents(value, field):
+    try:
+        n = int(value or "0")
+    except ValueError:
+        raise ValueError("%s : nombre entier de centimes attendu, reçu %r" % (field, value)) from None
+    if n < 0:
+        raise ValueError("%s : valeur négative" % field)
+    return n
+
+
+def import_fleet(db, text):
+    """Columns: plate, model, department, pool, cost_per_km_cents, monthly_fixed_cents, [on_the_spot], [seats].
+    Returns (imported, [error messages])."""
+    count, errors = 0, []
+    reader = _reader(text)
+    for lineno, raw in enumerate(reader, start=2):
+        r = _norm(raw)
+        try:
+            plate, model = r.get("plate", ""), r.get("model", "")
+            dept, pool = r.get("department", ""), r.get("pool", "")
+            if not plate or not model or not dept:
+                raise ValueError("plate, model et department sont obligatoires")
+            if len(org.normalize_plate(plate)) > 16:
+                raise ValueError("immatriculation trop longue")
+            seats = int(r.get("seats") or 5)
+            with write(db):
+                dept_id = org.ensure_department(db, dept)
+                pool_id = org.ensure_pool(db, pool or ("Pool " + dept.upper()), dept_id)
+                if r.get("on_the_spot"):
+                    org.set_pool_on_the_spot(db, pool_id, r["on_the_spot"].lower() in TRUE)
+                org.upsert_vehicle(db, plate, model, pool_id, dept_id,
+                                   _cents(r.get("cost_per_km_cents"), "cost_per_km_cents"),
+                                   _cents(r.get("monthly_fixed_cents"), "monthly_fixed_cents"), seats)
+            count += 1
+        except ValueError as exc:
+            errors.append("ligne %d : %s" % (lineno, exc))
+    return count, errors
+
+
+def import_agents(db, text):
+    """Columns: name, department, email, [badges] (UIDs in hex, separated by spaces or '|'), [role],
+    [permanent_access]. The department gets a habilitation to its own pools if it has none yet.
+    Returns (imported, [error messages])."""
+    count, errors = 0, []
+    for lineno, raw in enumerate(_reader(text), start=2):
+        r = _norm(raw)
+        try:
+            name, dept, email = r.get("name", ""), r.get("department", ""), r.get("email", "")
+            if not name or not dept or "@" not in email:
+                raise ValueError("name, department et un e-mail valide sont obligatoires")
+            uids = [u for u in r.get("badges", "").replace("|", " ").split() if u]
+            for uid in uids:
+                if agents_q.normalize_uid(uid) is None:
+                    raise ValueError("badge %r : identifiant hexadécimal de 4 à 10 octets attendu" % uid)
+            role = r.get("role") or None
+            if role and role not in agents_q.ROLES:
+                raise ValueError("rôle inconnu %r (agent, manager, admin)" % role)
+            with write(db):
+                dept_id = org.ensure_department(db, dept)
+                agent_id = agents_q.upsert(db, name, email, dept_id)
+                if role or r.get("permanent_access"):
+                    agents_q.update(db, agent_id, role=role,
+                                    permanent_access=(r.get("permanent_access", "").lower() in TRUE)
+                                    if r.get("permanent_access") else None)
+                for uid in uids:
+                    try:
+                        agents_q.add_badge(db, agent_id, uid)
+                    except ValueError:
+                        raise ValueError("badge %s déjà attribué à un autre agent" % uid) from None
+            count += 1
+        except ValueError as exc:
+            errors.append("ligne %d : %s" % (lineno, exc))
+    return count, errors

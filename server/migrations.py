@@ -1,0 +1,307 @@
+"""Schema, as sqlite-utils `Migrations` (applied in order, recorded in `_sqlite_migrations`; never DROP).
+
+Conventions: times are epoch seconds (UTC) in INTEGER columns, money in cents, distances in metres,
+coordinates in 1e-7 degrees, binary identifiers (box keys, badge UIDs, badge hashes) as lowercase hex TEXT.
+Add a new migration function at the end to change the schema; never edit one that has shipped.
+"""
+
+from sqlite_utils.migrations import Migrations
+
+migrations = Migrations("autopartage")
+
+
+@migrations(name="0001_initial")
+def initial(db):
+    db.executescript(
+        """
+CREATE TABLE departments (
+    id INTEGER PRIMARY KEY,
+    code TEXT NOT NULL UNIQUE,          -- DDT, DDPP, DDCS, DSDEN
+    name TEXT NOT NULL
+);
+
+-- A pool of cars; department_id is the owner (NULL = shared by the site). on_the_spot = the cars may be
+-- taken without a reservation by habilitated agents when none is due soon (DESIGN §3).
+CREATE TABLE pools (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    department_id INTEGER REFERENCES departments(id),
+    on_the_spot INTEGER NOT NULL DEFAULT 0
+);
+
+CREATE TABLE vehicles (
+    id INTEGER PRIMARY KEY,
+    plate TEXT NOT NULL UNIQUE,          -- AB-123-CD
+    model TEXT NOT NULL,
+    pool_id INTEGER NOT NULL REFERENCES pools(id),
+    department_id INTEGER NOT NULL REFERENCES departments(id),  -- owner, pays the fixed costs
+    cost_per_km_cents INTEGER NOT NULL DEFAULT 0,
+    monthly_fixed_cents INTEGER NOT NULL DEFAULT 0,
+    seats INTEGER NOT NULL DEFAULT 5,
+    active INTEGER NOT NULL DEFAULT 1,
+    created_at INTEGER NOT NULL DEFAULT (strftime('%s','now'))
+);
+CREATE INDEX vehicles_pool ON vehicles(pool_id, active);
+
+-- Box id is the protocol's box_id. key_hex is the 16-byte per-box secret (HMAC and AES keys derive from
+-- it): only the sync endpoint and the provisioning command read it; pages never show it after creation.
+CREATE TABLE boxes (
+    id INTEGER PRIMARY KEY,
+    vehicle_id INTEGER UNIQUE REFERENCES vehicles(id),
+    key_hex TEXT NOT NULL,
+    last_counter INTEGER NOT NULL DEFAULT 0,     -- highest request counter accepted (replay rejection)
+    last_ack INTEGER NOT NULL DEFAULT 0,         -- highest journal seq acknowledged
+    firmware TEXT,
+    last_seen INTEGER,
+    csq INTEGER, supply_mv INTEGER, backlog INTEGER, gps INTEGER, uptime INTEGER, reset_cause INTEGER,
+    allow_version INTEGER NOT NULL DEFAULT 0,    -- version of the allow-list last computed for the box
+    created_at INTEGER NOT NULL DEFAULT (strftime('%s','now'))
+);
+
+-- Accounts and agents are one table: every agent may log in once given a password.
+CREATE TABLE agents (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL,
+    email TEXT NOT NULL UNIQUE COLLATE NOCASE,
+    department_id INTEGER NOT NULL REFERENCES departments(id),
+    role TEXT NOT NULL DEFAULT 'agent' CHECK (role IN ('agent','manager','admin')),
+    password_hash TEXT,
+    permanent_access INTEGER NOT NULL DEFAULT 0,  -- fleet staff/mechanic: may start every car (KIND_ROLE)
+    ical_token TEXT NOT NULL UNIQUE,
+    active INTEGER NOT NULL DEFAULT 1,
+    created_at INTEGER NOT NULL DEFAULT (strftime('%s','now'))
+);
+CREATE INDEX agents_department ON agents(department_id);
+
+-- Badge UIDs in clear are personal data and a credential: only the allow-list computation reads them
+-- (to derive per-box keyed hashes with protocol.keys.badge_hash); pages show a masked form.
+CREATE TABLE badges (
+    id INTEGER PRIMARY KEY,
+    agent_id INTEGER NOT NULL REFERENCES agents(id),
+    uid_hex TEXT NOT NULL UNIQUE,
+    active INTEGER NOT NULL DEFAULT 1
+);
+CREATE INDEX badges_agent ON badges(agent_id);
+
+-- Who may book/drive which pool: a whole department or one agent.
+CREATE TABLE habilitations (
+    id INTEGER PRIMARY KEY,
+    pool_id INTEGER NOT NULL REFERENCES pools(id),
+    department_id INTEGER REFERENCES departments(id),
+    agent_id INTEGER REFERENCES agents(id),
+    CHECK ((department_id IS NULL) != (agent_id IS NULL))
+);
+CREATE UNIQUE INDEX habilitations_dept ON habilitations(pool_id, department_id) WHERE department_id IS NOT NULL;
+CREATE UNIQUE INDEX habilitations_agent ON habilitations(pool_id, agent_id) WHERE agent_id IS NOT NULL;
+CREATE INDEX habilitations_by_dept ON habilitations(department_id);
+CREATE INDEX habilitations_by_agent ON habilitations(agent_id);
+
+-- status: booked (future or running), cancelled, no_show (released: nobody badged in in time).
+-- started_at: first badge-in (trip start) for the reservation. unplanned: made from an on-the-spot trip.
+CREATE TABLE reservations (
+    id INTEGER PRIMARY KEY,
+    vehicle_id INTEGER NOT NULL REFERENCES vehicles(id),
+    agent_id INTEGER NOT NULL REFERENCES agents(id),
+    start INTEGER NOT NULL,
+    end INTEGER NOT NULL,
+    status TEXT NOT NULL DEFAULT 'booked' CHECK (status IN ('booked','cancelled','no_show')),
+    unplanned INTEGER NOT NULL DEFAULT 0,
+    purpose TEXT NOT NULL DEFAULT '',
+    destination TEXT NOT NULL DEFAULT '',
+    started_at INTEGER,
+    late_warned INTEGER NOT NULL DEFAULT 0,
+    created_at INTEGER NOT NULL DEFAULT (strftime('%s','now')),
+    CHECK (end > start)
+);
+CREATE INDEX reservations_vehicle_start ON reservations(vehicle_id, start, end);
+CREATE INDEX reservations_agent_start ON reservations(agent_id, start);
+CREATE INDEX reservations_status_start ON reservations(status, start);
+
+-- A trip as the box recorded it. box_trip is the box-local trip number. department_id: the driver's
+-- department (kilometres are charged to it); vehicle's owner when the driver is unknown.
+CREATE TABLE trips (
+    id INTEGER PRIMARY KEY,
+    box_id INTEGER NOT NULL REFERENCES boxes(id),
+    box_trip INTEGER NOT NULL,
+    vehicle_id INTEGER NOT NULL REFERENCES vehicles(id),
+    agent_id INTEGER REFERENCES agents(id),
+    department_id INTEGER REFERENCES departments(id),
+    badge_hash TEXT,
+    reservation_id INTEGER REFERENCES reservations(id),
+    unplanned INTEGER NOT NULL DEFAULT 0,
+    start INTEGER NOT NULL,
+    end INTEGER,
+    odo_start_m INTEGER,
+    odo_end_m INTEGER,
+    distance_m INTEGER NOT NULL DEFAULT 0,
+    end_reason INTEGER,
+    -- summary kept after the raw positions are purged (CNIL retention)
+    positions_count INTEGER NOT NULL DEFAULT 0,
+    min_lat INTEGER, min_lon INTEGER, max_lat INTEGER, max_lon INTEGER,
+    max_speed INTEGER,
+    positions_purged INTEGER NOT NULL DEFAULT 0,
+    UNIQUE (box_id, box_trip, start)
+);
+CREATE INDEX trips_box_open ON trips(box_id, end);
+CREATE INDEX trips_vehicle_start ON trips(vehicle_id, start);
+CREATE INDEX trips_agent_start ON trips(agent_id, start);
+CREATE INDEX trips_start ON trips(start);
+CREATE INDEX trips_reservation ON trips(reservation_id);
+
+-- Positions exist only inside a trip (NOT NULL trip_id): CNIL, no tracking of parked cars or off-duty use.
+CREATE TABLE positions (
+    id INTEGER PRIMARY KEY,
+    trip_id INTEGER NOT NULL REFERENCES trips(id),
+    t INTEGER NOT NULL,
+    lat INTEGER NOT NULL,
+    lon INTEGER NOT NULL,
+    speed INTEGER NOT NULL DEFAULT 0,    -- cm/s
+    course INTEGER NOT NULL DEFAULT 0    -- degrees
+);
+CREATE INDEX positions_trip_t ON positions(trip_id, t);
+CREATE INDEX positions_t ON positions(t);
+
+CREATE TABLE badge_events (
+    id INTEGER PRIMARY KEY,
+    box_id INTEGER NOT NULL REFERENCES boxes(id),
+    vehicle_id INTEGER REFERENCES vehicles(id),
+    t INTEGER NOT NULL,
+    badge_hash TEXT NOT NULL,
+    agent_id INTEGER REFERENCES agents(id),
+    granted INTEGER NOT NULL,
+    reason INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX badge_events_box_t ON badge_events(box_id, t);
+
+-- Other journal events of a box (protocol `event` records).
+CREATE TABLE box_events (
+    id INTEGER PRIMARY KEY,
+    box_id INTEGER NOT NULL REFERENCES boxes(id),
+    t INTEGER NOT NULL,
+    code INTEGER NOT NULL,
+    value INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX box_events_box_t ON box_events(box_id, t);
+
+-- Deduplication of retransmitted journal records: one row per (box, journal sequence) ever stored.
+CREATE TABLE box_records (
+    box_id INTEGER NOT NULL,
+    seq INTEGER NOT NULL,
+    PRIMARY KEY (box_id, seq)
+) WITHOUT ROWID;
+
+-- Commands waiting for the box's next sync ({"cmd": code, "arg": int}).
+CREATE TABLE box_commands (
+    id INTEGER PRIMARY KEY,
+    box_id INTEGER NOT NULL REFERENCES boxes(id),
+    cmd INTEGER NOT NULL,
+    arg INTEGER NOT NULL DEFAULT 0,
+    created_at INTEGER NOT NULL,
+    sent_at INTEGER
+);
+CREATE INDEX box_commands_pending ON box_commands(box_id, sent_at);
+
+-- Stable ids for allow-list entries: one per (kind, reference, badge); ref = reservation id for
+-- reservation entries, 0 for role and on-the-spot entries.
+CREATE TABLE allow_ids (
+    id INTEGER PRIMARY KEY,
+    kind INTEGER NOT NULL,
+    ref INTEGER NOT NULL,
+    badge_id INTEGER NOT NULL,
+    UNIQUE (kind, ref, badge_id)
+);
+
+-- What each box was last sent: the base the next allow-list diff is computed from.
+CREATE TABLE box_allow (
+    box_id INTEGER NOT NULL,
+    entry_id INTEGER NOT NULL,
+    badge_hash TEXT NOT NULL,
+    agent_id INTEGER,
+    PRIMARY KEY (box_id, entry_id)
+) WITHOUT ROWID;
+CREATE INDEX box_allow_hash ON box_allow(box_id, badge_hash);
+
+CREATE TABLE problem_reports (
+    id INTEGER PRIMARY KEY,
+    vehicle_id INTEGER NOT NULL REFERENCES vehicles(id),
+    trip_id INTEGER REFERENCES trips(id),
+    reservation_id INTEGER REFERENCES reservations(id),
+    agent_id INTEGER NOT NULL REFERENCES agents(id),
+    kind TEXT NOT NULL CHECK (kind IN ('damage','cleanliness','fuel','remark')),
+    text TEXT NOT NULL DEFAULT '',
+    status TEXT NOT NULL DEFAULT 'open' CHECK (status IN ('open','closed')),
+    created_at INTEGER NOT NULL
+);
+CREATE INDEX problem_reports_vehicle ON problem_reports(vehicle_id, created_at);
+
+-- Shared equipment once kept in the key cabinet (laptops, projectors, cameras).
+CREATE TABLE equipment (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    kind TEXT NOT NULL,
+    department_id INTEGER REFERENCES departments(id),
+    active INTEGER NOT NULL DEFAULT 1
+);
+CREATE TABLE equipment_bookings (
+    id INTEGER PRIMARY KEY,
+    equipment_id INTEGER NOT NULL REFERENCES equipment(id),
+    agent_id INTEGER NOT NULL REFERENCES agents(id),
+    start INTEGER NOT NULL,
+    end INTEGER NOT NULL,
+    status TEXT NOT NULL DEFAULT 'booked' CHECK (status IN ('booked','cancelled')),
+    created_at INTEGER NOT NULL,
+    CHECK (end > start)
+);
+CREATE INDEX equipment_bookings_item ON equipment_bookings(equipment_id, start, end);
+CREATE INDEX equipment_bookings_agent ON equipment_bookings(agent_id, start);
+
+-- Every view of raw positions (CNIL: access is logged).
+CREATE TABLE position_access_log (
+    id INTEGER PRIMARY KEY,
+    user_id INTEGER NOT NULL REFERENCES agents(id),
+    trip_id INTEGER NOT NULL REFERENCES trips(id),
+    t INTEGER NOT NULL,
+    remote_addr TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX position_access_log_t ON position_access_log(t);
+
+-- Availability searches (pilot evaluation: how often did nobody find a free car?).
+CREATE TABLE searches (
+    id INTEGER PRIMARY KEY,
+    agent_id INTEGER REFERENCES agents(id),
+    t INTEGER NOT NULL,
+    start INTEGER NOT NULL,
+    end INTEGER NOT NULL,
+    found INTEGER NOT NULL
+);
+CREATE INDEX searches_t ON searches(t);
+
+CREATE TABLE notifications (
+    id INTEGER PRIMARY KEY,
+    agent_id INTEGER NOT NULL REFERENCES agents(id),
+    reservation_id INTEGER REFERENCES reservations(id),
+    t INTEGER NOT NULL,
+    message TEXT NOT NULL,
+    seen INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX notifications_agent ON notifications(agent_id, seen);
+
+CREATE TABLE login_attempts (
+    id INTEGER PRIMARY KEY,
+    who TEXT NOT NULL,            -- lower-cased e-mail or 'ip:' + address
+    t INTEGER NOT NULL
+);
+CREATE INDEX login_attempts_who ON login_attempts(who, t);
+
+-- Small key/value store: last maintenance runs, etc.
+CREATE TABLE meta (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+"""
+    )
+
+
+def apply(db):
+    """Apply every pending migration (idempotent)."""
+    migrations.apply(db)

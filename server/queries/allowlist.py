@@ -1,0 +1,136 @@
+"""Allow-lists: which badges may start which car, as the box receives them (DESIGN §3, architecture.md).
+
+Entries (the protocol's allow-list entry dicts):
+  {"id": int, "badge": 8-byte hash, "kind": KIND_*, "start": epoch, "end": epoch, "reservation": int}
+- KIND_RESERVATION: a booked (not cancelled, not released) reservation of the box's vehicle that ends after
+  `now` and starts before `now + horizon_s`, one entry per active badge of its agent;
+- KIND_ROLE: agents with `permanent_access` (fleet staff, mechanics), every car, start/end 0;
+- KIND_SPOT: when the vehicle's pool allows on-the-spot use, every active agent habilitated for the pool
+  (by department or personally), start/end 0. The box decides whether a reservation is due too soon.
+Entry ids are stable (table `allow_ids`), so a diff between two lists is a set difference on ids.
+Badge hashes are `protocol.keys.badge_hash(box_key, uid_bytes)`, computed per box: a box never sees a UID.
+"""
+
+from server.db import row, rows, write
+
+DEFAULT_HORIZON_S = 48 * 3600
+
+
+def _codes():
+    try:
+        from protocol import codes
+    except ImportError:  # protocol not yet landed: the values architecture.md will fix
+        codes = None
+    return (getattr(codes, "KIND_RESERVATION", 1), getattr(codes, "KIND_ROLE", 2), getattr(codes, "KIND_SPOT", 3))
+
+
+def _badge_hash(box_key, uid_hex):
+    from protocol import keys
+
+    return bytes(keys.badge_hash(box_key, bytes.fromhex(uid_hex)))
+
+
+def _entry_id(db, kind, ref, badge_id):
+    db.execute("INSERT OR IGNORE INTO allow_ids (kind, ref, badge_id) VALUES (?, ?, ?)", (kind, ref, badge_id))
+    return db.execute("SELECT id FROM allow_ids WHERE kind = ? AND ref = ? AND badge_id = ?",
+                      (kind, ref, badge_id)).fetchone()[0]
+
+
+def entries_for_box(db, box_id, now, horizon_s=DEFAULT_HORIZON_S):
+    """The complete allow-list of box `box_id` at time `now` (list of entry dicts, with an extra
+    "agent_id" key the server keeps for itself; strip it before encoding if the protocol objects).
+
+    Writes: may allocate new entry ids in `allow_ids` (call it inside the frame's transaction).
+    Returns [] for an unknown box or a box with no vehicle.
+    """
+    kind_res, kind_role, kind_spot = _codes()
+    box = row(db, "SELECT b.key_hex, v.id AS vehicle_id, v.pool_id, p.on_the_spot, v.active FROM boxes b "
+              "JOIN vehicles v ON v.id = b.vehicle_id JOIN pools p ON p.id = v.pool_id WHERE b.id = ?", (box_id,))
+    if box is None:
+        return []
+    key = bytes.fromhex(box["key_hex"])
+    entries = []
+    role_agents = set()
+    for r in rows(db, "SELECT a.id AS agent_id, b.id AS badge_id, b.uid_hex FROM agents a "
+                  "JOIN badges b ON b.agent_id = a.id AND b.active = 1 "
+                  "WHERE a.permanent_access = 1 AND a.active = 1 ORDER BY b.id"):
+        role_agents.add(r["agent_id"])
+        entries.append({"id": _entry_id(db, kind_role, 0, r["badge_id"]), "badge": _badge_hash(key, r["uid_hex"]),
+                        "kind": kind_role, "start": 0, "end": 0, "reservation": 0, "agent_id": r["agent_id"]})
+    if not box["active"]:
+        return entries
+    for r in rows(db, "SELECT r.id, r.start, r.end, r.agent_id, b.id AS badge_id, b.uid_hex FROM reservations r "
+                  "JOIN agents a ON a.id = r.agent_id AND a.active = 1 "
+                  "JOIN badges b ON b.agent_id = r.agent_id AND b.active = 1 "
+                  "WHERE r.vehicle_id = ? AND r.status = 'booked' AND r.unplanned = 0 "
+                  "AND r.start < ? AND r.end > ? AND r.start > ? ORDER BY r.start, b.id",
+                  (box["vehicle_id"], now + horizon_s, now, now - 31 * 86400)):
+        entries.append({"id": _entry_id(db, kind_res, r["id"], r["badge_id"]), "badge": _badge_hash(key, r["uid_hex"]),
+                        "kind": kind_res, "start": r["start"], "end": r["end"], "reservation": r["id"],
+                        "agent_id": r["agent_id"]})
+    if box["on_the_spot"]:
+        for r in rows(db, "SELECT DISTINCT a.id AS agent_id, b.id AS badge_id, b.uid_hex FROM habilitations h "
+                      "JOIN agents a ON (a.id = h.agent_id OR a.department_id = h.department_id) AND a.active = 1 "
+                      "JOIN badges b ON b.agent_id = a.id AND b.active = 1 WHERE h.pool_id = ? ORDER BY b.id",
+                      (box["pool_id"],)):
+            if r["agent_id"] in role_agents:
+                continue
+            entries.append({"id": _entry_id(db, kind_spot, 0, r["badge_id"]),
+                            "badge": _badge_hash(key, r["uid_hex"]), "kind": kind_spot, "start": 0, "end": 0,
+                            "reservation": 0, "agent_id": r["agent_id"]})
+    return entries
+
+
+def public_entry(entry):
+    """The entry as the protocol carries it (without the server-side agent_id)."""
+    return {k: entry[k] for k in ("id", "badge", "kind", "start", "end", "reservation")}
+
+
+def changes_for_box(db, box_id, now, full=False, horizon_s=DEFAULT_HORIZON_S):
+    """The response's `allow` value for this box, or None when nothing changed since the last call.
+
+    Diffs the current list against what the box was last sent (table `box_allow`), records the new list
+    as sent and bumps the box's `allow_version`. `full=True` sends the whole list (`"full": True`), e.g.
+    after re-provisioning or when the box asks for it. Call inside the frame's transaction: if the frame
+    is rolled back, so is the record of what was sent.
+    """
+    entries = entries_for_box(db, box_id, now, horizon_s)
+    current = {r["entry_id"] for r in rows(db, "SELECT entry_id FROM box_allow WHERE box_id = ?", (box_id,))}
+    new_ids = {e["id"] for e in entries}
+    version = row(db, "SELECT allow_version FROM boxes WHERE id = ?", (box_id,))
+    if version is None:
+        return None
+    if not full and new_ids == current and version["allow_version"] > 0:
+        return None
+    with write(db):
+        db.execute("DELETE FROM box_allow WHERE box_id = ?", (box_id,))
+        db.conn.executemany("INSERT OR REPLACE INTO box_allow (box_id, entry_id, badge_hash, agent_id) "
+                            "VALUES (?, ?, ?, ?)",
+                            [(box_id, e["id"], e["badge"].hex(), e["agent_id"]) for e in entries])
+        db.execute("UPDATE boxes SET allow_version = allow_version + 1 WHERE id = ?", (box_id,))
+    version = version["allow_version"] + 1
+    if full or not current:
+        return {"version": version, "full": True, "add": [public_entry(e) for e in entries], "remove": []}
+    return {"version": version, "full": False, "add": [public_entry(e) for e in entries if e["id"] not in current],
+            "remove": sorted(current - new_ids)}
+
+
+def agent_for_hash(db, box_id, badge_hash):
+    """The agent id behind a badge hash seen by this box (hex or bytes), or None if unknown.
+
+    Looks in what the box was last sent first; falls back to hashing every active badge with the box's
+    key (pilot scale: a few hundred badges), so a badge removed from the list is still attributed.
+    """
+    hash_hex = badge_hash.hex() if isinstance(badge_hash, (bytes, bytearray)) else str(badge_hash).lower()
+    found = row(db, "SELECT agent_id FROM box_allow WHERE box_id = ? AND badge_hash = ? AND agent_id IS NOT NULL",
+                (box_id, hash_hex))
+    if found:
+        return found["agent_id"]
+    key_row = row(db, "SELECT key_hex FROM boxes WHERE id = ?", (box_id,))
+    if key_row is None:
+        return None
+    key = bytes.fromhex(key_row["key_hex"])
+    for r in db.execute("SELECT agent_id, uid_hex FROM badges"):
+        if _badge_hash(key, r[1]).hex() == hash_hex:
+            return r[0]
+    return None

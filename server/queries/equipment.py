@@ -1,0 +1,60 @@
+"""Shared equipment (laptops, projectors, cameras) and its bookings: same overlap rule as cars."""
+
+from server.db import row, rows, scalar, write
+from server.queries.common import MAX_SPAN_S, RuleError
+
+KINDS = {"laptop": "Ordinateur portable", "projector": "Vidéoprojecteur", "camera": "Appareil photo",
+         "other": "Autre"}
+
+
+def items(db, include_inactive=False):
+    sql = "SELECT e.*, d.code AS department_code FROM equipment e LEFT JOIN departments d ON d.id = e.department_id"
+    return rows(db, sql + ("" if include_inactive else " WHERE e.active = 1") + " ORDER BY e.kind, e.name")
+
+
+def create(db, name, kind, department_id=None):
+    if kind not in KINDS:
+        raise ValueError(kind)
+    return db.execute("INSERT INTO equipment (name, kind, department_id) VALUES (?, ?, ?)",
+                      (name.strip(), kind, department_id)).lastrowid
+
+
+def available(db, start, end):
+    return rows(db, "SELECT e.* FROM equipment e WHERE e.active = 1 AND NOT EXISTS (SELECT 1 FROM "
+                "equipment_bookings b WHERE b.equipment_id = e.id AND b.status = 'booked' AND b.start < ? "
+                "AND b.end > ? AND b.start > ?) ORDER BY e.kind, e.name", (end, start, start - MAX_SPAN_S))
+
+
+def book(db, equipment_id, agent_id, start, end, now, rules):
+    """Book an item; raises RuleError (`order`, `past`, `too_long`, `horizon`, `overlap`, `not_found`)."""
+    if end <= start:
+        raise RuleError("order", "La fin doit être après le début.")
+    if start < now - 5 * 60:
+        raise RuleError("past", "Le début de la réservation est déjà passé.")
+    if end - start > rules.max_duration_s:
+        raise RuleError("too_long", "Une réservation dure au plus %d heures." % (rules.max_duration_s // 3600))
+    if start > now + rules.horizon_s:
+        raise RuleError("horizon", "On ne peut pas réserver plus de %d jours à l'avance." % (rules.horizon_s // 86400))
+    with write(db):
+        if not scalar(db, "SELECT 1 FROM equipment WHERE id = ? AND active = 1", (equipment_id,)):
+            raise RuleError("not_found", "Matériel introuvable.")
+        if scalar(db, "SELECT 1 FROM equipment_bookings WHERE equipment_id = ? AND status = 'booked' AND start < ? "
+                  "AND end > ? AND start > ? LIMIT 1", (equipment_id, end, start, start - MAX_SPAN_S)):
+            raise RuleError("overlap", "Ce matériel est déjà réservé sur ce créneau.")
+        return db.execute("INSERT INTO equipment_bookings (equipment_id, agent_id, start, end, created_at) "
+                          "VALUES (?, ?, ?, ?, ?)", (equipment_id, agent_id, start, end, now)).lastrowid
+
+
+def cancel(db, booking_id, agent_id):
+    with write(db):
+        b = row(db, "SELECT * FROM equipment_bookings WHERE id = ?", (booking_id,))
+        if b is None or b["status"] != "booked":
+            raise RuleError("not_found", "Réservation introuvable.")
+        if b["agent_id"] != agent_id:
+            raise RuleError("not_yours", "Cette réservation n'est pas la vôtre.")
+        db.execute("UPDATE equipment_bookings SET status = 'cancelled' WHERE id = ?", (booking_id,))
+
+
+def for_agent(db, agent_id, now):
+    return rows(db, "SELECT b.*, e.name, e.kind FROM equipment_bookings b JOIN equipment e ON e.id = b.equipment_id "
+                "WHERE b.agent_id = ? AND b.end > ? AND b.status = 'booked' ORDER BY b.start", (agent_id, now))

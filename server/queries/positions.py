@@ -1,0 +1,79 @@
+"""Positions: stored only inside trips, read only with a logged access, reduced to summaries after retention.
+
+CNIL rules on geolocating staff vehicles: no position outside a trip (a parked car is not tracked),
+raw positions kept `POSITION_RETENTION_DAYS` (61 by default) then reduced to the trip's summary, each
+view of raw positions logged with who and when.
+"""
+
+import bisect
+
+from server.db import row, rows, write
+
+
+def add_many(db, box_id, records):
+    """Store `pos` records of one box (dicts with t, lat, lon, speed, course); returns (stored, dropped).
+
+    Each position goes to the box's trip that was open at its time `t` (start <= t <= end, or still
+    open); a position outside every trip is dropped, never stored. One SELECT and one executemany.
+    """
+    if not records:
+        return 0, 0
+    ts = [int(r["t"]) for r in records]
+    trips = db.execute("SELECT id, start, end FROM trips WHERE box_id = ? AND start <= ? "
+                       "AND (end IS NULL OR end >= ?) ORDER BY start", (box_id, max(ts), min(ts))).fetchall()
+    starts = [tr[1] for tr in trips]
+    batch = []
+    for rec, t in zip(records, ts):
+        i = bisect.bisect_right(starts, t) - 1
+        if i < 0:
+            continue
+        trip_id, _start, end = trips[i]
+        if end is not None and t > end:
+            continue
+        batch.append((trip_id, t, int(rec["lat"]), int(rec["lon"]), int(rec.get("speed", 0)),
+                      int(rec.get("course", 0))))
+    if batch:
+        with write(db):
+            db.conn.executemany("INSERT INTO positions (trip_id, t, lat, lon, speed, course) "
+                                "VALUES (?, ?, ?, ?, ?, ?)", batch)
+    return len(batch), len(records) - len(batch)
+
+
+def for_trip(db, trip_id, viewer_id, now, remote_addr=""):
+    """The raw positions of a trip, after logging who looked (position_access_log)."""
+    with write(db):
+        db.execute("INSERT INTO position_access_log (user_id, trip_id, t, remote_addr) VALUES (?, ?, ?, ?)",
+                   (viewer_id, trip_id, now, remote_addr or ""))
+    return rows(db, "SELECT t, lat, lon, speed, course FROM positions WHERE trip_id = ? ORDER BY t", (trip_id,))
+
+
+def access_log(db, limit=200):
+    return rows(db, "SELECT l.*, a.name AS user_name, t.vehicle_id, v.plate FROM position_access_log l "
+                "JOIN agents a ON a.id = l.user_id JOIN trips t ON t.id = l.trip_id "
+                "JOIN vehicles v ON v.id = t.vehicle_id ORDER BY l.t DESC LIMIT ?", (limit,))
+
+
+def purge(db, before):
+    """Reduce positions of trips that ended before `before` to trip summaries (count, bounding box,
+    top speed) and delete them. Returns the number of positions deleted."""
+    deleted = 0
+    trip_ids = [r[0] for r in db.execute(
+        "SELECT DISTINCT p.trip_id FROM positions p JOIN trips t ON t.id = p.trip_id "
+        "WHERE p.t < ? AND t.end IS NOT NULL AND t.end < ?", (before, before)).fetchall()]
+    for trip_id in trip_ids:
+        with write(db):
+            s = row(db, "SELECT count(*) AS n, min(lat) AS min_lat, min(lon) AS min_lon, max(lat) AS max_lat, "
+                    "max(lon) AS max_lon, max(speed) AS max_speed FROM positions WHERE trip_id = ?", (trip_id,))
+            db.execute("UPDATE trips SET positions_count = positions_count + ?, "
+                       "min_lat = coalesce(min(min_lat, ?), ?), "
+                       "min_lon = coalesce(min(min_lon, ?), ?), max_lat = coalesce(max(max_lat, ?), ?), "
+                       "max_lon = coalesce(max(max_lon, ?), ?), max_speed = coalesce(max(max_speed, ?), ?), "
+                       "positions_purged = 1 WHERE id = ?",
+                       (s["n"], s["min_lat"], s["min_lat"], s["min_lon"], s["min_lon"], s["max_lat"], s["max_lat"],
+                        s["max_lon"], s["max_lon"], s["max_speed"], s["max_speed"], trip_id))
+            deleted += db.execute("DELETE FROM positions WHERE trip_id = ?", (trip_id,)).rowcount
+    return deleted
+
+
+def count(db):
+    return db.execute("SELECT count(*) FROM positions").fetchone()[0]

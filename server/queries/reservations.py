@@ -1,0 +1,215 @@
+"""Reservations: availability, booking rules (enforced in the writing transaction), no-shows, late returns.
+
+Rules (RuleError codes): dates (`order`, `past`, `too_short`, `too_long`, `horizon`), `not_habilitated`,
+`vehicle_unavailable`, `overlap` (another booking of the car), `agent_overlap` (the agent already has a
+car then), `not_found`, `not_yours`, `started` (cannot cancel a started booking).
+"""
+
+from server.db import row, rows, scalar, write
+from server.queries import agents as agents_q
+from server.queries.common import MAX_SPAN_S, RuleError
+from server.timeutil import fmt
+
+ACTIVE = "booked"
+
+AVAILABLE_SQL = (
+    "SELECT v.id, v.plate, v.model, v.seats, p.name AS pool_name, d.code AS department_code "
+    "FROM vehicles v JOIN pools p ON p.id = v.pool_id JOIN departments d ON d.id = v.department_id "
+    "WHERE v.active = 1 AND v.pool_id IN ("
+    "  SELECT h.pool_id FROM habilitations h WHERE h.agent_id = :agent OR h.department_id = :department) "
+    "AND NOT EXISTS (SELECT 1 FROM reservations r WHERE r.vehicle_id = v.id AND r.status = 'booked' "
+    "  AND r.start < :end AND r.start > :floor AND r.end > :start) "
+    "ORDER BY p.name, v.plate")
+
+
+def available(db, agent, start, end, limit=None):
+    """Vehicles of the agent's habilitated pools with no booking overlapping [start, end).
+
+    `agent` is a dict with `id` and `department_id`. The NOT EXISTS probe walks the
+    (vehicle_id, start, end) index between `start - MAX_SPAN_S` and `end` only.
+    """
+    sql = AVAILABLE_SQL + (" LIMIT %d" % int(limit) if limit else "")
+    return rows(db, sql, {"agent": agent["id"], "department": agent["department_id"], "start": start, "end": end,
+                          "floor": start - MAX_SPAN_S})
+
+
+def log_search(db, agent_id, t, start, end, found):
+    """Remember a search and how many cars it found (pilot evaluation)."""
+    db.execute("INSERT INTO searches (agent_id, t, start, end, found) VALUES (?, ?, ?, ?, ?)",
+               (agent_id, t, start, end, found))
+
+
+def _check_slot(start, end, now, rules):
+    if end <= start:
+        raise RuleError("order", "La fin doit être après le début.")
+    if start < now - 5 * 60:
+        raise RuleError("past", "Le début de la réservation est déjà passé.")
+    if end - start < rules.min_duration_s:
+        raise RuleError("too_short", "Une réservation dure au moins %d minutes." % (rules.min_duration_s // 60))
+    if end - start > rules.max_duration_s:
+        raise RuleError("too_long", "Une réservation dure au plus %d heures." % (rules.max_duration_s // 3600))
+    if start > now + rules.horizon_s:
+        raise RuleError("horizon", "On ne peut pas réserver plus de %d jours à l'avance." % (rules.horizon_s // 86400))
+
+
+def _conflict(db, vehicle_id, start, end, exclude_id=0):
+    return scalar(db, "SELECT id FROM reservations WHERE vehicle_id = ? AND status = 'booked' AND start < ? "
+                  "AND start > ? AND end > ? AND id != ? LIMIT 1",
+                  (vehicle_id, end, start - MAX_SPAN_S, start, exclude_id))
+
+
+def _agent_conflict(db, agent_id, start, end, exclude_id=0):
+    return scalar(db, "SELECT id FROM reservations WHERE agent_id = ? AND status = 'booked' AND start < ? "
+                  "AND start > ? AND end > ? AND id != ? LIMIT 1",
+                  (agent_id, end, start - MAX_SPAN_S, start, exclude_id))
+
+
+def create(db, agent_id, vehicle_id, start, end, now, rules, purpose="", destination=""):
+    """Book `vehicle_id` for the agent; returns the reservation id or raises RuleError.
+
+    Every rule is checked inside one BEGIN IMMEDIATE transaction together with the insert, so of many
+    concurrent requests for one slot exactly one wins.
+    """
+    _check_slot(start, end, now, rules)
+    with write(db):
+        vehicle = row(db, "SELECT id, active FROM vehicles WHERE id = ?", (vehicle_id,))
+        if vehicle is None or not vehicle["active"]:
+            raise RuleError("vehicle_unavailable", "Ce véhicule n'est pas disponible à la réservation.")
+        agent = row(db, "SELECT id, active FROM agents WHERE id = ?", (agent_id,))
+        if agent is None or not agent["active"]:
+            raise RuleError("not_habilitated", "Compte inactif.")
+        if not scalar(db, "SELECT 1 FROM vehicles v JOIN agents a ON a.id = ? JOIN habilitations h "
+                      "ON h.pool_id = v.pool_id AND (h.agent_id = a.id OR h.department_id = a.department_id) "
+                      "WHERE v.id = ? LIMIT 1", (agent_id, vehicle_id)):
+            raise RuleError("not_habilitated", "Vous n'êtes pas habilité(e) à utiliser ce véhicule.")
+        if _conflict(db, vehicle_id, start, end):
+            raise RuleError("overlap", "Ce véhicule est déjà réservé sur ce créneau.")
+        if _agent_conflict(db, agent_id, start, end):
+            raise RuleError("agent_overlap", "Vous avez déjà une réservation sur ce créneau.")
+        return db.execute("INSERT INTO reservations (vehicle_id, agent_id, start, end, purpose, destination, "
+                          "created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                          (vehicle_id, agent_id, start, end, purpose, destination, now)).lastrowid
+
+
+def get(db, reservation_id):
+    return row(db, "SELECT r.*, v.plate, v.model, a.name AS agent_name, a.department_id FROM reservations r "
+               "JOIN vehicles v ON v.id = r.vehicle_id JOIN agents a ON a.id = r.agent_id WHERE r.id = ?",
+               (reservation_id,))
+
+
+def _own(db, reservation_id, agent_id):
+    res = row(db, "SELECT * FROM reservations WHERE id = ?", (reservation_id,))
+    if res is None:
+        raise RuleError("not_found", "Réservation introuvable.")
+    if res["agent_id"] != agent_id:
+        raise RuleError("not_yours", "Cette réservation n'est pas la vôtre.")
+    if res["status"] != ACTIVE:
+        raise RuleError("not_found", "Cette réservation n'est plus active.")
+    return res
+
+
+def extend(db, reservation_id, agent_id, new_end, now, rules):
+    """Move the end of one's booking (longer or shorter) under the same rules."""
+    with write(db):
+        res = _own(db, reservation_id, agent_id)
+        if new_end <= max(res["start"], now):
+            raise RuleError("order", "La nouvelle fin doit être dans le futur et après le début.")
+        if new_end - res["start"] > rules.max_duration_s:
+            raise RuleError("too_long", "Une réservation dure au plus %d heures." % (rules.max_duration_s // 3600))
+        if _conflict(db, res["vehicle_id"], res["start"], new_end, reservation_id):
+            raise RuleError("overlap", "Le véhicule est réservé par quelqu'un d'autre juste après.")
+        if _agent_conflict(db, agent_id, res["start"], new_end, reservation_id):
+            raise RuleError("agent_overlap", "Vous avez déjà une réservation sur ce créneau.")
+        db.execute("UPDATE reservations SET end = ?, late_warned = 0 WHERE id = ?", (new_end, reservation_id))
+
+
+def cancel(db, reservation_id, agent_id, now, by_admin=False):
+    """Cancel a booking not started yet (an administrator may cancel any)."""
+    with write(db):
+        if by_admin:
+            res = row(db, "SELECT * FROM reservations WHERE id = ? AND status = 'booked'", (reservation_id,))
+            if res is None:
+                raise RuleError("not_found", "Réservation introuvable.")
+        else:
+            res = _own(db, reservation_id, agent_id)
+            if res["started_at"]:
+                raise RuleError("started", "Le trajet a commencé : la réservation ne peut plus être annulée.")
+            if res["end"] <= now:
+                raise RuleError("started", "Cette réservation est terminée.")
+        db.execute("UPDATE reservations SET status = 'cancelled' WHERE id = ?", (reservation_id,))
+
+
+def for_agent(db, agent_id, now, upcoming=True, limit=100):
+    """The agent's bookings ending after `now` (upcoming) or before it (history)."""
+    cond, order = ("r.end > ?", "r.start") if upcoming else ("r.end <= ?", "r.start DESC")
+    return rows(db, "SELECT r.*, v.plate, v.model, p.name AS pool_name FROM reservations r "
+                "JOIN vehicles v ON v.id = r.vehicle_id JOIN pools p ON p.id = v.pool_id "
+                "WHERE r.agent_id = ? AND " + cond + " ORDER BY " + order + " LIMIT ?", (agent_id, now, limit))
+
+
+def calendar(db, start, end, department_id=None):
+    """Bookings overlapping [start, end), with vehicle and agent, for the administrators' calendar."""
+    sql = ("SELECT r.*, v.plate, v.model, a.name AS agent_name, d.code AS department_code FROM reservations r "
+           "JOIN vehicles v ON v.id = r.vehicle_id JOIN agents a ON a.id = r.agent_id "
+           "JOIN departments d ON d.id = a.department_id "
+           "WHERE r.start < ? AND r.end > ? AND r.start > ? AND r.status != 'cancelled'")
+    params = [end, start, start - MAX_SPAN_S]
+    if department_id is not None:
+        sql += " AND (v.department_id = ? OR a.department_id = ?)"
+        params += [department_id, department_id]
+    return rows(db, sql + " ORDER BY v.plate, r.start", params)
+
+
+def create_unplanned(db, vehicle_id, agent_id, start, end=None):
+    """Record an on-the-spot trip as a reservation (`unplanned = 1`, no rule checked: it happened).
+
+    `end` defaults to one hour after `start` until the trip end is known (`close_unplanned`). Returns the id.
+    """
+    end = end if end and end > start else start + 3600
+    end = min(end, start + MAX_SPAN_S - 1)
+    return db.execute("INSERT INTO reservations (vehicle_id, agent_id, start, end, unplanned, started_at, created_at) "
+                      "VALUES (?, ?, ?, ?, 1, ?, ?)", (vehicle_id, agent_id, start, end, start, start)).lastrowid
+
+
+def close_unplanned(db, reservation_id, end):
+    """Set the real end of an unplanned reservation once its trip ended."""
+    db.execute("UPDATE reservations SET end = max(start + 60, min(?, start + ?)) WHERE id = ? AND unplanned = 1",
+               (end, MAX_SPAN_S - 1, reservation_id))
+
+
+def mark_started(db, reservation_id, t):
+    """First badge-in of a reservation (a trip started under it): it will not be released as a no-show."""
+    db.execute("UPDATE reservations SET started_at = coalesce(started_at, ?) WHERE id = ?", (t, reservation_id))
+
+
+def release_no_shows(db, now, delay_s):
+    """Release bookings nobody badged in for within `delay_s` of their start; returns how many."""
+    cur = db.execute("UPDATE reservations SET status = 'no_show' WHERE status = 'booked' AND started_at IS NULL "
+                     "AND unplanned = 0 AND start < ? AND start > ?", (now - delay_s, now - delay_s - MAX_SPAN_S))
+    return cur.rowcount
+
+
+def warn_late_returns(db, now, window_s):
+    """Warn the next booker of a car still out past its reservation's end. Returns the number of warnings.
+
+    A car is late when a trip is still open while its reservation has ended; the next booking of that car
+    by someone else, starting before `now + window_s`, gets one notification.
+    """
+    count = 0
+    late = rows(db, "SELECT t.vehicle_id, t.agent_id, r.id AS reservation_id, r.end AS due, v.plate "
+                "FROM trips t JOIN reservations r ON r.id = t.reservation_id JOIN vehicles v ON v.id = t.vehicle_id "
+                "WHERE t.end IS NULL AND r.end < ? AND t.start > ?", (now, now - MAX_SPAN_S))
+    for car in late:
+        nxt = row(db, "SELECT id, agent_id, start FROM reservations WHERE vehicle_id = ? AND status = 'booked' "
+                  "AND id != ? AND start >= ? AND start <= ? AND late_warned = 0 ORDER BY start LIMIT 1",
+                  (car["vehicle_id"], car["reservation_id"], car["due"] - 60, now + window_s))
+        if nxt is None or nxt["agent_id"] == car["agent_id"]:
+            continue
+        with write(db):
+            agents_q.notify(db, nxt["agent_id"],
+                            "Le véhicule %s que vous avez réservé pour le %s n'est pas encore revenu (retour prévu "
+                            "le %s). Il peut être en retard ; contactez le gestionnaire de flotte si besoin."
+                            % (car["plate"], fmt(nxt["start"]), fmt(car["due"])), now, nxt["id"])
+            db.execute("UPDATE reservations SET late_warned = 1 WHERE id = ?", (nxt["id"],))
+        count += 1
+    return count

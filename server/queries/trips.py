@@ -1,0 +1,99 @@
+"""Trips as the boxes journal them (`trip_start` / `trip_end` records).
+
+Kilometres belong to the driver's department (`department_id`, the vehicle owner's when the driver is
+unknown). A trip with no reservation (on-the-spot) becomes an unplanned reservation.
+"""
+
+from server.db import row, rows, write
+from server.queries import allowlist, reservations
+
+
+def record_start(db, box_id, box_trip, t, badge_hash, reservation_id, odo_m):
+    """Store a `trip_start` record; returns the trip id (the same id when the record is replayed), or
+    None when the box has no vehicle.
+
+    `badge_hash` (bytes or hex) is resolved to the agent through the box's allow-list. `reservation_id`
+    0 (or one that is not a booking of this car) makes an unplanned reservation for a known agent.
+    A trip still open on this box is closed at `t` first (its trip_end was never received).
+    """
+    hash_hex = badge_hash.hex() if isinstance(badge_hash, (bytes, bytearray)) else (badge_hash or "")
+    with write(db):
+        existing = row(db, "SELECT id FROM trips WHERE box_id = ? AND box_trip = ? AND start = ?",
+                       (box_id, box_trip, t))
+        if existing:
+            return existing["id"]
+        vehicle = row(db, "SELECT v.id, v.department_id FROM boxes b JOIN vehicles v ON v.id = b.vehicle_id "
+                      "WHERE b.id = ?", (box_id,))
+        if vehicle is None:
+            return None
+        db.execute("UPDATE trips SET end = max(start, ?) WHERE box_id = ? AND end IS NULL", (t, box_id))
+        agent_id = allowlist.agent_for_hash(db, box_id, hash_hex) if hash_hex else None
+        department_id = vehicle["department_id"]
+        if agent_id is not None:
+            department_id = row(db, "SELECT department_id FROM agents WHERE id = ?", (agent_id,))["department_id"]
+        res = None
+        if reservation_id:
+            res = row(db, "SELECT id, agent_id FROM reservations WHERE id = ? AND vehicle_id = ?",
+                      (reservation_id, vehicle["id"]))
+        unplanned = 0
+        if res is not None:
+            reservations.mark_started(db, res["id"], t)
+            res_id = res["id"]
+            if agent_id is None:
+                agent_id = res["agent_id"]
+        else:
+            unplanned = 1
+            res_id = reservations.create_unplanned(db, vehicle["id"], agent_id, t) if agent_id else None
+        return db.execute(
+            "INSERT INTO trips (box_id, box_trip, vehicle_id, agent_id, department_id, badge_hash, reservation_id, "
+            "unplanned, start, odo_start_m) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (box_id, box_trip, vehicle["id"], agent_id, department_id, hash_hex, res_id, unplanned, t,
+             odo_m)).lastrowid
+
+
+def record_end(db, box_id, box_trip, t, odo_m, distance_m, reason):
+    """Store a `trip_end` record on the matching open trip; returns its id, or None if no trip matches
+    (a replayed end finds the trip already closed with the same values and returns its id)."""
+    with write(db):
+        trip = row(db, "SELECT id, reservation_id, unplanned, end FROM trips WHERE box_id = ? AND box_trip = ? "
+                   "AND start <= ? ORDER BY start DESC LIMIT 1", (box_id, box_trip, t))
+        if trip is None:
+            return None
+        if trip["end"] is not None and trip["end"] != t:
+            return trip["id"]  # closed already (replay, or closed by the next trip_start): keep it
+        db.execute("UPDATE trips SET end = ?, odo_end_m = ?, distance_m = ?, end_reason = ? WHERE id = ?",
+                   (t, odo_m, max(0, int(distance_m)), reason, trip["id"]))
+        if trip["unplanned"] and trip["reservation_id"]:
+            reservations.close_unplanned(db, trip["reservation_id"], t)
+        return trip["id"]
+
+
+TRIP_SQL = ("SELECT t.*, v.plate, v.model, a.name AS agent_name, d.code AS department_code FROM trips t "
+            "JOIN vehicles v ON v.id = t.vehicle_id LEFT JOIN agents a ON a.id = t.agent_id "
+            "LEFT JOIN departments d ON d.id = t.department_id")
+
+
+def get(db, trip_id):
+    return row(db, TRIP_SQL + " WHERE t.id = ?", (trip_id,))
+
+
+def for_agent(db, agent_id, limit=100):
+    return rows(db, TRIP_SQL + " WHERE t.agent_id = ? ORDER BY t.start DESC LIMIT ?", (agent_id, limit))
+
+
+def list_trips(db, start, end, department_id=None, vehicle_id=None, limit=500):
+    """Trips starting in [start, end); a manager's view is limited to their department's cars and agents."""
+    sql = TRIP_SQL + " WHERE t.start >= ? AND t.start < ?"
+    params = [start, end]
+    if department_id is not None:
+        sql += " AND (t.department_id = ? OR v.department_id = ?)"
+        params += [department_id, department_id]
+    if vehicle_id is not None:
+        sql += " AND t.vehicle_id = ?"
+        params.append(vehicle_id)
+    return rows(db, sql + " ORDER BY t.start DESC LIMIT ?", params + [limit])
+
+
+def open_trip(db, box_id):
+    """The box's trip still open, or None."""
+    return row(db, "SELECT * FROM trips WHERE box_id = ? AND end IS NULL ORDER BY start DESC LIMIT 1", (box_id,))

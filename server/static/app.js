@@ -1,0 +1,6 @@
+// Autopartage: small progressive enhancements only; every page works without JavaScript.
+document.addEventListener("submit", function (event) {
+  var form = event.target;
+  var question = form.getAttribute("data-confirm");
+  if (question && !window.confirm(question)) { event.preventDefault(); }
+});
