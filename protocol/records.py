@@ -3,7 +3,8 @@
 # grouped on the wire into TRACK records (consecutive sequence numbers) and delta-encoded.
 from protocol import codes
 from protocol.errors import ERR_INVALID, ERR_MALFORMED, ERR_TOO_MANY, ProtocolError
-from protocol.wire import MAX_UVARINT, put_svarint, put_uvarint, uvarint_size, zigzag
+from protocol.predict import predict
+from protocol.wire import MAX_UVARINT, put_svarint, put_uvarint, unzigzag, uvarint_size, zigzag
 
 BADGE_BYTES = 8
 MAX_RECORDS = 1024  # per request frame
@@ -11,6 +12,7 @@ MAX_TEXT = 32  # firmware version string, config names (UTF-8 bytes)
 MAX_ENTRIES = 1024  # allow-list entries + removals, config pairs, commands per reply
 LAT_LIMIT = 900000000  # 90 degrees in 1e-7 degrees
 LON_LIMIT = 1800000000
+MAX_SPEED = 100000  # cm/s (3600 km/h): anything above is a bug, not a car
 MAX_SIGNED = (1 << 62) - 1  # |value| of a zigzag field
 
 HEALTH_FIELDS = ("csq", "mv", "backlog", "gps", "uptime", "reset", "allow", "rx")
@@ -129,21 +131,39 @@ def _course_delta(c, prev):
     return d - 360 if d >= 180 else d
 
 
+DT_INLINE = 15  # a sample's time step 1..15 s travels in the low 4 bits of its speed varint
+
+
+def _put_sample(buf, first, dt, dspeed, dcourse, rlat, rlon):
+    if first:
+        put_svarint(buf, dspeed)
+    elif 1 <= dt <= DT_INLINE:
+        put_uvarint(buf, (zigzag(dspeed) << 4) | dt)
+    else:
+        put_uvarint(buf, zigzag(dspeed) << 4)
+        put_svarint(buf, dt)
+    put_svarint(buf, dcourse)
+    put_svarint(buf, rlat)
+    put_svarint(buf, rlon)
+
+
 class RecordPacker:
     """Appends the records section of a sync request to `out`, stopping before the first record that would
     make len(out) exceed `budget` or the count exceed `max_records`. Feed records with add() (returns
-    False when the record did not fit and nothing more should be added), then call finish()."""
+    False when the record did not fit and nothing more should be added), then call finish().
+    Layout: docs/protocol.md, "Records"."""
 
     def __init__(self, out, budget, max_records=MAX_RECORDS):
         self.out = out
         self.budget = budget
         self.max_records = max_records
         self.count = 0
-        self.base_seq = None
-        self.base_t = 0
+        # Chain: every record header codes its seq and time against the previous record's (or, after a
+        # track, against the track's last sample); starts from zero.
+        self.c_seq = 0
+        self.c_t = 0
         self.last_seq = -1
-        # Position chain (deltas against the previous sample in the frame; starts from zero).
-        self.p_t = 0
+        # Position chain: the previous sample in the frame (starts from zero).
         self.p_lat = 0
         self.p_lon = 0
         self.p_speed = 0
@@ -187,24 +207,14 @@ class RecordPacker:
             t = _uint(r, "t")
             if seq <= self.last_seq:
                 raise _bad("seq %d not above %d" % (seq, self.last_seq))
-            if self.base_seq is None:
-                # The section header: every record's seq and time are coded against these.
-                self.base_seq = seq
-                self.base_t = t
-                head = bytearray()
-                put_uvarint(head, seq)
-                put_uvarint(head, t)
-                if len(self.out) + len(head) > self.budget:
-                    return False
-                self.out.extend(head)
             if kind == "pos":
                 return self._add_pos(r, seq, t)
             body_fn = _BODY.get(kind)
             if body_fn is None:
                 raise _bad("record type %r" % (kind,))
             body = bytearray()
-            put_uvarint(body, seq - self.base_seq)
-            put_svarint(body, t - self.base_t)
+            put_uvarint(body, seq - self.c_seq)
+            put_svarint(body, t - self.c_t)
             body_fn(body, r)
         except (KeyError, TypeError) as exc:
             raise _bad("record %r: %r" % (r.get("type") if isinstance(r, dict) else r, exc)) from None
@@ -215,43 +225,43 @@ class RecordPacker:
         self.out.append(_TAGS[kind])
         put_uvarint(self.out, len(body))
         self.out.extend(body)
-        self.last_seq = seq
+        self.c_seq = self.last_seq = seq
+        self.c_t = t
         self.count += 1
         return True
 
     def _add_pos(self, r, seq, t):
         lat = _sint(r, "lat", -LAT_LIMIT, LAT_LIMIT)
         lon = _sint(r, "lon", -LON_LIMIT, LON_LIMIT)
-        speed = _uint(r, "speed", 0xFFFFFFFF)
+        speed = _uint(r, "speed", MAX_SPEED)
         course = _uint(r, "course", 359)
         sample = bytearray()
         continues = self.tr_count and seq == self.last_seq + 1
+        dt = t - self.c_t
         if continues:
-            put_svarint(sample, t - self.p_t)
-        put_svarint(sample, lat - self.p_lat)
-        put_svarint(sample, lon - self.p_lon)
-        put_svarint(sample, speed - self.p_speed)
-        put_svarint(sample, _course_delta(course, self.p_course))
+            plat, plon = predict(self.p_lat, self.p_speed, self.p_course, speed, course, dt)
+        else:
+            plat = plon = 0
+        _put_sample(sample, not continues, dt, speed - self.p_speed, _course_delta(course, self.p_course),
+                    lat - self.p_lat - plat, lon - self.p_lon - plon)
         if continues:
             projected = self._track_size(self.tr_count + 1, self.tr_dseq, self.tr_dt, len(self.tr_body) + len(sample))
         else:
-            dseq = seq - self.base_seq
-            dt = t - self.base_t
-            projected = self._open_size() + self._track_size(1, dseq, dt, len(sample))
+            projected = self._open_size() + self._track_size(1, seq - self.c_seq, dt, len(sample))
         if len(self.out) + projected > self.budget:
             return False
         if not continues:
             self._flush()
-            self.tr_dseq = seq - self.base_seq
-            self.tr_dt = t - self.base_t
+            self.tr_dseq = seq - self.c_seq
+            self.tr_dt = dt
         self.tr_body.extend(sample)
         self.tr_count += 1
-        self.p_t = t
         self.p_lat = lat
         self.p_lon = lon
         self.p_speed = speed
         self.p_course = course
-        self.last_seq = seq
+        self.c_seq = self.last_seq = seq
+        self.c_t = t
         self.count += 1
         return True
 
@@ -268,48 +278,60 @@ def decode_records(reader):
     records of unknown tags (newer boxes), which are passed over thanks to their length prefix."""
     records = []
     skipped = 0
-    if not reader.remaining():
-        return records, skipped
-    base_seq = reader.uvarint()
-    base_t = reader.uvarint()
+    c_seq = c_t = 0
     last_seq = -1
-    p_t = p_lat = p_lon = p_speed = p_course = 0
+    p_lat = p_lon = p_speed = p_course = 0
     while reader.remaining():
         tag = reader.u8()
         body = reader.sub()
+        # Every record, known or not, starts with the chained seq and time (docs/protocol.md).
+        seq = c_seq + body.uvarint()
+        t = c_t + body.svarint()
+        if seq <= last_seq or t < 0:
+            raise ProtocolError(ERR_MALFORMED, "record seq/time")
+        c_seq = seq
+        c_t = t
         if tag not in _KNOWN:
             skipped += 1
             continue
-        seq = base_seq + body.uvarint()
-        t = base_t + body.svarint()
+        last_seq = seq
         if tag == codes.R_TRACK:
             count = body.uvarint()
-            if count == 0:
-                raise ProtocolError(ERR_MALFORMED, "empty track")
+            if count == 0 or count > MAX_RECORDS:
+                raise ProtocolError(ERR_MALFORMED, "track of %d samples" % count)
             for i in range(count):
                 if i:
-                    t = p_t + body.svarint()
+                    w = body.uvarint()
+                    dt = w & 15
+                    if not dt:
+                        dt = body.svarint()
+                    speed = p_speed + unzigzag(w >> 4)
+                    t += dt
                     seq += 1
-                p_lat += body.svarint()
-                p_lon += body.svarint()
-                p_speed += body.svarint()
-                p_course = (p_course + body.svarint()) % 360
-                p_t = t
-                if seq <= last_seq or t < 0 or p_speed < 0:
+                else:
+                    speed = p_speed + body.svarint()
+                course = (p_course + body.svarint()) % 360
+                rlat = body.svarint()
+                rlon = body.svarint()
+                if i:
+                    plat, plon = predict(p_lat, p_speed, p_course, speed, course, dt)
+                    rlat += plat
+                    rlon += plon
+                p_lat += rlat
+                p_lon += rlon
+                p_speed = speed
+                p_course = course
+                if t < 0 or not 0 <= speed <= MAX_SPEED:
                     raise ProtocolError(ERR_MALFORMED, "track sample %d" % i)
                 if not (-LAT_LIMIT <= p_lat <= LAT_LIMIT and -LON_LIMIT <= p_lon <= LON_LIMIT):
                     raise ProtocolError(ERR_MALFORMED, "position out of range")
-                last_seq = seq
                 records.append({"type": "pos", "seq": seq, "t": t, "lat": p_lat, "lon": p_lon,
-                                "speed": p_speed, "course": p_course})
-                if len(records) > MAX_RECORDS:
-                    raise ProtocolError(ERR_TOO_MANY)
+                                "speed": speed, "course": course})
             if body.remaining():
                 raise ProtocolError(ERR_MALFORMED, "trailing bytes in track")
+            c_seq = last_seq = seq
+            c_t = t
         else:
-            if seq <= last_seq or t < 0:
-                raise ProtocolError(ERR_MALFORMED, "record seq/time")
-            last_seq = seq
             r = {"seq": seq, "t": t}
             if tag == codes.R_BADGE:
                 r["type"] = "badge"
@@ -335,8 +357,8 @@ def decode_records(reader):
                 r["value"] = body.svarint()
             # Fields appended by a newer version of a known record are ignored (body is length-bounded).
             records.append(r)
-            if len(records) > MAX_RECORDS:
-                raise ProtocolError(ERR_TOO_MANY)
+        if len(records) > MAX_RECORDS:
+            raise ProtocolError(ERR_TOO_MANY)
     return records, skipped
 
 
