@@ -12,7 +12,8 @@ Framing rules (what a real UART delivers):
 - a line may carry junk or the head of a previous, cut sentence (`$GPGGA,0301$GPGLL,...`): the sentence is
   the text from the last `$`; a cut fragment before it counts as rejected;
 - the checksum `*HH` must be there and match; only CR, LF, spaces or tabs may follow it; a missing CR is fine;
-- every byte of the sentence must be printable ASCII (bytes above 0x7F or control bytes: rejected);
+- every byte of the sentence must be ASCII (a byte above 0x7F: rejected); a control byte is only rejected
+  where it lands in a field the parser reads (as pynmea2 does);
 - lines longer than MAX_LINE are rejected without being parsed.
 
 Epochs: a receiver sends several sentences per second (u-blox: RMC, VTG, GGA, GSA). Sentences with a time
@@ -273,12 +274,14 @@ class NmeaParser:
             self.rejected += 1
             return None
         body = line[start + 1:star]
-        if not body or max(body) > 126 or min(body) < 32:
+        c = 0
+        high = 0
+        for b in body:  # one pass for the checksum and the ASCII check (max()/min() cost as much each)
+            c ^= b
+            high |= b
+        if high > 127 or not body:
             self.rejected += 1
             return None
-        c = 0
-        for b in body:
-            c ^= b
         if c != ((hi - 6 if hi > 15 else hi) << 4) + (lo - 6 if lo > 15 else lo):
             self.crc_fails += 1
             return None
