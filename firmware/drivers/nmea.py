@@ -306,6 +306,16 @@ class NmeaParser:
         self.sentences += 1
         return self._complete()
 
+    def flush(self):
+        """At the end of the input: the Fix of an epoch still waiting for its other sentences, or None."""
+        out = self._pending
+        self._pending = None
+        if out is None and self._lat is not None and not self._emitted:
+            out = self._make()
+        if out is not None:
+            self.last = out
+        return out
+
     # -- epochs -----------------------------------------------------------------------------------------
 
     def _join(self, tod):
