@@ -1,13 +1,458 @@
-"""Administrators' and fleet managers' pages."""
+"""Administrators' and fleet managers' pages (`/admin/...`).
 
-from flask import Blueprint, render_template
+An administrator sees and manages everything; a fleet manager (role `manager`) sees the cars, agents,
+trips and reports of their own department and manages its agents, badges and habilitations. Raw
+positions are shown only here (and to the driver), and every view is logged.
+"""
 
-from server.auth import role_required
+import csv
+import io
+import secrets
+import time
+
+from flask import Blueprint, Response, abort, flash, g, redirect, render_template, request, url_for
+
+from server import charts, forms, timeutil
+from server.auth import role_required, scope_department
+from server.db import get_db, rows, scalar, write
+from server.queries import agents as agents_q
+from server.queries import boxes, equipment, org, positions, problems, reports, reservations, trips
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
+STAFF = ("manager", "admin")
+
+
+def _month():
+    try:
+        return timeutil.parse_month(request.args.get("mois", ""), int(time.time()))
+    except ValueError:
+        abort(400, description="Mois invalide : format AAAA-MM attendu.")
+
+
+def _dept_options(db):
+    return [(d["id"], "%s — %s" % (d["code"], d["name"])) for d in org.departments(db)]
+
 
 @bp.get("/")
-@role_required("manager", "admin")
+@role_required(*STAFF)
 def index():
-    return render_template("admin/index.html")
+    db = get_db()
+    dept = scope_department()
+    now = int(time.time())
+    stale = [b for b in boxes.list_boxes(db, dept) if not b["last_seen"] or b["last_seen"] < now - 86400]
+    return render_template("admin/index.html", vehicles=len(org.vehicles(db, dept, include_inactive=False)),
+                           open_problems=len(problems.list_reports(db, dept, "open")), stale=stale,
+                           today=reservations.calendar(db, now - now % 86400, now - now % 86400 + 86400, dept))
+
+
+# -- departments and pools (administrator) -------------------------------------------------------------
+
+@bp.route("/directions", methods=("GET", "POST"))
+@role_required("admin")
+def departments():
+    db = get_db()
+    errors = {}
+    if request.method == "POST":
+        code = forms.text(request.form, "code", errors, "Code", required=True, max_len=12).upper()
+        name = forms.text(request.form, "name", errors, "Nom", required=True, max_len=120)
+        if code and not code.replace("-", "").isalnum():
+            errors["code"] = "Code : lettres et chiffres uniquement."
+        elif code and org.department_by_code(db, code):
+            errors["code"] = "Code : cette direction existe déjà."
+        if not errors:
+            org.ensure_department(db, code, name)
+            flash("Direction %s créée." % code)
+            return redirect(url_for("admin.departments"))
+    return render_template("admin/departments.html", departments=org.departments(db), errors=errors,
+                           values=request.form), (400 if errors else 200)
+
+
+@bp.route("/pools", methods=("GET", "POST"))
+@role_required("admin")
+def pools():
+    db = get_db()
+    errors = {}
+    if request.method == "POST":
+        action = request.form.get("action", "create")
+        if action == "toggle":
+            pool_id = forms.integer(request.form, "pool_id", errors, "Pool", minimum=1)
+            p = org.pool(db, pool_id) if pool_id else None
+            if p is None:
+                abort(404)
+            org.set_pool_on_the_spot(db, pool_id, not p["on_the_spot"])
+            flash("Pool %s : usage sans réservation %s." % (p["name"], "interdit" if p["on_the_spot"] else "autorisé"))
+            return redirect(url_for("admin.pools"))
+        name = forms.text(request.form, "name", errors, "Nom", required=True, max_len=80)
+        dept = forms.integer(request.form, "department_id", errors, "Direction", minimum=1)
+        if dept and not scalar(db, "SELECT 1 FROM departments WHERE id = ?", (dept,)):
+            errors["department_id"] = "Direction : choisissez une direction de la liste."
+        if name and scalar(db, "SELECT 1 FROM pools WHERE name = ?", (name,)):
+            errors["name"] = "Nom : ce pool existe déjà."
+        if not errors:
+            org.ensure_pool(db, name, dept, on_the_spot=bool(request.form.get("on_the_spot")))
+            flash("Pool %s créé." % name)
+            return redirect(url_for("admin.pools"))
+    return render_template("admin/pools.html", pools=org.pools(db), departments=_dept_options(db), errors=errors,
+                           values=request.form), (400 if errors else 200)
+
+
+# -- vehicles ---------------------------------------------------------------------------------------------
+
+@bp.route("/vehicules", methods=("GET", "POST"))
+@role_required(*STAFF)
+def vehicles():
+    db = get_db()
+    dept = scope_department()
+    errors = {}
+    if request.method == "POST":
+        if g.user["role"] != "admin":
+            abort(403)
+        f = request.form
+        if f.get("action") == "toggle":
+            vid = forms.integer(f, "vehicle_id", errors, "Véhicule", minimum=1)
+            v = org.vehicle(db, vid) if vid else None
+            if v is None:
+                abort(404)
+            org.set_vehicle_active(db, vid, not v["active"])
+            flash("Véhicule %s %s." % (v["plate"], "retiré de la réservation" if v["active"] else "remis en service"))
+            return redirect(url_for("admin.vehicles"))
+        plate = forms.text(f, "plate", errors, "Immatriculation", required=True, max_len=16)
+        model = forms.text(f, "model", errors, "Modèle", required=True, max_len=80)
+        pool_id = forms.integer(f, "pool_id", errors, "Pool", minimum=1)
+        dept_id = forms.integer(f, "department_id", errors, "Direction propriétaire", minimum=1)
+        rate = forms.integer(f, "cost_per_km_cents", errors, "Coût au km (centimes)", minimum=0, maximum=10000)
+        fixed = forms.integer(f, "monthly_fixed_cents", errors, "Coût fixe mensuel (centimes)", minimum=0,
+                              maximum=10_000_000)
+        seats = forms.integer(f, "seats", errors, "Places", minimum=1, maximum=9)
+        if plate and not all(c.isalnum() or c in "- " for c in plate):
+            errors["plate"] = "Immatriculation : lettres, chiffres et tirets uniquement (AB-123-CD)."
+        if pool_id and not org.pool(db, pool_id):
+            errors["pool_id"] = "Pool : choisissez un pool de la liste."
+        if dept_id and not scalar(db, "SELECT 1 FROM departments WHERE id = ?", (dept_id,)):
+            errors["department_id"] = "Direction : choisissez une direction de la liste."
+        if not errors:
+            org.upsert_vehicle(db, plate, model, pool_id, dept_id, rate, fixed, seats)
+            flash("Véhicule %s enregistré." % org.normalize_plate(plate))
+            return redirect(url_for("admin.vehicles"))
+    return render_template("admin/vehicles.html", vehicles=org.vehicles(db, dept), errors=errors, values=request.form,
+                           pools=[(p["id"], p["name"]) for p in org.pools(db)], departments=_dept_options(db)), (
+        400 if errors else 200)
+
+
+# -- boxes (administrator) ------------------------------------------------------------------------------------
+
+@bp.route("/boitiers", methods=("GET", "POST"))
+@role_required(*STAFF)
+def boxes_page():
+    db = get_db()
+    errors, new_key = {}, None
+    if request.method == "POST":
+        if g.user["role"] != "admin":
+            abort(403)
+        box_id = forms.integer(request.form, "box_id", errors, "Numéro de boîtier", minimum=1, maximum=(1 << 32) - 1)
+        vehicle_id = forms.integer(request.form, "vehicle_id", errors, "Véhicule", minimum=1)
+        if vehicle_id and not org.vehicle(db, vehicle_id):
+            errors["vehicle_id"] = "Véhicule : choisissez un véhicule de la liste."
+        if box_id and boxes.get(db, box_id) and not request.form.get("replace"):
+            errors["box_id"] = ("Numéro de boîtier : déjà enregistré (cochez « remplacer la clé » pour le "
+                                "reprovisionner).")
+        if not errors:
+            new_key = secrets.token_hex(16)
+            with write(db):
+                boxes.register(db, box_id, vehicle_id, new_key)
+            flash("Boîtier %d enregistré. Copiez sa clé maintenant : elle ne sera plus affichée." % box_id)
+    return render_template("admin/boxes.html", boxes=boxes.list_boxes(db, scope_department()), errors=errors,
+                           values=request.form, new_key=new_key, now=int(time.time()),
+                           vehicles=[(v["id"], "%s (%s)" % (v["plate"], v["model"])) for v in org.vehicles(db)]), (
+        400 if errors else 200)
+
+
+# -- agents, badges ---------------------------------------------------------------------------------------------
+
+def _agent_in_scope(db, agent_id):
+    agent = agents_q.get(db, agent_id)
+    if agent is None:
+        abort(404)
+    if g.user["role"] != "admin" and agent["department_id"] != g.user["department_id"]:
+        abort(403)
+    return agent
+
+
+@bp.route("/agents", methods=("GET", "POST"))
+@role_required(*STAFF)
+def agents():
+    db = get_db()
+    dept = scope_department()
+    errors = {}
+    if request.method == "POST":
+        f = request.form
+        name = forms.text(f, "name", errors, "Nom", required=True, max_len=120)
+        email = forms.text(f, "email", errors, "E-mail", required=True, max_len=200)
+        if email and ("@" not in email or " " in email):
+            errors["email"] = "E-mail : adresse invalide."
+        elif email and agents_q.by_email(db, email):
+            errors["email"] = "E-mail : un agent a déjà cette adresse."
+        dept_id = dept if dept is not None else forms.integer(f, "department_id", errors, "Direction", minimum=1)
+        if dept_id and not scalar(db, "SELECT 1 FROM departments WHERE id = ?", (dept_id,)):
+            errors["department_id"] = "Direction : choisissez une direction de la liste."
+        badge = (f.get("badge") or "").strip()
+        if badge and agents_q.normalize_uid(badge) is None:
+            errors["badge"] = "Badge : identifiant hexadécimal de 4 à 10 octets (ex. 04:A2:1B:C3)."
+        elif badge and scalar(db, "SELECT 1 FROM badges WHERE uid_hex = ?", (agents_q.normalize_uid(badge),)):
+            errors["badge"] = "Badge : déjà attribué à un autre agent."
+        if not errors:
+            with write(db):
+                agent_id = agents_q.create(db, name, email, dept_id)
+                if badge:
+                    agents_q.add_badge(db, agent_id, badge)
+            flash("Agent %s créé." % name)
+            return redirect(url_for("admin.agent", agent_id=agent_id))
+    q = (request.args.get("q") or "")[:100]
+    return render_template("admin/agents.html", agents=agents_q.list_agents(db, dept, q or None), q=q, errors=errors,
+                           values=request.form, departments=_dept_options(db)), (400 if errors else 200)
+
+
+@bp.route("/agents/<int:agent_id>", methods=("GET", "POST"))
+@role_required(*STAFF)
+def agent(agent_id):
+    db = get_db()
+    person = _agent_in_scope(db, agent_id)
+    errors = {}
+    if request.method == "POST":
+        f = request.form
+        action = f.get("action")
+        if action == "badge":
+            uid = agents_q.normalize_uid(f.get("badge"))
+            if uid is None:
+                errors["badge"] = "Badge : identifiant hexadécimal de 4 à 10 octets (ex. 04:A2:1B:C3)."
+            else:
+                try:
+                    agents_q.add_badge(db, agent_id, uid)
+                except ValueError:
+                    errors["badge"] = "Badge : déjà attribué à un autre agent."
+                else:
+                    flash("Badge ajouté.")
+        elif action == "badge_off":
+            badge_id = forms.integer(f, "badge_id", errors, "Badge", minimum=1)
+            if badge_id and scalar(db, "SELECT agent_id FROM badges WHERE id = ?", (badge_id,)) == agent_id:
+                agents_q.deactivate_badge(db, badge_id)
+                flash("Badge désactivé.")
+            else:
+                errors["badge_id"] = "Badge introuvable."
+        elif action == "password":
+            pw = f.get("password") or ""
+            if not 10 <= len(pw) <= 200:
+                errors["password"] = "Mot de passe : 10 à 200 caractères."
+            else:
+                agents_q.set_password(db, agent_id, pw)
+                flash("Mot de passe défini.")
+        elif action == "settings":
+            role = forms.choice(f, "role", errors, "Rôle", agents_q.ROLES)
+            if role and role != person["role"] and g.user["role"] != "admin":
+                errors["role"] = "Rôle : seul un administrateur peut changer un rôle."
+            if agent_id == g.user["id"] and role != person["role"]:
+                errors["role"] = "Rôle : vous ne pouvez pas changer votre propre rôle."
+            if not errors:
+                agents_q.update(db, agent_id, role=role, active=bool(f.get("active")),
+                                permanent_access=bool(f.get("permanent_access")))
+                flash("Agent mis à jour.")
+        else:
+            abort(400)
+        if not errors:
+            return redirect(url_for("admin.agent", agent_id=agent_id))
+    return render_template("admin/agent.html", person=agents_q.get(db, agent_id), badges=agents_q.badges(db, agent_id),
+                           errors=errors, roles=[(r, r) for r in agents_q.ROLES],
+                           trips=trips.for_agent(db, agent_id, limit=20)), (400 if errors else 200)
+
+
+# -- habilitations -----------------------------------------------------------------------------------------------
+
+@bp.route("/habilitations", methods=("GET", "POST"))
+@role_required(*STAFF)
+def habilitations():
+    db = get_db()
+    dept = scope_department()
+    pools = org.pools(db) if dept is None else org.pools(db, dept)
+    pool_ids = {p["id"] for p in pools}
+    errors = {}
+    if request.method == "POST":
+        f = request.form
+        if f.get("action") == "remove":
+            hid = forms.integer(f, "habilitation_id", errors, "Habilitation", minimum=1)
+            h = scalar(db, "SELECT pool_id FROM habilitations WHERE id = ?", (hid,)) if hid else None
+            if h is None or h not in pool_ids:
+                abort(404)
+            org.remove_habilitation(db, hid)
+            flash("Habilitation retirée.")
+            return redirect(url_for("admin.habilitations"))
+        pool_id = forms.integer(f, "pool_id", errors, "Pool", minimum=1)
+        if pool_id and pool_id not in pool_ids:
+            errors["pool_id"] = "Pool : choisissez un pool de la liste."
+        target_dept = forms.integer(f, "department_id", errors, "Direction", minimum=1, required=False)
+        email = forms.text(f, "email", errors, "E-mail de l'agent", max_len=200)
+        person = agents_q.by_email(db, email) if email else None
+        if (target_dept is None) == (not email):
+            errors["department_id"] = "Choisissez soit une direction entière, soit un agent (e-mail)."
+        elif email and person is None:
+            errors["email"] = "E-mail de l'agent : aucun agent avec cette adresse."
+        elif target_dept and not scalar(db, "SELECT 1 FROM departments WHERE id = ?", (target_dept,)):
+            errors["department_id"] = "Direction : choisissez une direction de la liste."
+        if not errors:
+            org.add_habilitation(db, pool_id, department_id=target_dept, agent_id=person["id"] if person else None)
+            flash("Habilitation ajoutée.")
+            return redirect(url_for("admin.habilitations"))
+    return render_template("admin/habilitations.html", habilitations=[h for h in org.habilitations(db)
+                                                                      if h["pool_id"] in pool_ids],
+                           pools=[(p["id"], p["name"]) for p in pools], errors=errors, values=request.form,
+                           departments=[("", "—")] + _dept_options(db)), (400 if errors else 200)
+
+
+# -- calendar, trips, positions -----------------------------------------------------------------------------------
+
+@bp.get("/calendrier")
+@role_required(*STAFF)
+def calendar():
+    errors = {}
+    day = forms.date(request.args, "jour", errors, "Jour", required=False)
+    if errors:
+        abort(400, description=errors["jour"])
+    now = int(time.time())
+    start = timeutil.parse_local(day, "00:00") if day else timeutil.parse_local(
+        timeutil.local(now).date().isoformat(), "00:00")
+    end = start + 7 * 86400
+    items = reservations.calendar(get_db(), start, end, scope_department())
+    days = [start + i * 86400 for i in range(7)]
+    return render_template("admin/calendar.html", items=items, days=days, start=start,
+                           prev=timeutil.local(start - 7 * 86400).date().isoformat(),
+                           next=timeutil.local(end).date().isoformat())
+
+
+@bp.get("/trajets")
+@role_required(*STAFF)
+def trips_page():
+    year, month = _month()
+    start, end = timeutil.month_bounds(year, month)
+    return render_template("admin/trips.html", trips=trips.list_trips(get_db(), start, end, scope_department()),
+                           month="%04d-%02d" % (year, month), label=timeutil.month_label(year, month))
+
+
+@bp.get("/trajets/<int:trip_id>")
+@role_required(*STAFF)
+def trip(trip_id):
+    db = get_db()
+    t = trips.get(db, trip_id)
+    if t is None:
+        abort(404)
+    dept = scope_department()
+    owner = scalar(db, "SELECT department_id FROM vehicles WHERE id = ?", (t["vehicle_id"],))
+    if dept is not None and dept not in (owner, t["department_id"]):
+        abort(403)
+    points = positions.for_trip(db, trip_id, g.user["id"], int(time.time()), request.remote_addr)
+    return render_template("trip.html", trip=t, points=points, back=url_for("admin.trips_page"))
+
+
+@bp.get("/journal-positions")
+@role_required("admin")
+def access_log():
+    return render_template("admin/access_log.html", log=positions.access_log(get_db()))
+
+
+@bp.route("/problemes", methods=("GET", "POST"))
+@role_required(*STAFF)
+def problems_page():
+    db = get_db()
+    if request.method == "POST":
+        errors = {}
+        rid = forms.integer(request.form, "report_id", errors, "Signalement", minimum=1)
+        if errors or not problems.close(db, rid, scope_department()):
+            abort(404)
+        flash("Signalement clos.")
+        return redirect(url_for("admin.problems_page"))
+    return render_template("admin/problems.html", reports=problems.list_reports(db, scope_department()),
+                           kinds=problems.KINDS)
+
+
+@bp.route("/materiel", methods=("GET", "POST"))
+@role_required("admin")
+def equipment_page():
+    db = get_db()
+    errors = {}
+    if request.method == "POST":
+        name = forms.text(request.form, "name", errors, "Nom", required=True, max_len=80)
+        kind = forms.choice(request.form, "kind", errors, "Type", equipment.KINDS)
+        if name and scalar(db, "SELECT 1 FROM equipment WHERE name = ?", (name,)):
+            errors["name"] = "Nom : ce matériel existe déjà."
+        if not errors:
+            equipment.create(db, name, kind)
+            flash("Matériel ajouté.")
+            return redirect(url_for("admin.equipment_page"))
+    return render_template("admin/equipment.html", items=equipment.items(db, include_inactive=True),
+                           kinds=list(equipment.KINDS.items()), errors=errors, values=request.form), (
+        400 if errors else 200)
+
+
+# -- reports ---------------------------------------------------------------------------------------------------------
+
+@bp.get("/rapports")
+@role_required(*STAFF)
+def report():
+    year, month = _month()
+    start, end = timeutil.month_bounds(year, month)
+    data = reports.monthly(get_db(), start, end, scope_department())
+    chart_km = charts.bar_chart([(d["code"], d["km"]) for d in data["departments"]], "Kilomètres par direction", "km")
+    chart_cost = charts.bar_chart([(d["code"], d["cost_cents"] // 100) for d in data["departments"]],
+                                  "Coût par direction", "€")
+    prev_m = (year - (month == 1), 12 if month == 1 else month - 1)
+    next_m = (year + (month == 12), 1 if month == 12 else month + 1)
+    return render_template("admin/report.html", data=data, label=timeutil.month_label(year, month),
+                           month="%04d-%02d" % (year, month), chart_km=chart_km, chart_cost=chart_cost,
+                           prev="%04d-%02d" % prev_m, next="%04d-%02d" % next_m)
+
+
+@bp.get("/rapports.csv")
+@role_required(*STAFF)
+def report_csv():
+    year, month = _month()
+    start, end = timeutil.month_bounds(year, month)
+    by = request.args.get("par", "vehicule")
+    if by not in ("vehicule", "direction"):
+        abort(400, description="Paramètre « par » : vehicule ou direction.")
+    data = reports.monthly(get_db(), start, end, scope_department())
+    out = io.StringIO()
+    w = csv.writer(out, delimiter=";")
+    if by == "vehicule":
+        w.writerow(["mois", "immatriculation", "modele", "direction", "trajets", "km", "heures", "taux_utilisation_pct",
+                    "cout_km_eur", "cout_fixe_eur", "cout_total_eur"])
+        for v in data["vehicles"]:
+            w.writerow(["%04d-%02d" % (year, month), v["plate"], v["model"], v["department_code"], v["trips"], v["km"],
+                        str(v["hours"]).replace(".", ","), str(v["usage_pct"]).replace(".", ","),
+                        _eur(v["km_cost_cents"]), _eur(v["fixed_cents"]), _eur(v["cost_cents"])])
+    else:
+        w.writerow(["mois", "direction", "trajets", "km", "heures", "cout_km_eur", "part_couts_fixes_eur",
+                    "cout_total_eur"])
+        for d in data["departments"]:
+            w.writerow(["%04d-%02d" % (year, month), d["code"], d["trips"], d["km"], str(d["hours"]).replace(".", ","),
+                        _eur(d["km_cost_cents"]), _eur(d["fixed_cents"]), _eur(d["cost_cents"])])
+    name = "autopartage-%04d-%02d-%s.csv" % (year, month, by)
+    return Response("\ufeff" + out.getvalue(), mimetype="text/csv; charset=utf-8",
+                    headers={"Content-Disposition": "attachment; filename=%s" % name})
+
+
+def _eur(cents):
+    return "%d,%02d" % divmod(int(cents), 100)
+
+
+@bp.get("/evaluation")
+@role_required(*STAFF)
+def evaluation():
+    year, month = _month()
+    start, end = timeutil.month_bounds(year, month)
+    data = reports.evaluation(get_db(), start, end)
+    chart_hours = charts.bar_chart([("%02d h" % h, n) for h, n in data["peak_by_hour"] if 6 <= h <= 20],
+                                   "Pic de véhicules utilisés en même temps, par heure", "véh.")
+    return render_template("admin/evaluation.html", data=data, label=timeutil.month_label(year, month),
+                           month="%04d-%02d" % (year, month), chart_hours=chart_hours)
+
+
+__all__ = ["bp", "rows"]
