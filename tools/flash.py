@@ -6,9 +6,10 @@
   2. esptool erase-flash ;  3. esptool write-flash 0x1000 IMAGE ;
   4. attente du REPL MicroPython (mpremote) ;
   5. mpremote copie build/firmware (hal, drivers, app, protocol, main.py) et le config.json du boîtier ;
-  6. redémarrage ;  7. relecture de la version du firmware (app.version.VERSION), comparée à firmware/app/version.py ;
-  8. redémarrage final pour laisser le firmware tourner (sauf --reset none).
---dry-run affiche les commandes exactes sans rien exécuter. --skip-esptool ne fait que les étapes 4 à 8
+  6. version lue dans les fichiers copiés (app.version.VERSION), comparée à firmware/app/version.py ;
+  7. redémarrage (--reset hard : RTS sur EN ; soft : Ctrl-D au REPL ; none : aucun, banc port Unix) et
+     lecture de la ligne « BOOT <version> » que le firmware écrit au démarrage ; le firmware reste en marche.
+--dry-run affiche les commandes exactes sans rien exécuter. --skip-esptool ne fait que les étapes 4 à 7
 (mise à jour de l'application, ou banc d'essai avec le port Unix de MicroPython derrière un pty).
 
 Plusieurs boîtiers : --fleet CSV --configs OUT [--plate P ...] flashe à la suite les véhicules du CSV avec
@@ -136,10 +137,16 @@ def check_build(build_dir):
 
 
 class Plan:
-    """The exact commands for one box; `steps` is [(label, argv, cwd, kind)]."""
+    """The exact commands for one box; `steps` is [(label, argv, cwd, kind)].
+
+    kind "run": a child process that must exit 0; "ready"/"version": an mpremote exec retried until the
+    board answers; "boot": reset the board on its serial line and read the `BOOT <version>` line the
+    running firmware prints at start (argv is then a description, not a command).
+    """
 
     def __init__(self, port, config_path, build_dir, image=None, baud=460800, reset="hard", remote_dir=""):
         self.port = port
+        self.reset = reset
         esptool = tool_path("esptool")
         mpremote = [tool_path("mpremote"), "connect", port]
         # ":./" is the board's current directory: "/" on an ESP32, the process's cwd on the Unix port.
@@ -155,15 +162,17 @@ class Plan:
                            + [remote], build_dir, "run"))
         self.steps.append(("copie de config.json", mpremote + ["resume", "fs", "cp", os.path.abspath(config_path),
                                                                remote + "config.json"], None, "run"))
+        # Read from the copied files: proves they are complete and importable before the board restarts.
+        self.steps.append(("version des fichiers copiés", mpremote + ["resume", "exec", VERSION_CODE], None,
+                           "version"))
         if reset != "none":
-            self.steps.append(("redémarrage", mpremote + [reset_command(reset)], None, "run"))
-        self.steps.append(("lecture de la version", mpremote + ["resume", "exec", VERSION_CODE], None, "version"))
-        if reset != "none":
-            self.steps.append(("redémarrage final", mpremote + [reset_command(reset)], None, "run"))
-
-
-def reset_command(reset):
-    return "reset" if reset == "hard" else "soft-reset"
+            # Once main.py runs, the badge reader owns UART0 (hal/esp32.py): the REPL is gone from the USB
+            # port, so the running firmware's version is read from the BOOT line it prints before that.
+            how = ("impulsion RTS sur EN (comme esptool --after hard-reset)" if reset == "hard"
+                   else "Ctrl-C Ctrl-C Ctrl-D au REPL (soft reset)")
+            self.steps.append(("redémarrage et version du firmware en marche",
+                               ["<%s sur %s, puis lecture de la ligne BOOT <version> à 115200 bauds>" % (how, port)],
+                               None, "boot"))
 
 
 def format_command(argv, cwd=None):
@@ -195,6 +204,49 @@ def run_streaming(argv, cwd, timeout_s, out):
     return rc, "".join(lines)
 
 
+BOOT_RE = re.compile(rb"(?:^|[\r\n])BOOT (\S+)\r?\n")
+
+
+def reset_and_read_boot(port, mode, timeout_s, out):
+    """Reset the board on its serial line and return the version of its `BOOT <version>` line."""
+    import serial
+
+    try:
+        line = serial.serial_for_url(port, baudrate=115200, timeout=0.2, do_not_open=True)
+        line.dtr = False  # IO0 high (normal boot) and EN released while the port opens
+        line.rts = False
+        line.open()
+    except (serial.SerialException, OSError, ValueError) as exc:
+        raise FlashError("port %s : %s" % (port, exc)) from None
+    try:
+        try:
+            if mode == "hard":
+                line.rts = True  # EN low: the ESP32 is held in reset
+                time.sleep(0.1)
+                line.rts = False
+            else:
+                line.write(b"\r\x03\x03\x04")
+        except (serial.SerialException, OSError) as exc:
+            raise FlashError("redémarrage impossible sur %s (%s) : essayer --reset soft" % (port, exc)) from None
+        data = b""
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            try:
+                chunk = line.read(256)
+            except (serial.SerialException, OSError) as exc:
+                raise FlashError("port %s fermé pendant le redémarrage (%s)" % (port, exc)) from None
+            if not chunk:
+                continue
+            data += chunk
+            match = BOOT_RE.search(data)
+            if match:
+                return match.group(1).decode("ascii", "replace")
+        tail = data[-120:].decode("ascii", "replace").strip().replace("\r", "").replace("\n", " / ")
+        raise FlashError("aucune ligne BOOT en %d s après le redémarrage (reçu : %r)" % (timeout_s, tail))
+    finally:
+        line.close()
+
+
 def flash_box(plan, expected, out, boot_timeout_s=30.0, step_timeout_s=300.0):
     """Run a plan; return the version read back. Raises FlashError."""
     total = len(plan.steps)
@@ -203,6 +255,7 @@ def flash_box(plan, expected, out, boot_timeout_s=30.0, step_timeout_s=300.0):
         out.write("  [%d/%d] %s ...\n" % (number, total, label))
         out.flush()
         started = time.monotonic()
+        detail = ""
         if kind in ("ready", "version"):
             text = _retry_until_answer(argv, out, boot_timeout_s)
             if kind == "version":
@@ -210,15 +263,18 @@ def flash_box(plan, expected, out, boot_timeout_s=30.0, step_timeout_s=300.0):
                 if not match:
                     raise FlashError("version illisible dans la réponse du boîtier : %r" % text[-200:])
                 version = match.group(1)
-                if version != expected:
-                    raise FlashError("version relue %s, attendu %s" % (version, expected), EXIT_VERSION_MISMATCH)
+                detail = ", version %s" % version
+        elif kind == "boot":
+            version = reset_and_read_boot(plan.port, plan.reset, boot_timeout_s, out)
+            detail = ", BOOT %s" % version
         else:
             rc, text = run_streaming(argv, cwd, step_timeout_s, out)
             if rc != 0:
                 lines = text.strip().splitlines() or ["(aucune sortie)"]
                 raise FlashError("%s : échec (code %d) : %s" % (label, rc, lines[-1]))
-        out.write("  [%d/%d] %s : ok (%.1f s)%s\n" % (number, total, label, time.monotonic() - started,
-                                                       ", version %s" % version if kind == "version" else ""))
+        if kind in ("version", "boot") and version != expected:
+            raise FlashError("version relue %s, attendu %s" % (version, expected), EXIT_VERSION_MISMATCH)
+        out.write("  [%d/%d] %s : ok (%.1f s)%s\n" % (number, total, label, time.monotonic() - started, detail))
         out.flush()
     return version
 
@@ -278,7 +334,8 @@ def build_parser():
     parser.add_argument("--build", default=DEFAULT_BUILD, help="firmware compilé (défaut build/firmware)")
     parser.add_argument("--baud", type=int, default=460800, help="débit esptool (défaut 460800)")
     parser.add_argument("--reset", choices=("hard", "soft", "none"), default="hard",
-                        help="redémarrage après copie : hard (machine.reset), soft, none (banc port Unix)")
+                        help="redémarrage après copie : hard (RTS sur EN), soft (Ctrl-D au REPL), "
+                             "none (banc port Unix)")
     parser.add_argument("--remote-dir", default="",
                         help="dossier cible sur le boîtier (défaut : la racine ; banc : vide = dossier courant)")
     parser.add_argument("--allow-unix-config", action="store_true",
@@ -319,8 +376,9 @@ def main(argv=None, out=sys.stdout, prompt=input):
         out.write("== Boîtier %d/%d : %s (box_id %d) sur %s ==\n" % (index, len(boxes), label, config["box_id"],
                                                                     args.port))
         if args.dry_run:
-            for label_step, argv_step, cwd, _kind in plan.steps:
-                out.write("# %s\n%s\n" % (label_step, format_command(argv_step, cwd)))
+            for label_step, argv_step, cwd, kind in plan.steps:
+                text = argv_step[0] if kind == "boot" else format_command(argv_step, cwd)
+                out.write("# %s\n%s\n" % (label_step, text))
             continue
         if index > 1 and not args.no_prompt:
             prompt("Branchez le boîtier de %s sur %s puis appuyez sur Entrée " % (label, args.port))

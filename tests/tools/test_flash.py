@@ -85,9 +85,9 @@ def test_dry_run_prints_the_exact_commands_for_each_box_of_the_csv(tmp_path):
             "(cd %s && %s)" % (build, shlex.join(connect + ["resume", "fs", "cp", "-r", "hal", "drivers", "app",
                                                              "protocol", "main.py", ":./"])),
             shlex.join(connect + ["resume", "fs", "cp", config, ":./config.json"]),
-            shlex.join(connect + ["reset"]),
             shlex.join(connect + ["resume", "exec", 'from app import version; print("VERSION=" + version.VERSION)']),
-            shlex.join(connect + ["reset"]),
+            "<impulsion RTS sur EN (comme esptool --after hard-reset) sur /dev/ttyUSB0, puis lecture de la ligne "
+            "BOOT <version> à 115200 bauds>",
         ]
     assert commands == expected
     assert "Boîtier 2/2 : %s" % cars[1]["plate"] in output
@@ -151,7 +151,7 @@ def test_a_failed_esptool_step_is_reported_with_exit_code_1(tmp_path):
     status, output, _ = run_main(["--port", "/tmp/no-such-port-autopartage", "--config", config, "--image",
                                   str(image), "--image-sha256", digest, "--build", build_dir(tmp_path)])
     assert status == flash.EXIT_STEP_FAILED
-    assert "[1/8] effacement de la flash" in output and "ÉCHEC" in output and "Bilan" in output
+    assert "[1/7] effacement de la flash" in output and "ÉCHEC" in output and "Bilan" in output
 
 
 def test_a_bench_config_is_refused_for_a_real_box(tmp_path):
@@ -189,3 +189,53 @@ def test_help_lists_the_options():
     assert result.returncode == 0
     for option in ("--dry-run", "--image-sha256", "--fleet", "--skip-esptool"):
         assert option in result.stdout
+
+
+class FakeConsole:
+    """The USB console of a board on a pty: records what the tool sends, answers a soft reset like an ESP32
+    (ROM chatter, MicroPython banner, then the firmware's BOOT line)."""
+
+    def __init__(self, answer=b"BOOT 0.1.0\r\n"):
+        import pty
+        import threading
+
+        self.master, slave = pty.openpty()
+        self.port = os.ttyname(slave)
+        self.slave = slave
+        self.answer = answer
+        self.received = b""
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self):
+        import select
+
+        while b"\x04" not in self.received:
+            ready, _, _ = select.select([self.master], [], [], 5)
+            if not ready:
+                return
+            self.received += os.read(self.master, 64)
+        os.write(self.master, b"MPY: soft reboot\r\nets Jun  8 2016 00:22:57\r\nBOOTING garbage\r\n" + self.answer)
+
+    def close(self):
+        self.thread.join(5)
+        os.close(self.master)
+        os.close(self.slave)
+
+
+def test_soft_reset_reads_the_boot_line_of_the_running_firmware():
+    console = FakeConsole()
+    try:
+        assert flash.reset_and_read_boot(console.port, "soft", 5, io.StringIO()) == "0.1.0"
+    finally:
+        console.close()
+    assert console.received.endswith(b"\r\x03\x03\x04")
+
+
+def test_no_boot_line_after_the_reset_is_a_failed_step():
+    console = FakeConsole(answer=b"Traceback (most recent call last):\r\nImportError: no module named 'app'\r\n")
+    try:
+        with pytest.raises(flash.FlashError, match="aucune ligne BOOT"):
+            flash.reset_and_read_boot(console.port, "soft", 1.5, io.StringIO())
+    finally:
+        console.close()
