@@ -42,13 +42,13 @@ def equal(a, b):
 _CHUNK_BLOCKS = 16
 
 
-def ctr_xor(enc_key16, nonce12, data, start=0, end=None):
+def ctr_xor(enc_key16, nonce12, data, start=0, end=None, first_block=0):
     """AES-128-CTR: XOR data[start:end] in place (bytearray) with the keystream of counter blocks
     nonce12 || block_index (4 bytes big-endian, from 0). Encryption and decryption are the same."""
     if end is None:
         end = len(data)
     cipher = aes(enc_key16, 1)
-    block = 0
+    block = first_block
     pos = start
     counters = bytearray(16 * _CHUNK_BLOCKS)
     while pos < end:
@@ -56,7 +56,7 @@ def ctr_xor(enc_key16, nonce12, data, start=0, end=None):
         for i in range(n):
             o = i << 4
             counters[o : o + 12] = nonce12
-            counters[o + 12 : o + 16] = (block + i).to_bytes(4, "big")
+            counters[o + 12 : o + 16] = ((block + i) & 0xFFFFFFFF).to_bytes(4, "big")
         stream = cipher.encrypt(counters if n == _CHUNK_BLOCKS else counters[: n << 4])
         size = min(n << 4, end - pos)
         # XOR the chunk as one big integer: much faster than a byte loop on MicroPython.

@@ -297,8 +297,10 @@ def decode_records(reader):
         last_seq = seq
         if tag == codes.R_TRACK:
             count = body.uvarint()
-            if count == 0 or count > MAX_RECORDS:
-                raise ProtocolError(ERR_MALFORMED, "track of %d samples" % count)
+            if count == 0:
+                raise ProtocolError(ERR_MALFORMED, "empty track")
+            if len(records) + count > MAX_RECORDS:
+                raise ProtocolError(ERR_TOO_MANY, "track of %d samples" % count)
             for i in range(count):
                 if i:
                     w = body.uvarint()

@@ -109,13 +109,7 @@ def working_day():
         uid = bytes([4, 0x10 + i, 0x22, 0x33, 0x44, 0x55, 0x66])
         badge = keys.badge_hash(KEY, uid)
         recs = []
-
-        def add(rec):
-            nonlocal seq
-            rec["seq"] = seq
-            seq += 1
-            recs.append(rec)
-
+        add = recs.append
         start = samples[0][0] - 20
         add({"type": "badge", "t": start, "badge": badge, "granted": True, "reason": codes.REASON_RESERVATION})
         add({"type": "event", "t": start, "code": codes.EV_RELAY, "value": 0})
@@ -134,6 +128,9 @@ def working_day():
         add({"type": "trip_end", "t": end + 30, "trip": 100 + i, "odo_m": odo, "distance_m": distance,
              "reason": codes.END_BADGE})
         add({"type": "event", "t": end + 31, "code": codes.EV_RELAY, "value": 1})
+        for rec in recs:
+            rec["seq"] = seq
+            seq += 1
         response = {"ack": seq - 1, "time": end + 40, "allow": None, "config": {}, "commands": [], "error": 0}
         if i % 2 == 0:
             allow_version += 1
