@@ -95,11 +95,20 @@ class PN532Emulator(_SerialDevice):
         with self._lock:
             self.card = uid
 
+    def _read_available(self):
+        # One byte with the port timeout, then whatever else is already there: no 50 ms wait per command.
+        data = self._serial.read(1)
+        if data:
+            waiting = self._serial.in_waiting
+            if waiting:
+                data += self._serial.read(waiting)
+        return data
+
     def _run(self):
         buf = b""
         while not self._stop.is_set():
             try:
-                data = self._serial.read(64)
+                data = self._read_available()
             except Exception:
                 if self._stop.is_set():
                     return
