@@ -1,4 +1,191 @@
-# Box entry point: wires the asyncio tasks (filled in by the firmware application).
-from app.version import VERSION
+# Box entry point: wires the asyncio tasks around app.box.Box; nothing else.
+# ESP32: runs at boot. Unix port: `micropython main.py --config PATH` from build/firmware or firmware/.
+# Tasks: control/ignition/timers, GPS, badge reader, feedback, sync (modem), watchdog. The reader task
+# decides and drives the relay synchronously (Box.tap); only the sync task talks to the modem, so a
+# slow or hung modem never delays a badge decision.
+import sys
 
-print("autopartage firmware", VERSION)
+import asyncio
+
+try:
+    import protocol  # noqa: F401  (on the box and in build/firmware it sits next to main.py)
+except ImportError:
+    sys.path.append("..")  # running from the source tree: protocol/ is at the repository root
+
+import hal
+from drivers.aio import sleep_ms, wait_for_ms
+from app import box as boxmod
+from app import feedback, sync
+from app.version import VERSION
+from protocol import keys
+
+WATCHDOG_MS = 30000  # real time; fed every second by its own task
+RESTART_MS = 2000  # a crashed task is restarted after this
+GPS_STALE_MS = 5000
+
+
+def _rand(n):
+    import random
+
+    return random.getrandbits(16) % n if n > 1 else 0
+
+
+def _log(*parts):
+    print(*parts)
+
+
+async def supervise(name, factory, state):
+    """Run a task; log and restart it if it raises (a driver bug must not stop the box)."""
+    while True:
+        try:
+            await factory()
+        except Exception as exc:
+            state["crashes"] += 1
+            _log("task", name, "crashed:", repr(exc))
+            show = getattr(sys, "print_exception", None)
+            if show is not None:
+                show(exc)
+        await sleep_ms(RESTART_MS)
+
+
+async def control_task(board, box, ignition):
+    # Ignition sense, timers (grace time, pending arm), the Unix control line.
+    while True:
+        board.poll()
+        box.set_ignition(ignition.value())
+        box.tick()
+        await sleep_ms(50)
+
+
+async def gps_task(box, uart, state):
+    from drivers import nmea
+
+    parser = nmea.NmeaParser()
+    state["gps_parser"] = parser
+    while True:
+        line = uart.readline()
+        if not line:
+            await sleep_ms(20)
+            continue
+        fix = parser.feed(line)
+        if fix is not None:
+            state["gps_fix_ms"] = box.clock.ticks_ms()
+            box.fix(fix)
+
+
+def make_reader(kind, uart):
+    if kind == "rdm6300":
+        from drivers import rdm6300
+
+        return rdm6300.RDM6300(uart)
+    from drivers import pn532
+
+    return pn532.PN532(uart)
+
+
+async def reader_task(box, reader, fb):
+    await reader.start()
+    while True:
+        uid = await reader.poll()
+        if uid:
+            decision = box.tap(uid)
+            fb.show(decision.outcome)
+        else:
+            await sleep_ms(20)
+
+
+async def sync_task(box, board, modem, client, plan, state):
+    settings = box.settings
+
+    def health(csq):
+        gps = 0
+        last = state.get("gps_fix_ms")
+        if last is not None and box.clock.ticks_ms() - last < GPS_STALE_MS * board.clock.factor:
+            gps = 1
+        return box.health(VERSION, csq, board.supply_mv(), gps)
+
+    while True:
+        await sleep_ms(200)
+        now_ms = box.clock.ticks_ms()
+        reason = plan.due(now_ms, box)
+        if not reason:
+            continue
+        wanted = box.sync_wanted
+        box.sync_wanted = 0
+        timeout_ms = settings.get("sync_timeout_s") * 1000
+        try:
+            ok = await wait_for_ms(client.run_once(modem, health, board.config.get("apn", ""), timeout_ms),
+                                           timeout_ms * 2)
+        except asyncio.TimeoutError:
+            ok = False
+            try:
+                await modem.power_off()
+            except Exception:
+                pass
+        state["syncs"] += 1
+        if ok:
+            plan.succeeded(box.clock.ticks_ms(), reason, box)
+        else:
+            box.sync_wanted |= wanted
+            if not client.retry_now:
+                plan.failed(box.clock.ticks_ms())
+
+
+async def watchdog_task(dog):
+    while True:
+        dog.feed()
+        await sleep_ms(1000)
+
+
+async def main():
+    board = hal.board()
+    config = board.config
+    board.announce(VERSION)
+    try:
+        key = keys.parse_hex_key(config.get("key", ""))
+    except Exception:
+        key = None
+    state = {"crashes": 0, "syncs": 0, "gps_fix_ms": None}
+    fb = feedback.Feedback(board.pin("buzzer"), board.pin("led"))
+
+    odometer = None
+    try:
+        from app.odometer import Odometer
+
+        odometer = Odometer()
+    except ImportError:
+        pass
+    box = boxmod.Box(board.fs, board.clock, board.pin("relay"), key or bytes(16), config.get("box_id", 0),
+                     odometer, on_relay=lambda v: fb.steady(v == 0))
+    ignition = board.pin("ignition")
+    board.poll()
+    box.boot(ignition.value(), board.reset_cause())
+    if key is None:
+        box.ready = False  # no valid key: every tap answers "not ready" (4 pulses); the relay logic runs
+        _log("config: no valid key")
+
+    tasks = [
+        supervise("control", lambda: control_task(board, box, ignition), state),
+        supervise("feedback", lambda: fb.run(sleep_ms), state),
+        watchdog_task(board.watchdog(config.get("watchdog_ms", WATCHDOG_MS))),
+    ]
+    gps_uart = board.uart("gps")
+    if gps_uart is not None:
+        tasks.append(supervise("gps", lambda: gps_task(box, gps_uart, state), state))
+    reader_uart = board.uart("reader")
+    if reader_uart is not None:
+        reader = make_reader(config.get("reader", "pn532"), reader_uart)
+        tasks.append(supervise("reader", lambda: reader_task(box, reader, fb), state))
+    modem_uart = board.uart("modem")
+    if modem_uart is not None and key is not None:
+        from drivers import sim800
+
+        modem = sim800.Modem(modem_uart, power=board.modem_power, profile=config.get("modem", "sim800"))
+        client = sync.SyncClient(box, config, key)
+        client.load()
+        plan = sync.SyncPlan(box.settings, _rand)
+        tasks.append(supervise("sync", lambda: sync_task(box, board, modem, client, plan, state), state))
+    await asyncio.gather(*[asyncio.create_task(t) for t in tasks])
+
+
+asyncio.run(main())

@@ -18,7 +18,7 @@ class Box:
         self.clock = Clock(hal_clock, fs)
         self.journal = journal.Journal(fs)
         self.allow = access.AllowList()
-        self.trips = None
+        self.trips = trips.Trips(fs, self.journal, self.clock, self.settings)
         self.imm = immobilizer.Immobilizer(relay, self.settings, fs, self._relay_changed)
         self.odometer = odometer
         self.on_relay = on_relay  # e.g. the LED steady state
@@ -40,7 +40,6 @@ class Box:
         self.journal.budget = self.settings.get("journal_kb") * 1024
         self.journal.open()
         self.allow.load(fs, store)
-        self.trips = trips.Trips(fs, self.journal, self.clock, self.settings)
         self.trips.load()
         if self.odometer is not None and self.trips.odo_m > getattr(self.odometer, "total_m", 0):
             self.odometer.total_m = self.trips.odo_m

@@ -19,7 +19,7 @@ import struct
 try:
     from binascii import crc32
 except ImportError:  # ports built without binascii.crc32
-    crc32 = None
+    crc32 = None  # type: ignore
 
 try:
     from micropython import const
@@ -63,7 +63,7 @@ def encode(record, seq):
     spec = TYPES.get(record.get("type"))
     if spec is None:
         raise ValueError("type")
-    values = []
+    values = []  # type: list
     kinds = spec[1][1:]
     i = 0
     for name in spec[2]:

@@ -116,6 +116,7 @@ class SyncClient:
         self.failed = 0
         self.last_error = 0
         self.last_exception = None
+        self.retry_now = False  # the last failure was a repaired counter: go again without backoff
 
     def load(self):
         value = store.read(self.box.fs, COUNTER_FILE, 0)
@@ -154,6 +155,7 @@ class SyncClient:
                 store.write(self.box.fs, COUNTER_FILE, self.counter)
                 self.box._event(codes.EV_COUNTER_RESYNC, self.counter + 1)
                 self.box.sync_wanted |= 2  # go again at once with the repaired counter
+                self.retry_now = True
             else:
                 self.box._event(codes.EV_PROTOCOL_ERROR, error)
             # The error frame is authenticated: its time may still set an unknown clock.
@@ -166,6 +168,7 @@ class SyncClient:
     async def run_once(self, modem, health_fn, apn, timeout_ms):
         """Power the modem, attach, exchange one request/answer, power it off. True on success.
         health_fn(csq) -> the health dict (csq: the modem's signal quality, 99 unknown)."""
+        self.retry_now = False
         try:
             await modem.start()
             await modem.attach(apn)

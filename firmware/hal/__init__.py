@@ -1,0 +1,29 @@
+# The hardware layer: hal.board() returns the platform's board (ESP32 or the Unix port bench).
+# Contract: docs/architecture.md ("hal/"); the Unix control channel: docs/bench.md.
+import json
+import sys
+
+_board = []  # type: list
+
+
+def load_config(path):
+    """The box's config.json as a dict ({} when missing or unreadable: the box still boots, not ready)."""
+    try:
+        with open(path) as f:
+            data = json.loads(f.read())
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def board(config=None):
+    """The board singleton. On the Unix port the config path comes from `--config PATH`."""
+    if not _board:
+        if sys.platform == "esp32":
+            from hal import esp32 as port
+        else:
+            from hal import unix as port  # type: ignore[no-redef]
+        if config is None:
+            config = load_config(port.config_path())
+        _board.append(port.Board(config))
+    return _board[0]

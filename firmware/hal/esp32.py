@@ -1,0 +1,130 @@
+# The box on an ESP32: machine.UART/Pin/WDT/RTC, the littlefs root, board profiles.
+# Nothing else in the firmware imports machine.
+import os
+import time
+
+import machine
+
+from hal.fsdir import DirFS
+
+import asyncio
+
+_sleep_ms = asyncio.sleep_ms  # type: ignore[attr-defined]  # MicroPython asyncio
+
+CONFIG = "/config.json"
+DATA = "/data"
+EPOCH_MIN = 1704067200  # below this the RTC was never set since power-on: time unknown
+
+# Board profiles: UART (id, tx, rx, baud) and pin numbers. The default is a LilyGO T-Call SIM800 style
+# board: the modem is wired on UART1 (tx 27, rx 26) with its PWKEY on 4, RST on 5 and the supply
+# switch on 23; the GPS gets UART2; the badge reader takes UART0 on free pins (the production box
+# has no REPL on the USB UART). Relay, LED and buzzer are outputs; ignition sense is an input-only
+# pin behind a 12 V divider and an opto-coupler.
+PROFILES = {  # type: dict
+    "tcall_sim800": {
+        "uarts": {"modem": (1, 27, 26, 115200), "gps": (2, 33, 32, 9600), "reader": (0, 19, 18, 115200)},
+        "out": {"relay": 14, "led": 13, "buzzer": 15, "modem_power": 23},
+        "in": {"ignition": 34},
+        "modem_pwkey": 4,
+        "modem_rst": 5,
+    },
+    "tcall_sim7000": {
+        "uarts": {"modem": (1, 27, 26, 115200), "gps": (2, 33, 32, 9600), "reader": (0, 19, 18, 115200)},
+        "out": {"relay": 14, "led": 12, "buzzer": 15, "modem_power": 4},
+        "in": {"ignition": 34},
+        "modem_pwkey": 4,
+        "modem_rst": 5,
+    },
+}
+READER_BAUD = {"pn532": 115200, "rdm6300": 9600}
+
+
+class Clock:
+    """ticks_ms() that never wraps (accumulated ticks_diff), RTC epoch or 0 when unknown."""
+
+    def __init__(self):
+        self._last = time.ticks_ms()
+        self._total = 0
+        self.factor = 1
+
+    def ticks_ms(self):
+        now = time.ticks_ms()
+        self._total += time.ticks_diff(now, self._last)
+        self._last = now
+        return self._total
+
+    def time(self):
+        t = time.time()
+        return t if t >= EPOCH_MIN else 0
+
+    def set_time(self, epoch):
+        tm = time.gmtime(epoch)
+        # RTC.datetime: (year, month, day, weekday, hours, minutes, seconds, subseconds)
+        machine.RTC().datetime((tm[0], tm[1], tm[2], tm[6], tm[3], tm[4], tm[5], 0))
+
+    def sleep_ms(self, ms):
+        return _sleep_ms(ms)
+
+
+class Board:
+    name = "esp32"
+
+    def __init__(self, config):
+        self.config = config
+        self.profile = PROFILES.get(config.get("board") or "tcall_sim800", PROFILES["tcall_sim800"])
+        self.clock = Clock()
+        try:
+            os.mkdir(DATA)
+        except OSError:
+            pass
+        self.fs = DirFS(DATA)
+        self._uarts = {}
+        self._pins = {}  # type: dict
+        for name, number in self.profile["out"].items():
+            # value=0 at construction: the relay starts released, the app decides (docs/firmware.md).
+            self._pins[name] = machine.Pin(number, machine.Pin.OUT, value=0)
+        for name, number in self.profile["in"].items():
+            self._pins[name] = machine.Pin(number, machine.Pin.IN)
+        self._pwkey = machine.Pin(self.profile["modem_pwkey"], machine.Pin.OUT, value=0)
+        self._rst = machine.Pin(self.profile["modem_rst"], machine.Pin.OUT, value=1)
+
+    def uart(self, name):
+        if name not in self._uarts:
+            spec = self.profile["uarts"].get(name)
+            if spec is None:
+                return None
+            uid, tx, rx, baud = spec
+            if name == "reader":
+                baud = READER_BAUD.get(self.config.get("reader", "pn532"), baud)
+            self._uarts[name] = machine.UART(uid, baudrate=baud, tx=tx, rx=rx, timeout=0, rxbuf=1024)
+        return self._uarts[name]
+
+    def pin(self, name):
+        return self._pins[name]
+
+    def modem_power(self, on):
+        """The modem's supply switch and PWKEY pulse (the driver's `power` callable)."""
+        self._pins["modem_power"].value(1 if on else 0)
+        if on:
+            self._pwkey.value(1)
+            time.sleep_ms(1100)
+            self._pwkey.value(0)
+
+    def watchdog(self, timeout_ms):
+        return machine.WDT(timeout=timeout_ms)
+
+    def reset_cause(self):
+        return machine.reset_cause()
+
+    def supply_mv(self):
+        return 0  # no supply divider on the reference board
+
+    def poll(self):
+        pass
+
+    def announce(self, version):
+        print("BOOT %s" % version)
+
+
+def config_path(argv=None):
+    return CONFIG

@@ -1,0 +1,346 @@
+# The box on the MicroPython Unix port (the bench): UARTs on pty paths, pins on a control channel,
+# a data directory as the flash, a watchdog that kills the process, a clock that can run fast.
+# Control channel protocol: docs/bench.md ("Control channel").
+import os
+import sys
+import time
+
+import termios
+
+from hal.fsdir import DirFS
+
+try:
+    import _thread
+except ImportError:
+    _thread = None  # type: ignore
+
+import asyncio
+
+_sleep_ms = asyncio.sleep_ms  # type: ignore[attr-defined]  # MicroPython asyncio
+
+# Linux termios: index of the control characters in tcgetattr()'s list, and VMIN/VTIME in it.
+_CC = 6
+_VTIME = 5
+_VMIN = 6
+
+OUTPUTS = ("relay", "led", "buzzer", "modem_power")
+INPUTS = ("ignition",)
+
+# reset causes, numbered as MicroPython's machine.*_RESET on the ESP32
+PWRON_RESET = 1
+WDT_RESET = 3
+
+
+def open_raw(path):
+    """Open a tty path read/write, unbuffered, raw, with VMIN=0/VTIME=0 so read(n) never blocks.
+
+    Raw mode is set by hand (cfmakeraw's flags, Linux values) with TCSANOW: termios.setraw() here
+    flushes the input queue, which would drop what the peer sent before the box opened the line."""
+    f = open(path, "r+b", buffering=0)
+    fd = f.fileno()
+    attrs = termios.tcgetattr(fd)
+    attrs[0] &= ~(0o1 | 0o2 | 0o10 | 0o40 | 0o100 | 0o200 | 0o400 | 0o2000)  # IGNBRK..IXON
+    attrs[1] &= ~0o1  # OPOST
+    attrs[2] = (attrs[2] & ~(0o60 | 0o400)) | 0o60  # CS8, no parity
+    attrs[3] &= ~(0o10 | 0o100 | 0o2 | 0o1 | 0o100000)  # ECHO, ECHONL, ICANON, ISIG, IEXTEN
+    cc = attrs[_CC]
+    cc[_VMIN] = 0
+    cc[_VTIME] = 0
+    termios.tcsetattr(fd, termios.TCSANOW, attrs)
+    return f
+
+
+class PtyUart:
+    """The stream contract (read/write/readline/any) over a raw non-blocking pty."""
+
+    def __init__(self, path):
+        self.path = path
+        self.f = open_raw(path)
+        self.buf = b""
+
+    def _fill(self):
+        try:
+            data = self.f.read(256)
+        except OSError:
+            data = None
+        if data:
+            self.buf += data
+            if len(self.buf) > 8192:  # nobody reads this line: keep the newest bytes
+                self.buf = self.buf[-4096:]
+        return data
+
+    def any(self):
+        self._fill()
+        return len(self.buf)
+
+    def read(self, n=-1):
+        self._fill()
+        if not self.buf:
+            return None
+        if n is None or n < 0 or n >= len(self.buf):
+            data, self.buf = self.buf, b""
+        else:
+            data, self.buf = self.buf[:n], self.buf[n:]
+        return data
+
+    def readline(self):
+        self._fill()
+        i = self.buf.find(b"\n")
+        if i < 0:
+            return None
+        line, self.buf = self.buf[:i + 1], self.buf[i + 1:]
+        return line
+
+    def write(self, data):
+        total = 0
+        view = memoryview(data)
+        while total < len(data):
+            try:
+                n = self.f.write(view[total:])
+            except OSError:
+                return total
+            if not n:
+                time.sleep_ms(1)
+                continue
+            total += n
+        return total
+
+    def close(self):
+        self.f.close()
+
+
+class Control:
+    """The control line: `SET ignition 0|1`, `SET supply_mv N`, `PING`, `DUTY` in; `BOOT`, `PIN`, ... out."""
+
+    def __init__(self, path, board):
+        self.board = board
+        self.uart = PtyUart(path) if path else None
+        self.inputs = {"ignition": 0}
+        self.supply_mv = 12600
+        self.unknown = 0
+
+    def send(self, line):
+        if self.uart is not None:
+            self.uart.write(line.encode() + b"\n")
+
+    def poll(self):
+        if self.uart is None:
+            return
+        while True:
+            raw = self.uart.readline()
+            if raw is None:
+                return
+            self._line(raw.decode("ascii", "ignore").strip() if hasattr(raw, "decode") else "")
+
+    def _line(self, line):
+        parts = line.split()
+        if not parts:
+            return
+        try:
+            if parts[0] == "PING":
+                self.send("PONG")
+            elif parts[0] == "SET" and len(parts) == 3 and parts[1] in INPUTS:
+                self.inputs[parts[1]] = 1 if int(parts[2]) else 0
+            elif parts[0] == "SET" and len(parts) == 3 and parts[1] == "supply_mv":
+                self.supply_mv = int(parts[2])
+            elif parts[0] == "DUTY":
+                self.send(self.board.duty_line())
+            else:
+                self.unknown += 1
+        except ValueError:
+            self.unknown += 1
+
+
+class OutPin:
+    def __init__(self, name, control):
+        self.name = name
+        self.control = control
+        self.level = 0
+
+    def value(self, v=None):
+        if v is None:
+            return self.level
+        v = 1 if v else 0
+        if v != self.level:
+            self.level = v
+            self.control.send("PIN %s %d" % (self.name, v))
+        return None
+
+
+class InPin:
+    def __init__(self, name, control):
+        self.name = name
+        self.control = control
+
+    def value(self, v=None):
+        self.control.poll()
+        return self.control.inputs.get(self.name, 0)
+
+
+class FastClock:
+    """Simulated time: ticks_ms() and time() run `factor` times faster than real time; sleeps shrink
+    by the same factor. ticks_ms() never wraps (integers are unbounded here). The time is unknown (0)
+    until GPS or the server sets it, as on a box after a power cut."""
+
+    def __init__(self, factor=1):
+        self.factor = factor if isinstance(factor, int) and factor >= 1 else 1
+        self._last_raw = time.ticks_ms()
+        self._real_ms = 0
+        self._epoch_ms = None  # epoch ms at ticks 0
+
+    def real_ms(self):
+        raw = time.ticks_ms()
+        self._real_ms += time.ticks_diff(raw, self._last_raw)
+        self._last_raw = raw
+        return self._real_ms
+
+    def ticks_ms(self):
+        return self.real_ms() * self.factor
+
+    def time(self):
+        if self._epoch_ms is None:
+            return 0
+        return (self._epoch_ms + self.ticks_ms()) // 1000
+
+    def set_time(self, epoch):
+        self._epoch_ms = epoch * 1000 - self.ticks_ms()
+
+    def sleep_ms(self, ms):
+        """Awaitable: sleep `ms` simulated milliseconds."""
+        real = ms // self.factor
+        return _sleep_ms(real if real > 0 else (1 if ms > 0 else 0))
+
+
+class Watchdog:
+    """Ends the process (SIGKILL, as a hardware watchdog resets the chip) when not fed in time.
+    timeout_ms is real time. A thread checks; a hung event loop cannot stop it."""
+
+    def __init__(self, timeout_ms, board):
+        self.timeout_ms = timeout_ms
+        self.board = board
+        self.fed = time.ticks_ms()
+        if _thread is not None:
+            _thread.start_new_thread(self._run, ())
+
+    def feed(self):
+        self.fed = time.ticks_ms()
+
+    def _run(self):
+        while True:
+            time.sleep_ms(200)
+            if time.ticks_diff(time.ticks_ms(), self.fed) > self.timeout_ms:
+                self.board.watchdog_fired()
+
+
+def _proc_stat():
+    try:
+        with open("/proc/self/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        # fields[0] is the state (field 3); utime and stime are fields 14 and 15 (clock ticks, 100 Hz)
+        return int(fields[11]) + int(fields[12])
+    except (OSError, ValueError, IndexError):
+        return 0
+
+
+def _pid():
+    try:
+        with open("/proc/self/stat") as f:
+            return int(f.read().split()[0])
+    except (OSError, ValueError):
+        return 0
+
+
+class Board:
+    name = "unix"
+
+    def __init__(self, config):
+        self.config = config
+        self.control = Control(config.get("control") or "", self)
+        self.clock = FastClock(config.get("clock_factor", 1))
+        root = config.get("data_dir") or "data"
+        _makedirs(root)
+        self.fs = DirFS(root)
+        self._uarts = {}
+        self._pins = {}  # type: dict
+        for name in OUTPUTS:
+            self._pins[name] = OutPin(name, self.control)
+        for name in INPUTS:
+            self._pins[name] = InPin(name, self.control)
+        self._cpu0 = _proc_stat()
+        self._real0 = self.clock.real_ms()
+        self._cause = self._read_cause()
+
+    # reset cause: a marker file says whether the last run ended by the watchdog
+    def _read_cause(self):
+        cause = WDT_RESET if self.fs.exists(".wdt") else PWRON_RESET
+        if cause == WDT_RESET:
+            self.fs.remove(".wdt")
+        return cause
+
+    def reset_cause(self):
+        return self._cause
+
+    def uart(self, name):
+        if name not in self._uarts:
+            path = (self.config.get("uarts") or {}).get(name)
+            if not path:
+                return None
+            self._uarts[name] = PtyUart(path)
+        return self._uarts[name]
+
+    def pin(self, name):
+        return self._pins[name]
+
+    def watchdog(self, timeout_ms):
+        return Watchdog(timeout_ms, self)
+
+    def watchdog_fired(self):
+        try:
+            f = self.fs.open(".wdt", "wb")
+            f.write(b"1")
+            f.close()
+            self.control.send("WATCHDOG")
+        except OSError:
+            pass
+        os.system("kill -9 %d" % _pid())
+
+    def supply_mv(self):
+        return self.control.supply_mv
+
+    def modem_power(self, on):
+        """The modem driver's `power` callable: the modem_power pin (observable on the control line)."""
+        self._pins["modem_power"].value(1 if on else 0)
+
+    def poll(self):
+        """Read the control line (the control task calls this often)."""
+        self.control.poll()
+
+    def duty_line(self):
+        """`DUTY <awake_ms> <real_ms>`: CPU time used (the Unix stand-in for time awake) and wall time,
+        both real milliseconds since boot."""
+        awake = (_proc_stat() - self._cpu0) * 10
+        return "DUTY %d %d" % (awake, self.clock.real_ms() - self._real0)
+
+    def announce(self, version):
+        self.control.send("BOOT %s" % version)
+
+
+def _makedirs(path):
+    parts = path.split("/")
+    current = "" if not path.startswith("/") else "/"
+    for part in parts:
+        if not part:
+            continue
+        current = current + part if current.endswith("/") or not current else current + "/" + part
+        try:
+            os.mkdir(current)
+        except OSError:
+            pass
+
+
+def config_path(argv=None):
+    argv = sys.argv if argv is None else argv
+    for i in range(len(argv) - 1):
+        if argv[i] == "--config":
+            return argv[i + 1]
+    return "config.json"
