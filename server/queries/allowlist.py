@@ -86,13 +86,17 @@ def public_entry(entry):
     return {k: entry[k] for k in ("id", "badge", "kind", "start", "end", "reservation")}
 
 
-def changes_for_box(db, box_id, now, full=False, horizon_s=DEFAULT_HORIZON_S):
+def changes_for_box(db, box_id, now, full=False, horizon_s=DEFAULT_HORIZON_S, max_entries=None):
     """The response's `allow` value for this box, or None when nothing changed since the last call.
 
     Diffs the current list against what the box was last sent (table `box_allow`), records the new list
     as sent and bumps the box's `allow_version`. `full=True` sends the whole list (`"full": True`), e.g.
     after re-provisioning or when the box asks for it. Call inside the frame's transaction: if the frame
     is rolled back, so is the record of what was sent.
+
+    `max_entries` bounds adds + removes in one answer (a reply frame holds ~150 entries): only what is
+    returned is recorded as sent, and the returned dict then carries `"more": True` (strip it before
+    encoding) so the caller can ask the box to sync again for the rest, sent as a diff.
     """
     entries = entries_for_box(db, box_id, now, horizon_s)
     current = {r["entry_id"] for r in rows(db, "SELECT entry_id FROM box_allow WHERE box_id = ?", (box_id,))}
@@ -102,17 +106,31 @@ def changes_for_box(db, box_id, now, full=False, horizon_s=DEFAULT_HORIZON_S):
         return None
     if not full and new_ids == current and version["allow_version"] > 0:
         return None
+    full = full or not current
+    if full:
+        add, remove = entries, []
+    else:
+        add, remove = [e for e in entries if e["id"] not in current], sorted(current - new_ids)
+    more = False
+    if max_entries is not None and len(add) + len(remove) > max_entries:
+        more = True
+        remove = remove[:max_entries]
+        add = add[:max_entries - len(remove)]
     with write(db):
-        db.execute("DELETE FROM box_allow WHERE box_id = ?", (box_id,))
+        if full:
+            db.execute("DELETE FROM box_allow WHERE box_id = ?", (box_id,))
+        else:
+            db.conn.executemany("DELETE FROM box_allow WHERE box_id = ? AND entry_id = ?",
+                                [(box_id, i) for i in remove])
         db.conn.executemany("INSERT OR REPLACE INTO box_allow (box_id, entry_id, badge_hash, agent_id) "
                             "VALUES (?, ?, ?, ?)",
-                            [(box_id, e["id"], e["badge"].hex(), e["agent_id"]) for e in entries])
+                            [(box_id, e["id"], e["badge"].hex(), e["agent_id"]) for e in add])
         db.execute("UPDATE boxes SET allow_version = allow_version + 1 WHERE id = ?", (box_id,))
-    version = version["allow_version"] + 1
-    if full or not current:
-        return {"version": version, "full": True, "add": [public_entry(e) for e in entries], "remove": []}
-    return {"version": version, "full": False, "add": [public_entry(e) for e in entries if e["id"] not in current],
-            "remove": sorted(current - new_ids)}
+    result = {"version": version["allow_version"] + 1, "full": full, "add": [public_entry(e) for e in add],
+              "remove": remove}
+    if more:
+        result["more"] = True
+    return result
 
 
 def agent_for_hash(db, box_id, badge_hash):
