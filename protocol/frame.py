@@ -226,6 +226,8 @@ def check_counter(counter, last_accepted):
 def encode_response(box_id, counter, response, box_key):
     """Encode the server's answer to request `counter`. If response["error"] is non-zero the frame is an
     authenticated error frame carrying error, last_counter and time; otherwise an encrypted sync reply."""
+    if not isinstance(response, dict):
+        raise ProtocolError(ERR_INVALID, "response must be a dict")
     error = response.get("error") or 0
     if error:
         buf = _header(box_id, counter, codes.T_ERROR)
