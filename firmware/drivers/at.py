@@ -153,7 +153,7 @@ class ATEngine:
                 buf = buf[colon + 1:]
                 continue
             p = self._pending
-            if p is not None and p.prompt and not p.prompted and buf.startswith(b">"):
+            if p is not None and p.prompt and not p.prompted and not p.done and buf.startswith(b">"):
                 p.prompted = True
                 buf = buf[2:] if buf.startswith(b"> ") else buf[1:]
                 p.ev.set()
@@ -180,6 +180,8 @@ class ATEngine:
 
     def _line(self, line):
         p = self._pending
+        if p is not None and p.done:
+            p = None  # finished; its task has not resumed yet: later lines are not part of its reply
         if p is not None:
             if line == p.cmd:
                 return  # echo (ATE1)
