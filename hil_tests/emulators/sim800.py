@@ -50,7 +50,7 @@ def _split_args(text):
 
 class Sim800Emulator:
     def __init__(self, url, server=None, profile="sim800", time_fn=time.time, tz_quarters=4, baudrate=115200,
-                 chunk=1000):
+                 chunk=1000, powered=True):
         self.url = url
         self.server = tuple(server) if server else None
         self.profile = profile
@@ -79,7 +79,7 @@ class Sim800Emulator:
         self._state_lock = threading.RLock()
         self._threads = []
         self._stop = threading.Event()
-        self._powered = True
+        self._powered = bool(powered)  # False: off until set_power(1) (the box's modem_power pin)
         self._sms = {}
         self._reset_state()
 
