@@ -31,7 +31,9 @@ EXIT_DRIFT = 3
 
 READERS = ("pn532", "rdm6300")
 MODEMS = ("sim800", "sim7000")
-BOARDS = ("tcall_sim800", "unix")
+# Board profiles of firmware/hal/esp32.py ("auto": the T-Call variant that carries the car's modem).
+BOARDS = ("auto", "tcall_sim800", "tcall_sim7000", "unix")
+AUTO_BOARD = {"sim800": "tcall_sim800", "sim7000": "tcall_sim7000"}
 COLUMNS = ("plate", "box_id", "department", "model", "pool", "reader", "modem")
 # French SIV plates (since 2009): two letters, three digits, two letters; I, O and U are never used.
 PLATE_RE = re.compile(r"^[A-HJ-NP-TV-Z]{2}-[0-9]{3}-[A-HJ-NP-TV-Z]{2}$")
@@ -112,7 +114,7 @@ def desired_config(car, settings):
         "server_port": settings["server_port"],
         "server_path": settings["server_path"],
         "apn": settings["apn"],
-        "board": settings["board"],
+        "board": AUTO_BOARD[car["modem"]] if settings["board"] == "auto" else settings["board"],
         "reader": car["reader"],
         "modem": car["modem"],
     }
@@ -267,8 +269,9 @@ def build_parser():
     parser.add_argument("--server-port", type=int, default=80, help="port HTTP du serveur (défaut 80)")
     parser.add_argument("--server-path", default="/api/v1/sync", help="chemin de synchronisation")
     parser.add_argument("--apn", default="internet", help="APN de la carte SIM (défaut : internet)")
-    parser.add_argument("--board", choices=BOARDS, default="tcall_sim800",
-                        help="profil de carte (tcall_sim800 = LilyGO T-Call ; unix = banc d'essai)")
+    parser.add_argument("--board", choices=BOARDS, default="auto",
+                        help="profil de carte (auto : tcall_sim800 ou tcall_sim7000 selon la colonne modem ; "
+                             "unix : banc d'essai)")
     parser.add_argument("--only", action="append", default=[], metavar="PLAQUE",
                         help="ne traiter que ce véhicule (répétable)")
     parser.add_argument("--force", action="store_true",

@@ -12,7 +12,7 @@ from tools import provision
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 FLEET = os.path.join(ROOT, "tools", "fleet_example.csv")
 SETTINGS = {"server_host": "autopartage.test", "server_port": 8080, "server_path": "/api/v1/sync",
-            "apn": "orange.m2m", "board": "tcall_sim800"}
+            "apn": "orange.m2m", "board": "auto"}
 # The keys the Unix/ESP32 HAL reads (docs/architecture.md, "Box configuration").
 CONTRACT_KEYS = {"box_id", "key", "vehicle", "server_host", "server_port", "server_path", "apn", "board", "reader",
                  "modem"}
@@ -74,6 +74,7 @@ def test_each_car_gets_a_private_config_following_the_contract(tmp_path):
         assert data["box_id"] == car["box_id"] and data["vehicle"] == car["plate"]
         assert data["reader"] == car["reader"] and data["modem"] == car["modem"]
         assert data["server_port"] == 8080 and data["apn"] == "orange.m2m"
+        assert data["board"] == {"sim800": "tcall_sim800", "sim7000": "tcall_sim7000"}[car["modem"]]
         assert len(bytes.fromhex(data["key"])) == 16
         keys.add(data["key"])
     assert len(keys) == 44
