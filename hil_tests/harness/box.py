@@ -107,6 +107,7 @@ class Box:
             self.control = ControlClient(self.urls["control"], name="box%d" % self.box_id)
         since = self.control.mark()
         if not self.real:
+            self.control.resend_inputs()
             self.firmware.start()
         if self.control.wait_boot(boot_timeout, since) is None:
             raise RuntimeError("box %d did not boot within %.0f s; firmware log:\n%s"
@@ -114,12 +115,18 @@ class Box:
         return self
 
     def power_cut(self):
-        """SIGKILL the firmware (the data dir stays as the flash would)."""
+        """SIGKILL the firmware (the data dir stays as the flash would). A dead box drives no output: the
+        bench's view of the pins falls to 0 (relay released, see docs/installation.md)."""
         self.firmware.kill()
+        if self.control is not None:
+            self.control.outputs_dead()
 
     def restart(self, boot_timeout=20.0):
         since = self.control.mark()
-        self.firmware.restart()
+        self.firmware.kill()
+        self.control.outputs_dead()
+        self.control.resend_inputs()
+        self.firmware.start()
         if self.control.wait_boot(boot_timeout, since) is None:
             raise RuntimeError("box %d did not reboot; log:\n%s" % (self.box_id, self.firmware.log()))
 

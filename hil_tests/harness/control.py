@@ -46,6 +46,7 @@ class ControlClient:
         self.pins = {}
         self.boots = 0
         self.version = None
+        self.inputs = {}  # levels the bench holds on the box's inputs (re-sent before every boot)
         self._closed = False
         self._thread = threading.Thread(target=self._run, name="control-" + name, daemon=True)
         self._thread.start()
@@ -95,6 +96,16 @@ class ControlClient:
                 self.boots += 1
                 self.version = name
             self.events.append(Event(now, kind, name, value, line))
+            self._lock.notify_all()
+
+    def outputs_dead(self):
+        """The box lost power: every output it drove is now 0 (recorded as `PIN <name> 0 (dead)` events)."""
+        now = time.monotonic()
+        with self._lock:
+            for name, value in list(self.pins.items()):
+                if value:
+                    self.pins[name] = 0
+                    self.events.append(Event(now, "PIN", name, 0, "PIN %s 0 (dead)" % name))
             self._lock.notify_all()
 
     def mark(self):
@@ -166,10 +177,18 @@ class ControlClient:
         self._serial.flush()
 
     def set_ignition(self, on):
-        self.send("SET ignition %d" % (1 if on else 0))
+        self.inputs["ignition"] = 1 if on else 0
+        self.send("SET ignition %d" % self.inputs["ignition"])
 
     def set_supply_mv(self, mv):
+        self.inputs["supply_mv"] = int(mv)
         self.send("SET supply_mv %d" % mv)
+
+    def resend_inputs(self):
+        """Input lines are levels: a box that boots must see them at once. Sent before the process starts,
+        they wait in the pty until the firmware opens its end (the Unix HAL does not flush on open)."""
+        for name, value in self.inputs.items():
+            self.send("SET %s %d" % (name, value))
 
     def ping(self, timeout=2.0):
         since = self.mark()

@@ -33,17 +33,14 @@ def on_fraction(history, t_start, t_end, initial):
 
 
 def parse_duty(lines):
-    """The last `DUTY key value ...` report as a dict of ints (empty when the box sends none)."""
+    """The last `DUTY <awake_ms> <real_ms>` report (docs/bench.md) as a dict, empty when none came."""
     for line in reversed(lines):
         parts = line.split()
-        if parts and parts[0] == "DUTY":
-            out = {}
-            for key, value in zip(parts[1::2], parts[2::2]):
-                try:
-                    out[key] = int(value)
-                except ValueError:
-                    pass
-            return out
+        if len(parts) >= 3 and parts[0] == "DUTY":
+            try:
+                return {"awake_ms": int(parts[1]), "total_ms": int(parts[2])}
+            except ValueError:
+                continue
     return {}
 
 
@@ -71,11 +68,13 @@ def main(argv):
             mark = box.control.mark()
             initial = box.control.pin("modem_power", 0)
             t_start = time.monotonic()
-            duty_start = parse_duty(box.control.lines())
+            box.control.send("DUTY")
+            time.sleep(0.3)
+            duty_start = parse_duty(box.control.lines(mark))
             bench.clock.sleep(args.days * DAY)
             t_end = time.monotonic()
             history = box.control.pin_history("modem_power", mark)
-            box.control.send("DUTY")  # asks for a fresh report when the HAL supports it
+            box.control.send("DUTY")
             time.sleep(0.5)
             duty_end = parse_duty(box.control.lines(mark))
             syncs = bench.last_seen(1)[1]
@@ -84,11 +83,10 @@ def main(argv):
     modem_pct = 100 * on_fraction(history, t_start, t_end, initial)
     print("parked_days: %d" % args.days)
     print("parked_modem_on_pct: %.2f" % modem_pct)
-    awake_key = next((k for k in ("awake_ms", "awake") if k in duty_end), None)
-    total_key = next((k for k in ("total_ms", "uptime_ms", "total") if k in duty_end), None)
-    if awake_key and total_key:
-        awake = duty_end[awake_key] - duty_start.get(awake_key, 0)
-        total = duty_end[total_key] - duty_start.get(total_key, 0)
+    if duty_end and duty_start:
+        # CPU time over wall time of the parked stretch (the Unix port's stand-in for time awake).
+        awake = duty_end["awake_ms"] - duty_start["awake_ms"]
+        total = duty_end["total_ms"] - duty_start["total_ms"]
         print("parked_awake_pct: %.2f" % (100 * awake / max(1, total)))
     else:
         print("parked_awake_pct: unknown (the box sent no DUTY report)")
