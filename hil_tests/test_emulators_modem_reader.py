@@ -274,12 +274,28 @@ def test_power_off_and_power_cycle_through_the_pin(modem_link):
         await modem.start()
         await modem.power_off()
         with pytest.raises(ModemTimeout):
-            await modem.command("AT", 200)
-        assert await modem.recover() == "power"
+            await modem.command("AT", 200)  # really off
+        await modem.start()  # switches it on again and waits for it
+        assert emu.boots == 1 and await modem.signal_quality() == 18
+        assert await modem.recover(power=True) == "power"
         return await modem.signal_quality()
 
     assert asyncio.run(main()) == 18
-    assert emu.boots == 1 and modem.ready
+    assert emu.boots == 2 and modem.ready and modem.powered
+
+
+def test_unwired_emulator_wakes_after_cpowd(modem_link):
+    # A bench that does not wire PIN modem_power to set_power() still gets a modem back for the next sync.
+    stream, emu, modem = modem_link()
+
+    async def main():
+        await modem.start()
+        await modem.power_off()
+        await modem.start()
+        return await modem.signal_quality()
+
+    assert asyncio.run(main()) == 18
+    assert emu.boots == 1 and not emu.wired
 
 
 def test_sms_and_ring(modem_link):

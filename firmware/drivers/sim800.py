@@ -102,6 +102,9 @@ class Modem:
         self.at = ATEngine(stream, self._urc, poll_ms)
         self.ready = False
         self.bearer = False
+        # Whether we believe the modem is powered: off until start() switches it on when we hold its
+        # power line (the pin level at boot is not ours to trust); always "on" without a power line.
+        self.powered = power is None
         self.apn = None
         self.sim = None
         self.rings = 0
@@ -149,18 +152,23 @@ class Modem:
         return await self.at.command(cmd, timeout_ms, **kw)
 
     async def start(self):
-        """Sync with the modem and configure it (docs/modem.md, start())."""
+        """Power the modem on if we switched it off, sync with it and configure it (docs/modem.md)."""
         self.at.start()
-        last = None
-        for _ in range(10):
+        if self.power is not None and not self.powered:
+            self.at.reset_input()
+            self.power(1)
+            self.powered = True
+        # AT until it answers: covers the boot time after power-on and the autobaud sync. A RDY
+        # arriving meanwhile fails the AT in flight at once and the loop simply sends the next one.
+        limit = self.p["boot_ms"] + 3000
+        begin = ticks_ms()
+        while True:
             try:
                 await self.command("AT", 500)
-                last = None
                 break
-            except (ModemTimeout, ModemError) as exc:
-                last = exc
-        if last is not None:
-            raise last
+            except (ModemTimeout, ModemError):
+                if ticks_diff(ticks_ms(), begin) >= limit:
+                    raise
         await self.command("ATE0")
         await self.command("AT+CMEE=1")
         await self.command("AT+CMGF=1")
@@ -323,21 +331,10 @@ class Modem:
         self.ready = False
         self.bearer = False
         self.power(0)
+        self.powered = False
         await sleep_ms(self.p["off_ms"])
-        self.at.reset_input()
-        self.power(1)
-        await self._wait_boot()
-        await self.start()
+        await self.start()  # powers it on again and waits for it
         return "power"
-
-    async def _wait_boot(self):
-        # The modem prints RDY when it has booted; a modem that is already up (or set to a fixed baud
-        # rate without the banner) is found by start()'s AT loop anyway.
-        before = self.at.urcs.get("rdy", 0)
-        waited = 0
-        while waited < self.p["boot_ms"] and self.at.urcs.get("rdy", 0) == before:
-            await sleep_ms(100)
-            waited += 100
 
     async def exchange(self, host, port, data, timeout_ms):
         """tcp_exchange with the recovery ladder: retry, bearer reset, power-cycle, then raise."""
@@ -376,6 +373,7 @@ class Modem:
         self.bearer = False
         if self.power is not None:
             self.power(0)
+            self.powered = False
 
     # ---------------------------------------------------------------- SMS
     async def send_sms(self, number, text):

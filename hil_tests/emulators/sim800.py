@@ -80,6 +80,11 @@ class Sim800Emulator:
         self._threads = []
         self._stop = threading.Event()
         self._powered = bool(powered)  # False: off until set_power(1) (the box's modem_power pin)
+        # Until the bench wires the box's power pin to set_power(), a modem the box switched off with
+        # AT+CPOWD=1 comes back on the next byte it receives (standing in for the power-key pulse the
+        # box gives it): otherwise an unwired bench could sync only once.
+        self.wired = False
+        self._wake_on_input = False
         self._sms = {}
         self._reset_state()
 
@@ -145,6 +150,8 @@ class Sim800Emulator:
             self._urc(b"+PDP: DEACT")
 
     def set_power(self, on):
+        self.wired = True
+        self._wake_on_input = False
         on = bool(on)
         if on and not self._powered:
             self._powered = True
@@ -216,6 +223,10 @@ class Sim800Emulator:
             if not data:
                 continue
             if not self._powered:
+                if self._wake_on_input:
+                    self._wake_on_input = False
+                    self._powered = True
+                    self.reboot()
                 continue
             buf += data
             while True:
@@ -600,5 +611,6 @@ class Sim800Emulator:
     def _cpowd(self, arg, rest):
         self._reply("NORMAL POWER DOWN")
         self._powered = False
+        self._wake_on_input = not self.wired
         with self._state_lock:
             self._reset_state()

@@ -411,12 +411,7 @@ def test_recovery_ladder_retry_bearer_reset_then_power_cycle():
                  + START + ATTACH + _exchange_steps(REQUEST, ANSWER))  # power cycle
         calls = []
 
-        def power(on):
-            calls.append(on)
-            if on:
-                stream.inject(b"\r\nRDY\r\n")
-
-        modem, stream = _modem(steps, chunk=16, power=power)
+        modem, stream = _modem(steps, chunk=16, power=calls.append)
         modem.p["off_ms"] = 5
         try:
             await modem.start()
@@ -426,7 +421,7 @@ def test_recovery_ladder_retry_bearer_reset_then_power_cycle():
             modem.stop()
         stream.check()
         assert got == ANSWER
-        assert calls == [0, 1]
+        assert calls == [1, 0, 1]  # on at start, then the power cycle
         assert modem.recoveries == 2
 
     run(main())
@@ -491,7 +486,7 @@ def test_power_off():
         finally:
             modem.stop()
         stream.check()
-        assert calls == [0] and not modem.ready
+        assert calls == [1, 0] and not modem.ready and not modem.powered
 
     run(main())
 
