@@ -1,19 +1,23 @@
 """Box API blueprint (`/api/v1/...`): what the boxes talk to over GPRS.
 
-`POST /api/v1/sync` (protocol frames, see docs/architecture.md and docs/protocol.md) is added to this
-blueprint by the sync implementation; it uses the data layer in `server.queries` (boxes.get_key,
-boxes.accept_counter, box_records.claim, trips.record_start/record_end, positions.add_many,
-badge_events.add, boxes.update_health, allowlist.changes_for_box, boxes.pending_commands) inside one
-`server.db.write(db)` transaction per frame. No CSRF and no session here: frames carry their own HMAC.
+`POST /api/v1/sync`: body = one request frame of the protocol (docs/architecture.md "Transport",
+docs/protocol.md), `Content-Type: application/octet-stream`; the answer body is the response frame, always
+with HTTP 200 — protocol errors travel inside an (authenticated when possible) error frame. The frame is
+applied by `server.sync.handle` in one transaction. No CSRF and no session here: frames carry their own
+HMAC.
 """
 
 import time
 
-from flask import Blueprint, jsonify
+from flask import Blueprint, current_app, jsonify, request
 
+from protocol import errors, frame
+from server import sync
 from server.db import get_db, scalar
 
 bp = Blueprint("box_api", __name__, url_prefix="/api/v1")
+
+OCTETS = "application/octet-stream"
 
 
 @bp.get("/health")
@@ -22,3 +26,25 @@ def health():
     db = get_db()
     return jsonify({"status": "ok", "time": int(time.time()),
                     "boxes": scalar(db, "SELECT count(*) FROM boxes", (), 0)})
+
+
+def _frame_bytes():
+    """The request body, at most MAX_FRAME + 1 bytes read (a larger frame is refused, never buffered)."""
+    length = request.content_length
+    if length is not None and length > frame.MAX_FRAME:
+        return None
+    data = request.stream.read(frame.MAX_FRAME + 1)
+    return None if len(data) > frame.MAX_FRAME else data
+
+
+@bp.post("/sync")
+def sync_frame():
+    data = _frame_bytes()
+    if data is None:
+        body = frame.encode_plain_error(errors.ERR_TOO_BIG)
+    else:
+        hours = int(current_app.config.get("ALLOW_HORIZON_HOURS", 48))
+        result = sync.handle(get_db(), data, int(time.time()), horizon_s=hours * 3600,
+                             settings=current_app.config.get("BOX_SETTINGS") or None)
+        body = result.body
+    return current_app.response_class(body, status=200, mimetype=OCTETS)

@@ -4,6 +4,7 @@ import getpass
 import time
 
 import click
+from flask.cli import with_appcontext
 from flask import current_app
 
 from server import importers
@@ -31,6 +32,7 @@ def _report(count, errors):
 
 
 @click.command("import-fleet")
+@with_appcontext
 @click.argument("path", type=click.Path(exists=True, dir_okay=False))
 def import_fleet_command(path):
     """Importe les véhicules (CSV : plate, model, department, pool, cost_per_km_cents, monthly_fixed_cents)."""
@@ -39,6 +41,7 @@ def import_fleet_command(path):
 
 
 @click.command("import-agents")
+@with_appcontext
 @click.argument("path", type=click.Path(exists=True, dir_okay=False))
 def import_agents_command(path):
     """Importe les agents (CSV : name, department, email, badges)."""
@@ -47,6 +50,7 @@ def import_agents_command(path):
 
 
 @click.command("create-admin")
+@with_appcontext
 @click.argument("email")
 @click.option("--name", default="Administrateur", help="Nom affiché.")
 @click.option("--department", default="DDT", help="Code de la direction (DDT, DDPP, DDCS, DSDEN).")
@@ -70,6 +74,7 @@ def create_admin_command(email, name, department, password):
 
 
 @click.command("purge")
+@with_appcontext
 @click.option("--retention-days", type=int, default=None, help="Par défaut POSITION_RETENTION_DAYS (61).")
 def purge_command(retention_days):
     """Réduit les positions plus anciennes que la durée de conservation à des résumés de trajet (CNIL)."""
@@ -81,6 +86,7 @@ def purge_command(retention_days):
 
 
 @click.command("maintenance")
+@with_appcontext
 def maintenance_command():
     """Libère les réservations non honorées, prévient des retours en retard, purge si dû (pour un cron)."""
     done = maintenance.run_due(_db(), int(time.time()), Rules.from_config(current_app.config),
@@ -89,6 +95,7 @@ def maintenance_command():
 
 
 @click.command("box-register")
+@with_appcontext
 @click.argument("box_id", type=int)
 @click.argument("plate")
 @click.option("--key-hex", required=True, help="Clé du boîtier, 32 caractères hexadécimaux.")
@@ -109,6 +116,7 @@ def box_register_command(box_id, plate, key_hex):
 
 
 @click.command("demo-data")
+@with_appcontext
 @click.option("--password", default="demo-autopartage", help="Mot de passe de tous les comptes de démonstration.")
 @click.option("--seed", type=int, default=2016)
 def demo_data_command(password, seed):

@@ -10,6 +10,7 @@ import secrets
 import sqlite3
 
 import click
+from flask.cli import with_appcontext
 import sqlite_utils
 from flask import current_app, g
 
@@ -104,6 +105,7 @@ def init_db(path=None):
 
 
 @click.command("init-db")
+@with_appcontext
 def init_db_command():
     """Crée ou met à jour le schéma de la base (migrations, aucune table supprimée)."""
     init_db()

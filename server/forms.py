@@ -25,7 +25,9 @@ def integer(form, name, errors, label, minimum=None, maximum=None, required=True
     except ValueError:
         errors[name] = "%s : nombre entier attendu." % label
         return None
-    if (minimum is not None and value < minimum) or (maximum is not None and value > maximum):
+    if maximum is None:
+        maximum = 1 << 53  # anything larger cannot be a row id and would overflow SQLite's INTEGER
+    if (minimum is not None and value < minimum) or value > maximum:
         errors[name] = "%s : valeur hors limites." % label
         return None
     return value

@@ -83,7 +83,7 @@ def login(client, email, password=PASSWORD):
     token = csrf_of(client)
     response = client.post("/connexion", data={"email": email, "password": password, "csrf_token": token})
     assert response.status_code == 302, response.get_data(as_text=True)
-    return token
+    return csrf_of(client, "/compte")  # the session (and its CSRF token) is renewed at login
 
 
 @pytest.fixture
