@@ -113,42 +113,35 @@ def _int(field):
     return int(field)
 
 
-def _angle(field, hemi, deg_digits, limit_deg, neg):
-    """b"4545.58200", b"N" -> 1e-7 degrees (rounded). None when both are empty."""
+def _angle(field, hemi, deg_digits, limit_deg, pos, neg):
+    """b"4545.58200", b"N" -> 1e-7 degrees (rounded). None when both are empty. Degrees take exactly
+    `deg_digits` digits and the minutes at least one decimal (as receivers send them and pynmea2 wants)."""
     if not field:
         if hemi:
             raise _Bad()
         return None
-    dot = field.find(b".")
-    if dot < 0:
-        dot = len(field)
-    if dot != deg_digits + 2:
+    dot = deg_digits + 2
+    if len(field) <= dot + 1 or field[dot] != 0x2E:  # "."
         raise _Bad()
     head = field[:dot]
-    if not head.isdigit():
-        raise _Bad()
-    deg = int(head[:deg_digits])
-    # minutes x 1e7 (decimals beyond the 7th are dropped)
     frac = field[dot + 1:]
+    if not head.isdigit() or not frac.isdigit():
+        raise _Bad()
+    # minutes x 1e7 (decimals beyond the 7th are dropped)
     n = len(frac)
-    if n:
-        if not frac.isdigit():
-            raise _Bad()
-        if n > 7:
-            frac = frac[:7]
-            n = 7
-        minutes = int(head[deg_digits:]) * 10000000 + int(frac) * _POW10[7 - n]
-    else:
-        minutes = int(head[deg_digits:]) * 10000000
+    if n > 7:
+        frac = frac[:7]
+        n = 7
+    minutes = int(head[deg_digits:]) * 10000000 + int(frac) * _POW10[7 - n]
     if minutes >= 600000000:
         raise _Bad()
-    value = deg * 10000000 + (minutes + 30) // 60
+    value = int(head[:deg_digits]) * 10000000 + (minutes + 30) // 60
     if value > limit_deg * 10000000:
         raise _Bad()
+    if hemi == pos:
+        return value
     if hemi == neg:
         return -value
-    if hemi == b"N" or hemi == b"E":
-        return value
     raise _Bad()
 
 
@@ -164,18 +157,17 @@ def _tod_ms(field):
     hh = int(head[:2])
     mm = int(head[2:4])
     ss = int(head[4:6])
-    if hh > 23 or mm > 59 or ss > 60:
+    if hh > 23 or mm > 59 or ss > 59:
         raise _Bad()
     ms = 0
     if len(field) > 6:
         if field[6] != 0x2E:  # "."
             raise _Bad()
         frac = field[7:]
-        if frac:
-            if not frac.isdigit():
-                raise _Bad()
-            n = len(frac)
-            ms = int(frac[:3]) if n >= 3 else int(frac) * _POW10[3 - n]
+        if not frac.isdigit():  # "083559." is not a time
+            raise _Bad()
+        n = len(frac)
+        ms = int(frac[:3]) if n >= 3 else int(frac) * _POW10[3 - n]
     return ((hh * 60 + mm) * 60 + ss) * 1000 + ms
 
 
@@ -187,9 +179,10 @@ def days_from_civil(y, m, d):
 
 
 def _date_days(field):
-    """b"ddmmyy" -> days since 1970-01-01; -1 if empty. Years 69-99 are 19xx, 00-68 are 20xx."""
+    """b"ddmmyy" -> days since 1970-01-01 (negative in 1969); None if empty. Years 69-99 are 19xx, 00-68
+    are 20xx (as strptime's %y)."""
     if not field:
-        return -1
+        return None
     if len(field) != 6 or not field.isdigit():
         raise _Bad()
     d = int(field[:2])
@@ -218,7 +211,7 @@ class NmeaParser:
         self._seen_rmc = False  # RMC or GLL: status, speed
         self._seen_gga = False  # GGA or GNS: quality, HDOP
         self._learned = False  # one epoch boundary passed: _seen_* describe this receiver
-        self._days = -1  # last date seen (RMC), days since 1970
+        self._days = None  # last date seen (RMC), days since 1970
         self._last_tod = -1
         self._new_epoch(-1)
         self._pending = None
@@ -325,7 +318,7 @@ class NmeaParser:
                 self._learned = True
             if self._lat is not None and not self._emitted:
                 self._pending = self._make()
-            if tod >= 0 and self._days >= 0 and 0 <= tod < self._last_tod - 43200000:
+            if tod >= 0 and self._days is not None and 0 <= tod < self._last_tod - 43200000:
                 self._days += 1  # midnight passed without a date (GGA-only receiver)
             if tod >= 0:
                 self._last_tod = tod
@@ -346,7 +339,7 @@ class NmeaParser:
         self._emitted = True
         tod = self._tod
         t = tod // 1000
-        if self._days >= 0:
+        if self._days is not None:
             t += self._days * 86400
         if self._has_gga:
             quality = self._quality if self._quality > 0 else 0
@@ -359,8 +352,8 @@ class NmeaParser:
 
     def _position(self, fields, i):
         """lat, N/S, lon, E/W at fields[i:i+4] -> (lat, lon) or None; _Bad if half filled or malformed."""
-        lat = _angle(fields[i], fields[i + 1], 2, 90, b"S")
-        lon = _angle(fields[i + 2], fields[i + 3], 3, 180, b"W")
+        lat = _angle(fields[i], fields[i + 1], 2, 90, b"N", b"S")
+        lon = _angle(fields[i + 2], fields[i + 3], 3, 180, b"E", b"W")
         if (lat is None) != (lon is None):
             raise _Bad()
         return lat, lon
@@ -382,7 +375,7 @@ class NmeaParser:
         mode_ok = _mode_ok(f[12]) if len(f) > 12 else True
         if lat is not None and tod < 0:
             raise _Bad()
-        if days >= 0:
+        if days is not None:
             self._days = days
         self._join(tod)
         self._seen_rmc = True

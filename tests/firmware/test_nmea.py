@@ -141,6 +141,10 @@ def test_malformed_fields_are_rejected():
         RMC.replace(",A,4545", ",Q,4545"),  # status
         "GPRMC,083559.00,A,4545.58200,N",  # truncated
         GSA.replace("A,3,", "A,9,"),
+        GGA.replace("4545.58200", "4545"),  # minutes without decimals
+        GGA.replace(",N,", ",E,"),  # an east latitude
+        GGA.replace("083559.00", "083559."),  # a dot and no decimals
+        GGA.replace("083559.00", "083560.00"),  # second 60
     ]
     assert feed_all(p, [sentence(b) for b in bad], close=False) == []
     assert p.rejected == len(bad) and p.sentences == 0
