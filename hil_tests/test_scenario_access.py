@@ -30,24 +30,31 @@ def test_reserved_agent_taps_and_the_starter_is_released(make_bench):
     assert reservation
 
 
-def test_unknown_other_pool_and_not_yet_started_are_denied_on_the_spot_is_granted(make_bench):
+def test_unknown_other_pool_and_not_yet_started_are_denied(make_bench):
     bench = make_bench(factor=60)
-    box = bench.box(2, start=False)
+    box = bench.box(2, pool="DDPP", start=False)  # a pool without on-the-spot use
     now = bench.clock.now()
-    # Alice's booking starts in 3 h: too early to take the car, but far enough for Bob's on-the-spot use.
-    bench.fleet.reserve(2, "alice", now + 3 * HOUR, now + 5 * HOUR)
+    bench.fleet.reserve(2, "carol", now + 3 * HOUR, now + 5 * HOUR)  # Carol's booking starts in 3 h
     box.start()
     assert bench.wait_sync(2, timeout=30), "the box never synced:\n" + bench.diagnostics()
-
-    for who, expected in (("unknown", DENIED), ("carol", DENIED), ("alice", NO_RESERVATION)):
+    for who, expected in (("unknown", DENIED), ("alice", DENIED), ("carol", NO_RESERVATION)):
         since, pulses = _tap(box, who)
         assert pulses == expected, "%s: %d pulses\n%s" % (who, pulses, bench.diagnostics())
         assert all(value == 1 for _, value in box.control.pin_history("relay", since))
         assert box.relay() == 1, "%s must not release the starter" % who
 
-    since, pulses = _tap(box, "bob")  # DDT agent, pool allows on-the-spot use, no booking due within the hour
+
+def test_on_the_spot_use_where_the_pool_allows_it(make_bench):
+    bench = make_bench(factor=60)
+    box = bench.box(12, start=False)  # Pool DDT allows on-the-spot use
+    now = bench.clock.now()
+    bench.fleet.reserve(12, "alice", now + 3 * HOUR, now + 5 * HOUR)  # not within the next hour
+    box.start()
+    assert bench.wait_sync(12, timeout=30), "the box never synced:\n" + bench.diagnostics()
+    since, pulses = _tap(box, "carol")  # DDPP agent: not habilitated for this pool
+    assert pulses == DENIED and box.relay() == 1
+    since, pulses = _tap(box, "bob")  # DDT agent, no booking: takes the car on the spot
     assert pulses == GRANTED, bench.diagnostics()
     assert box.relay() == 0
-    # Bob ends his (never started) use with a second tap: the starter is blocked again.
-    since = box.tap(BADGES["bob"])
+    since = box.tap(BADGES["bob"])  # Bob gives up before starting: the starter is blocked again
     assert box.control.wait_pin("relay", 1, 5, since=since) is not None, bench.diagnostics()
