@@ -427,3 +427,70 @@ def test_rdm6300_emulator_and_driver():
     assert taps == [uid, b"\x00" + uid[1:]]
     assert reader.frames >= 8 and reader.bad_frames == 1
     assert rdm6300_frame(uid) == b"\x020A001B2C3E03\x03"
+
+
+# ------------------------------------------------------------------------------------ under MicroPython
+MP_SCRIPT = """
+import sys
+sys.path.insert(0, %(firmware)r)
+import asyncio
+from hal.unix import PtyUart
+from drivers.sim800 import Modem
+from drivers.pn532 import PN532
+
+async def main():
+    modem = Modem(PtyUart(%(modem)r), profile=%(profile)r)
+    await modem.start()
+    await modem.attach("m2m.example")
+    print("CSQ", await modem.signal_quality())
+    print("TIME", await modem.network_time())
+    data = await modem.tcp_exchange("sync.autopartage.example", 8080, bytes.fromhex(%(request)r), 10000)
+    print("DATA", data.hex())
+    modem.stop()
+    reader = PN532(PtyUart(%(reader)r))
+    taps = []
+    for _ in range(4):
+        uid = await reader.poll()
+        taps.append(uid.hex() if uid else "-")
+        await asyncio.sleep_ms(20)
+    print("TAPS", " ".join(taps))
+
+asyncio.run(main())
+"""
+
+
+@pytest.mark.parametrize("profile", ["sim800", "sim7000"])
+def test_micropython_drivers_against_the_emulators(http_server, tmp_path, profile):
+    """The same drivers, run by the MicroPython Unix port through the Unix HAL's pty UART."""
+    import subprocess
+    import sys
+
+    from hil_tests.harness.ptys import make_link
+
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    micropython = os.path.join(os.path.dirname(sys.executable), "micropython")
+    if not os.path.exists(os.path.join(root, "firmware", "hal", "unix.py")) or not os.path.exists(micropython):
+        pytest.skip("needs firmware/hal/unix.py and .venv/bin/micropython")
+    modem_link, reader_link = make_link("modem"), make_link("reader")
+    emu = Sim800Emulator(modem_link.b, server=http_server.server_address, profile=profile).start()
+    pn532 = PN532Emulator(reader_link.b).start()
+    pn532.tap(b"\x04\x11\x22\x33\x44\x55\x66")
+    body = b"\r\nOK\r\n" + bytes(range(256)) * 8
+    script = tmp_path / "mp_drivers.py"
+    script.write_text(MP_SCRIPT % {"firmware": os.path.join(root, "firmware"), "modem": modem_link.a,
+                                   "reader": reader_link.a, "profile": profile, "request": _request(body).hex()})
+    try:
+        out = subprocess.run([micropython, "-X", "heapsize=512K", str(script)], capture_output=True, text=True,
+                             timeout=60)
+    finally:
+        pn532.stop()
+        emu.stop()
+        modem_link.close()
+        reader_link.close()
+    lines = dict(line.split(" ", 1) for line in out.stdout.splitlines() if " " in line)
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert lines["CSQ"] == "18"
+    assert abs(int(lines["TIME"]) - time.time()) < 10
+    assert bytes.fromhex(lines["DATA"]) == _expected(body)
+    assert lines["TAPS"] == "04112233445566 - - -"
+    assert http_server.bodies == [body]
