@@ -6,6 +6,7 @@
 import sys
 
 import asyncio
+import gc
 
 try:
     import protocol  # noqa: F401  (on the box and in build/firmware it sits next to main.py)
@@ -160,6 +161,7 @@ async def main():
     ignition = board.pin("ignition")
     board.poll()
     box.boot(ignition.value(), board.reset_cause())
+    gc.collect()
     if key is None:
         box.ready = False  # no valid key: every tap answers "not ready" (4 pulses); the relay logic runs
         _log("config: no valid key")
@@ -178,6 +180,7 @@ async def main():
         tasks.append(supervise("reader", lambda: reader_task(box, reader, fb), state))
     modem_uart = board.uart("modem")
     if modem_uart is not None and key is not None:
+        gc.collect()
         from drivers import sim800
 
         modem = sim800.Modem(modem_uart, power=board.modem_power, profile=config.get("modem", "sim800"))
@@ -185,6 +188,7 @@ async def main():
         client.load()
         plan = sync.SyncPlan(box.settings, _rand)
         tasks.append(supervise("sync", lambda: sync_task(box, board, modem, client, plan, state), state))
+    gc.collect()
     await asyncio.gather(*[asyncio.create_task(t) for t in tasks])
 
 

@@ -90,6 +90,17 @@ def rdm6300_frame(uid5):
     return b"\x02" + ("%s%02X" % (uid5.hex().upper(), check)).encode() + b"\x03"
 
 
+def rmc(epoch, speed_kn="0.0"):
+    """A valid $GPRMC sentence for `epoch` at a fixed position (Nantes), standing still."""
+    tm = time.gmtime(epoch)
+    body = "GPRMC,%02d%02d%02d.00,A,4713.116,N,00133.216,W,%s,0.0,%02d%02d%02d,,,A" % (
+        tm.tm_hour, tm.tm_min, tm.tm_sec, speed_kn, tm.tm_mday, tm.tm_mon, tm.tm_year % 100)
+    check = 0
+    for ch in body.encode():
+        check ^= ch
+    return ("$%s*%02X\r\n" % (body, check)).encode()
+
+
 def hold_card(line, uid5, seconds=0.6):
     """An RDM6300 repeats the card's frame about every 100 ms while the card is in the field."""
     end = time.monotonic() + seconds
@@ -127,7 +138,10 @@ def test_firmware_boots_and_a_badge_releases_the_relay_without_server(tmp_path):
     proc = start_firmware(tmp_path, lines)
     try:
         assert control.wait("BOOT ") is not None, (tmp_path / "firmware.log").read_text()
-        assert control.wait("PIN relay 1") is not None  # armed at first boot (ignition off)
+        t = int(time.time())
+        for i in range(3):  # the receiver reports: standing still, and the time
+            lines["gps"].write(rmc(t + i))
+        assert control.wait("PIN relay 1") is not None  # armed at first boot (ignition off, stopped)
         control.send("PING")
         assert control.wait("PONG") is not None
         mark = len(control.lines)

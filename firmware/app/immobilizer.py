@@ -12,10 +12,13 @@
 # reboot, a watchdog reset, a sync, a server command, bad input), the worst outcome is a relay that stays
 # released a little longer. At boot the relay pin starts released (GPIO reset state) and the persisted
 # state is applied through the same guard, so a reset while driving cannot stop the engine.
-# An unknown speed (no GPS fix) does not prevent blocking: the ignition sense alone says the engine is off.
+# An unknown speed (no GPS fix) counts as "moving" for SETTLE_MS after boot (time for the receiver to
+# report, so a reset while coasting does not block), then no longer prevents blocking: the ignition
+# sense alone says the engine is off.
 from app import store
 from protocol import codes
 
+SETTLE_MS = 15000
 ARMED = "armed"
 RELEASED = "released"
 FILE = "imm"
@@ -34,7 +37,9 @@ class Immobilizer:
         self.speed_mms = None  # None = unknown (no fix)
         self.since_ms = 0  # released at / ignition went off at (ticks)
         self.started = False  # ignition has been on since the release
-        self.refused_blocks = 0  # times blocking was wanted but unsafe (counter for the health record)
+        self.refused_blocks = 0
+        self.now_ms = 0
+        self.settle_until_ms = 0  # times blocking was wanted but unsafe (counter for the health record)
 
     # -- boot -------------------------------------------------------------------------------------
     def boot(self, ignition, now_ms):
@@ -42,6 +47,9 @@ class Immobilizer:
         self.relay.value(0)
         self.output = 0
         self.ignition = bool(ignition)
+        self.speed_mms = None
+        self.now_ms = now_ms
+        self.settle_until_ms = now_ms + SETTLE_MS
         data = store.read(self.fs, FILE)
         if isinstance(data, dict) and data.get("state") in (ARMED, RELEASED):
             self.state = data["state"]
@@ -59,10 +67,15 @@ class Immobilizer:
 
     # -- inputs -----------------------------------------------------------------------------------
     def safe_to_block(self):
-        return not self.ignition and (self.speed_mms is None or self.speed_mms < self.settings.get("moving_mms"))
+        if self.ignition:
+            return False
+        if self.speed_mms is None:
+            return self.now_ms >= self.settle_until_ms
+        return self.speed_mms < self.settings.get("moving_mms")
 
     def set_ignition(self, on, now_ms):
         on = bool(on)
+        self.now_ms = now_ms
         if on == self.ignition:
             return None
         self.ignition = on
@@ -75,11 +88,13 @@ class Immobilizer:
         return self.tick(now_ms)
 
     def set_speed(self, speed_mms, now_ms):
+        self.now_ms = now_ms
         self.speed_mms = speed_mms if isinstance(speed_mms, int) and speed_mms >= 0 else None
         return self.tick(now_ms)
 
     def release(self, now_ms):
         """A granted badge (or a server release): the starter is released, a trip opens."""
+        self.now_ms = now_ms
         self.state = RELEASED
         self.pending = 0
         self.started = self.ignition
@@ -98,6 +113,7 @@ class Immobilizer:
 
     def tick(self, now_ms):
         """Timers and pending arm. Returns the trip end reason when the box just armed, else None."""
+        self.now_ms = now_ms
         if self.state == RELEASED and not self.pending and not self.ignition:
             limit = self.settings.get("grace_s") if self.started else self.settings.get("start_window_s")
             if now_ms - self.since_ms >= limit * 1000:

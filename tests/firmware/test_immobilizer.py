@@ -9,11 +9,14 @@ from hal.fsdir import DirFS
 from protocol import codes
 
 
-def _imm(root=None, ignition=False):
+def _imm(root=None, ignition=False, speed=0):
+    # boot, then the first GPS fix (speed in mm/s; None = no fix)
     fs = DirFS(root or temp_dir("im"))
     relay = RecordingPin()
     imm = immobilizer.Immobilizer(relay, Settings(), fs)
     imm.boot(ignition, 0)
+    if speed is not None:
+        imm.set_speed(speed, 0)
     return imm, relay, fs
 
 
@@ -22,9 +25,25 @@ def test_first_boot_arms_the_starter():
     assert imm.state == immobilizer.ARMED and relay.value() == 1
 
 
+def test_without_gps_the_box_waits_before_blocking_after_boot():
+    # A reset while coasting with the ignition off: speed unknown until the receiver reports.
+    imm, relay, _ = _imm(speed=None)
+    assert relay.value() == 0
+    imm.tick(immobilizer.SETTLE_MS - 1)
+    assert relay.value() == 0
+    imm.tick(immobilizer.SETTLE_MS)
+    assert relay.value() == 1
+    coasting, relay2, _ = _imm(speed=None)
+    coasting.set_speed(8000, 1000)
+    coasting.tick(immobilizer.SETTLE_MS * 2)
+    assert relay2.value() == 0
+
+
 def test_first_boot_with_engine_running_does_not_block():
     imm, relay, _ = _imm(ignition=True)
     assert relay.value() == 0 and relay.writes == [0]
+    imm.tick(immobilizer.SETTLE_MS * 2)
+    assert relay.value() == 0
     imm.set_ignition(False, 1000)
     assert relay.value() == 1
 
@@ -86,4 +105,6 @@ def test_corrupt_state_file_arms_only_when_safe():
     imm.set_speed(None, 10)
     assert relay.value() == 0
     imm.set_ignition(False, 20)
+    assert relay.value() == 0  # speed unknown right after boot
+    imm.tick(immobilizer.SETTLE_MS)
     assert relay.value() == 1
