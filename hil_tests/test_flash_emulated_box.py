@@ -172,3 +172,29 @@ def test_flashed_box_boots_from_its_flash_with_the_provisioned_config(board, wor
         assert bench.fleet.box(provisioned["box_id"])["key_hex"] == provisioned["key"]
     finally:
         bench.close()
+
+
+def test_check_box_accepts_an_emulated_box(workdir):
+    """tools/check_box against a running emulated box: the control line stands in for the technician's eyes
+    and ears, the reader emulator for the technician's hand; the live server for the sync."""
+    deps.require("firmware", "modem", "reader", "server")
+    from hil_tests.harness.bench import Bench
+    from hil_tests.harness.seed import BADGES
+    from tools import check_box
+
+    bench = Bench(os.path.join(workdir, "bench"), factor=60)
+    try:
+        box = bench.box(7)
+        view = check_box.ServerView(bench.server.db_path)
+        out = io.StringIO()
+        try:
+            report = check_box.run_checks(
+                7, view, check_box.ControlObserver(box.control), lambda text: box.tap(BADGES["max"]), out=out,
+                expected=flash.expected_version(), boot_timeout=10, badge_timeout=40, sync_timeout=60)
+        finally:
+            view.close()
+        print(out.getvalue())
+        assert report.failed() == [], out.getvalue() + bench.diagnostics()
+        assert "BON POUR LE SERVICE" in out.getvalue()
+    finally:
+        bench.close()

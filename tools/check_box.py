@@ -5,7 +5,7 @@ Points contrôlés, dans cet ordre (le passage du badge provoque la synchronisat
   2. relais au repos : démarreur bloqué ;
   3. lecture d'un badge (le badge « technicien » : un agent à accès permanent, gestionnaire ou mécanicien) ;
   4. relais : déblocage au badge accordé, reblocage au second passage ;
-  5. synchronisation avec le serveur (une trame acceptée après le début de la recette) ;
+  5. synchronisation avec le serveur (la trame de fin de trajet, après le second passage du badge) ;
   6. modem : inscription sur le réseau (la synchronisation est passée par GPRS) et niveau de signal ;
   7. GPS : position valide ;
   8. version du firmware connue du serveur.
@@ -201,6 +201,10 @@ def run_checks(box_id, server, observer, present_badge, out=sys.stdout, expected
     elif not released:
         report.add(FAIL, "Relais (déblocage / reblocage)", "badge accordé mais le relais n'a pas bougé")
     else:
+        # The badge-out ends the trip and makes the box sync: that sync carries the health of a box that
+        # has been running for a while (a sync at boot may predate the first GPS fix).
+        row = server.box(box_id)
+        before = row["last_counter"] if row else before
         since = observer.mark()
         present_badge("Présentez à nouveau le badge (fin d'utilisation)")
         if observer.relay_changed_to(1, since, 10.0):
@@ -238,7 +242,8 @@ def run_checks(box_id, server, observer, present_badge, out=sys.stdout, expected
     if synced and gps == 1:
         report.add(OK, "GPS", "position valide")
     elif synced:
-        report.add(FAIL, "GPS", "%s : antenne GPS face au ciel, hors de l'ombre métallique"
+        report.add(FAIL, "GPS", "%s : antenne GPS face au ciel, hors de l'ombre métallique ; après un premier "
+                   "allumage, attendre 5 minutes en plein air et refaire la recette"
                    % GPS_STATES.get(gps, "état inconnu"))
     else:
         report.add(FAIL, "GPS", "inconnu (pas de synchronisation)")
