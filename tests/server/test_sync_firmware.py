@@ -1,0 +1,124 @@
+"""The firmware's sync client (firmware/app/sync.py, run under CPython) against the real endpoint.
+
+The box is the firmware's `app.box.Box` on a directory filesystem; its `SyncClient` builds the HTTP/1.0
+request bytes exactly as they leave through the modem. The only stand-in is the modem's
+`tcp_exchange`: it splits those bytes into request line, headers and body, hands them to the Flask test
+client, and returns the HTTP answer as raw bytes, the way the modem driver returns what it read.
+"""
+
+import asyncio
+import os
+import sys
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir, "firmware"))
+from boxfakes import Fix, ManualClock, RecordingPin  # noqa: E402  (the firmware tests' recording fakes)
+
+from app import access, box, sync  # noqa: E402
+from hal.fsdir import DirFS  # noqa: E402
+from protocol import codes  # noqa: E402
+from server.queries import boxes, reservations  # noqa: E402
+
+KEY = bytes(range(16, 32))
+BOX_ID = 12
+UID = bytes.fromhex("04a1b2c3d4e5f6")  # fleet.agent's badge: DDT, habilitated for the on-the-spot pool
+CONFIG = {"box_id": BOX_ID, "server_host": "autopartage.test", "server_port": 80, "server_path": "/api/v1/sync"}
+
+
+class FlaskModem:
+    """tcp_exchange over the Flask test client; records the raw requests."""
+
+    def __init__(self, client):
+        self.client = client
+        self.requests = []
+
+    async def start(self):
+        pass
+
+    async def attach(self, apn):
+        pass
+
+    async def signal_quality(self):
+        return 18
+
+    async def power_off(self):
+        pass
+
+    async def tcp_exchange(self, host, port, data, timeout_ms):
+        self.requests.append(data)
+        head, body = data.split(b"\r\n\r\n", 1)
+        lines = head.decode("ascii").split("\r\n")
+        method, path, version = lines[0].split(" ")
+        assert (method, version) == ("POST", "HTTP/1.0")
+        headers = dict(line.split(": ", 1) for line in lines[1:])
+        assert int(headers["Content-Length"]) == len(body)
+        response = self.client.open(path, method=method, data=body, headers=headers)
+        status = "%d %s" % (response.status_code, response.status.split(" ", 1)[1])
+        return ("HTTP/1.0 %s\r\nContent-Type: %s\r\nContent-Length: %d\r\n\r\n" % (
+            status, response.content_type, len(response.data))).encode() + response.data
+
+
+def _sync(client, b, modem):
+    return asyncio.run(client.run_once(modem, lambda csq: b.health("1.0.0", csq, 12400, 1), "m2m", 5000))
+
+
+def test_firmware_sync_client_and_endpoint_agree_end_to_end(client, db, fleet, tmp_path):
+    boxes.register(db, BOX_ID, fleet.car, KEY.hex())
+    t0 = int(time.time())  # the box and the server agree on the time: no EV_CLOCK_SET record
+    clock = ManualClock(t0)
+    relay = RecordingPin()
+    b = box.Box(DirFS(str(tmp_path)), clock, relay, KEY, BOX_ID)
+    b.boot(False)
+    assert b.tap(UID).outcome == access.NOT_READY  # no allow-list yet
+    sync_client = sync.SyncClient(b, CONFIG, KEY)
+    sync_client.load()
+    modem = FlaskModem(client)
+
+    assert _sync(sync_client, b, modem), sync_client.last_error
+    assert modem.requests[0].startswith(b"POST /api/v1/sync HTTP/1.0\r\n")
+    assert b.allow.loaded and b.journal.backlog() == 0  # allow-list received, boot records acknowledged
+
+    # on-the-spot trip: badge-in, drive with GPS fixes, badge-out
+    d = b.tap(UID)
+    assert d.granted and d.reason == codes.REASON_SPOT and relay.value() == 0
+    b.set_ignition(True)
+    for i in range(12):
+        clock.advance(30)
+        b.fix(Fix(t=clock.time(), speed_mms=14000, lat=472186000 + 3000 * i, lon=-15536000 + 2000 * i,
+                  course_cdeg=4500))
+    b.set_ignition(False)
+    clock.advance(5)
+    assert b.tap(UID).reason == codes.REASON_END_TRIP
+    b.fix(Fix(t=clock.time(), speed_mms=0, lat=472186000 + 36000, lon=-15536000 + 24000))
+    sent = b.journal.pending(1000)
+    n_pos = len([r for r in sent if r["type"] == "pos"])
+    assert n_pos >= 6
+
+    assert _sync(sync_client, b, modem), sync_client.last_error
+    # every record sent was acknowledged; what is left was journaled while applying the answer (the server's
+    # time moves the box's hand-driven clock back: EV_CLOCK_SET)
+    assert [(r["type"], r["code"]) for r in b.journal.pending(1000)] == [("event", codes.EV_CLOCK_SET)]
+    assert b.journal.pending(1000)[0]["seq"] > sent[-1]["seq"]
+    trip = db.execute("SELECT * FROM trips WHERE box_id = ?", (BOX_ID,)).fetchone()
+    assert trip["agent_id"] == fleet.agent and trip["unplanned"] == 1 and trip["end"] is not None
+    res = reservations.get(db, trip["reservation_id"])
+    assert res["unplanned"] == 1 and res["vehicle_id"] == fleet.car
+    stored = db.execute("SELECT count(*) FROM positions WHERE trip_id = ?", (trip["id"],)).fetchone()[0]
+    assert stored == n_pos
+    events = db.execute("SELECT granted, reason, agent_id FROM badge_events WHERE box_id = ? ORDER BY id",
+                        (BOX_ID,)).fetchall()
+    assert [tuple(e) for e in events] == [(0, codes.REASON_NOT_READY, fleet.agent), (1, codes.REASON_SPOT, fleet.agent),
+                                          (1, codes.REASON_END_TRIP, fleet.agent)]
+    health = boxes.get(db, BOX_ID)
+    assert (health["firmware"], health["csq"], health["supply_mv"]) == ("1.0.0", 18, 12400)
+    assert health["last_counter"] == sync_client.counter == 2
+
+    # a reflashed box (counter file lost) repairs its counter from the server's error frame, then syncs
+    b.fs.remove(sync.COUNTER_FILE)
+    reflashed = sync.SyncClient(b, CONFIG, KEY)
+    reflashed.load()
+    assert reflashed.counter == 0
+    assert not _sync(reflashed, b, modem)
+    assert reflashed.retry_now and reflashed.counter == 2
+    assert _sync(reflashed, b, modem), reflashed.last_error
+    assert boxes.get(db, BOX_ID)["last_counter"] == 3
