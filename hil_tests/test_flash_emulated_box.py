@@ -141,11 +141,12 @@ def test_flash_reports_a_board_that_does_not_answer(workdir):
     assert "ne répond pas" in out.getvalue()
 
 
-def test_flashed_box_boots_from_its_flash_with_the_provisioned_config(board, workdir):
+def test_flashed_box_boots_from_its_flash_and_grants_a_reserved_badge(board, workdir):
     """Provision -> flash over mpremote -> power up from the flashed files: the bench sees it boot with the
-    flashed version and block the starter, with the key the server registered for it."""
+    flashed version and block the starter; it syncs with its provisioned key and grants a booked badge."""
     deps.require("firmware", "modem", "reader", "server")
     from hil_tests.harness.bench import Bench
+    from hil_tests.harness.seed import BADGES
 
     bench = Bench(os.path.join(workdir, "bench"), factor=60)
     try:
@@ -165,11 +166,19 @@ def test_flashed_box_boots_from_its_flash_with_the_provisioned_config(board, wor
 
         box.firmware.firmware = board.directory
         box.firmware.config_path = os.path.join(board.directory, "config.json")
+        now = bench.clock.now()
+        bench.fleet.reserve(box.box_id, "alice", now - 300, now + 2 * 3600)
         box.start(boot_timeout=30)
         boot = box.control.wait_boot(5, 0)
         assert boot is not None and boot.value == flash.expected_version(), bench.diagnostics()
         assert box.control.wait_pin("relay", 1, 10, 0) is not None, "relay must block the starter after boot"
         assert bench.fleet.box(provisioned["box_id"])["key_hex"] == provisioned["key"]
+        # The scenario: the flashed box syncs with the key it was provisioned with (the server accepts its
+        # frames), learns alice's booking and lets her start the car.
+        assert bench.wait_sync(box.box_id, timeout=30), "the flashed box never synced:\n" + bench.diagnostics()
+        since = box.tap(BADGES["alice"])
+        assert box.feedback(since, timeout=5) == 1, bench.diagnostics()
+        assert box.control.wait_pin("relay", 0, 5, since) is not None, bench.diagnostics()
     finally:
         bench.close()
 
