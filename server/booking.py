@@ -29,6 +29,14 @@ def _defaults(now):
             "end": e.strftime("%H:%M")}
 
 
+def _values(form, now):
+    """Form values to show again: what was sent, defaults for the rest (the end date follows the start)."""
+    values = dict(_defaults(now), **{k: v for k, v in form.items() if k != "csrf_token"})
+    if "date" in form and not form.get("end_date"):
+        values["end_date"] = values["date"]
+    return values
+
+
 @bp.get("/")
 @login_required
 def index():
@@ -41,7 +49,7 @@ def search():
     db = get_db()
     now = int(time.time())
     form = request.form if request.method == "POST" else request.args
-    values = dict(_defaults(now), **{k: v for k, v in form.items() if k != "csrf_token"})
+    values = _values(form, now)
     errors, cars, searched = {}, None, False
     if "date" in form:
         start, end = forms.slot(form, errors)
@@ -166,7 +174,7 @@ def equipment():
     db = get_db()
     now = int(time.time())
     form = request.form if request.method == "POST" else request.args
-    values = dict(_defaults(now), **{k: v for k, v in form.items() if k != "csrf_token"})
+    values = _values(form, now)
     errors, items = {}, None
     if "date" in form:
         start, end = forms.slot(form, errors)
