@@ -332,7 +332,7 @@ def _lon_field(lon):
     return "%03d%08.5f" % (deg, minutes), hemi
 
 
-def _time_fields(t):
+def time_fields(t):
     days, sod = divmod(int(t), 86400)
     # civil date from days since 1970-01-01 (Howard Hinnant's algorithm)
     z = days + 719468
@@ -352,7 +352,7 @@ def _time_fields(t):
 
 def epoch_sentences(talker, t, lat, lon, speed_mps, course_deg, fix=True, hdop=1.0, sats=9, status_v=False):
     """The four sentences of one epoch, u-blox order: RMC, VTG, GGA, GSA (bytes with CRLF)."""
-    hms, dmy = _time_fields(t)
+    hms, dmy = time_fields(t)
     if not fix:
         return [
             sentence("%sRMC,%s,V,,,,,,,%s,,,N" % (talker, hms, dmy)),
@@ -377,7 +377,7 @@ def epoch_sentences(talker, t, lat, lon, speed_mps, course_deg, fix=True, hdop=1
     ]
 
 
-def _corrupt(rng, line, next_line):
+def corrupt_line(rng, line, next_line):
     """One corrupted version of `line`; returns (new_line, consumed_next)."""
     kind = rng.randrange(6)
     if kind == 0:  # flipped character: checksum failure
@@ -481,7 +481,7 @@ def nmea_stream(points, seed=0, noise="realistic", talker="GP", **overrides):
                 line = lines[j]
                 nxt = lines[j + 1] if j + 1 < len(lines) else None
                 if rng.random() < cfg["garbage"]:
-                    line, consumed = _corrupt(rng, line, nxt)
+                    line, consumed = corrupt_line(rng, line, nxt)
                     j += 1 if consumed else 0
                 out.append(line)
                 j += 1
