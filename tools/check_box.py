@@ -15,13 +15,15 @@ Où regarder :
     enregistré (tools/provision) ;
   - le boîtier : sur le banc (port Unix de MicroPython), --control URL, la ligne de contrôle du HAL Unix
     (broches relais, LED, buzzer) ; sur un vrai boîtier, sans --control, l'outil pose les questions au
-    technicien (bips entendus, claquement du relais, démarreur) et il répond o/n.
+    technicien (bips entendus, claquement du relais, démarreur) et il répond o/n ; avec --port (le câble
+    USB du boîtier), il redémarre le boîtier et lit sa version sur la ligne série.
 
 Codes de sortie : 0 boîtier bon pour le service ; 1 au moins un point en échec ; 2 arguments invalides
 (base absente, boîtier inconnu du serveur).
 """
 
 import argparse
+import io
 import os
 import re
 import sys
@@ -102,18 +104,30 @@ class ControlObserver:
 
 
 class TechnicianObserver:
-    """Real box: the technician reports what the box did (bips, relay click, starter)."""
+    """Real box: the technician reports what the box did (bips, relay click, starter). With `port` (the
+    box's USB serial line), the box is reset and its `BOOT <version>` line read, as tools/flash does."""
 
     automatic = False
 
-    def __init__(self, ask):
+    def __init__(self, ask, port=None, reset="hard"):
         self.ask = ask
+        self.port = port
+        self.reset = reset
+        self.boot_error = None
 
     def mark(self):
         return 0
 
     def boot_version(self, timeout):
-        return None  # read from the server once the box has synced
+        if not self.port:
+            return None  # read from the server once the box has synced
+        from tools import flash
+
+        try:
+            return flash.reset_and_read_boot(self.port, self.reset, timeout, io.StringIO())
+        except flash.FlashError as exc:
+            self.boot_error = str(exc)
+            return None
 
     def relay_blocked(self, timeout):
         return self._yes("Contact mis, sans badge : le démarreur est-il bloqué (le moteur ne se lance pas) ? [o/n] ")
@@ -154,11 +168,12 @@ def run_checks(box_id, server, observer, present_badge, out=sys.stdout, expected
     out.write("Recette du boîtier %d%s\n" % (box_id, " (%s)" % row["plate"] if row and row.get("plate") else ""))
 
     # 1. Firmware started.
-    if observer.automatic:
+    if observer.automatic or getattr(observer, "port", None):
         version = observer.boot_version(boot_timeout)
         if version is None:
-            report.add(FAIL, "Démarrage du firmware", "aucun démarrage vu en %d s (alimentation ? flashage ?)"
-                       % boot_timeout)
+            report.add(FAIL, "Démarrage du firmware", "aucun démarrage vu en %d s (alimentation ? flashage ?)%s"
+                       % (boot_timeout, " : " + observer.boot_error if getattr(observer, "boot_error", None)
+                          else ""))
         elif expected and version != expected:
             report.add(FAIL, "Démarrage du firmware", "version %s, attendu %s : re-flasher" % (version, expected))
         else:
@@ -271,6 +286,10 @@ def build_parser():
     parser.add_argument("--box-id", type=int, required=True, help="identifiant du boîtier (colonne box_id du CSV)")
     parser.add_argument("--server-db", required=True, help="fichier SQLite du serveur (lu seulement)")
     parser.add_argument("--control", help="banc : URL pyserial de la ligne de contrôle du HAL Unix")
+    parser.add_argument("--port", help="vrai boîtier : port USB série (ex. /dev/ttyUSB0) ; le boîtier est "
+                                       "redémarré et sa ligne BOOT lue (point 1)")
+    parser.add_argument("--reset", choices=("hard", "soft"), default="hard",
+                        help="avec --port : redémarrage par RTS sur EN (hard) ou Ctrl-D au REPL (soft)")
     parser.add_argument("--expected-version", default=None,
                         help="version attendue (défaut : firmware/app/version.py)")
     parser.add_argument("--boot-timeout", type=float, default=30.0, help="attente du démarrage (s)")
@@ -301,7 +320,7 @@ def main(argv=None, out=sys.stdout, ask=input):
             def present(text):
                 ask(text + " puis appuyez sur Entrée ")
         else:
-            observer = TechnicianObserver(ask)
+            observer = TechnicianObserver(ask, port=args.port, reset=args.reset)
 
             def present(text):
                 ask(text + " puis appuyez sur Entrée ")

@@ -153,3 +153,40 @@ def test_cli_refuses_an_unknown_box_and_a_missing_database(server, tmp_path):
     assert "inconnu" in out.getvalue()
     out = io.StringIO()
     assert check_box.main(["--box-id", "1", "--server-db", str(tmp_path / "none.sqlite")], out=out) == 2
+
+
+def test_real_box_boot_is_read_on_its_usb_serial_line(server):
+    import os
+    import pty
+    import select
+    import threading
+
+    db, view = server
+    master, slave = pty.openpty()
+    received = []
+
+    def console():
+        data = b""
+        while b"\x04" not in data:
+            ready, _, _ = select.select([master], [], [], 5)
+            if not ready:
+                return
+            data += os.read(master, 64)
+        received.append(data)
+        os.write(master, b"MPY: soft reboot\r\nBOOT 0.1.0\r\n")
+
+    thread = threading.Thread(target=console, daemon=True)
+    thread.start()
+    answers = iter(["o", "", "0", ""])
+    observer = check_box.TechnicianObserver(lambda q: next(answers), port=os.ttyname(slave), reset="soft")
+    out = io.StringIO()
+    try:
+        report = check_box.run_checks(1, view, observer, lambda text: observer.ask(text), out=out, expected="0.1.0",
+                                      boot_timeout=3, badge_timeout=0.1, sync_timeout=0.1, poll_s=0.05)
+    finally:
+        thread.join(5)
+        os.close(master)
+        os.close(slave)
+    assert verdicts(report)["Démarrage du firmware"] == check_box.OK and "version 0.1.0" in out.getvalue()
+    assert verdicts(report)["Lecture de badge"] == check_box.FAIL  # the technician heard nothing
+    assert received and received[0].endswith(b"\x03\x03\x04")
