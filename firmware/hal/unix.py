@@ -16,7 +16,11 @@ except ImportError:
 
 import asyncio
 
-_sleep_ms = asyncio.sleep_ms  # type: ignore[attr-defined]  # MicroPython asyncio
+# MicroPython names; the CPython fallbacks let the unit tests exercise this module under pytest too.
+_sleep_ms = getattr(asyncio, "sleep_ms", None) or (lambda ms: asyncio.sleep(ms * 0.001))  # float-ok: CPython
+_ticks_ms = getattr(time, "ticks_ms", None) or (lambda: time.monotonic_ns() // 1000000)
+_ticks_diff = getattr(time, "ticks_diff", None) or (lambda a, b: a - b)
+_sleep_ms_blocking = getattr(time, "sleep_ms", None) or (lambda ms: time.sleep(ms * 0.001))  # float-ok: CPython
 
 # Linux termios: index of the control characters in tcgetattr()'s list, and VMIN/VTIME in it.
 _CC = 6
@@ -102,7 +106,7 @@ class PtyUart:
             except OSError:
                 return total
             if not n:
-                time.sleep_ms(1)
+                _sleep_ms_blocking(1)
                 continue
             total += n
         return total
@@ -188,13 +192,13 @@ class FastClock:
 
     def __init__(self, factor=1):
         self.factor = factor if isinstance(factor, int) and factor >= 1 else 1
-        self._last_raw = time.ticks_ms()
+        self._last_raw = _ticks_ms()
         self._real_ms = 0
         self._epoch_ms = None  # epoch ms at ticks 0
 
     def real_ms(self):
-        raw = time.ticks_ms()
-        self._real_ms += time.ticks_diff(raw, self._last_raw)
+        raw = _ticks_ms()
+        self._real_ms += _ticks_diff(raw, self._last_raw)
         self._last_raw = raw
         return self._real_ms
 
@@ -222,17 +226,17 @@ class Watchdog:
     def __init__(self, timeout_ms, board):
         self.timeout_ms = timeout_ms
         self.board = board
-        self.fed = time.ticks_ms()
+        self.fed = _ticks_ms()
         if _thread is not None:
             _thread.start_new_thread(self._run, ())
 
     def feed(self):
-        self.fed = time.ticks_ms()
+        self.fed = _ticks_ms()
 
     def _run(self):
         while True:
-            time.sleep_ms(200)
-            if time.ticks_diff(time.ticks_ms(), self.fed) > self.timeout_ms:
+            _sleep_ms_blocking(200)
+            if _ticks_diff(_ticks_ms(), self.fed) > self.timeout_ms:
                 self.board.watchdog_fired()
 
 
