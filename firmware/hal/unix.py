@@ -18,7 +18,7 @@ import asyncio
 
 # MicroPython names; the CPython fallbacks let the unit tests exercise this module under pytest too.
 _sleep_ms = getattr(asyncio, "sleep_ms", None) or (lambda ms: asyncio.sleep(ms * 0.001))  # float-ok: CPython
-_ticks_ms = getattr(time, "ticks_ms", None) or (lambda: time.monotonic_ns() // 1000000)
+_ticks_ms = getattr(time, "ticks_ms", None) or (lambda: time.monotonic_ns() // 1000000)  # type: ignore[attr-defined]
 _ticks_diff = getattr(time, "ticks_diff", None) or (lambda a, b: a - b)
 _sleep_ms_blocking = getattr(time, "sleep_ms", None) or (lambda ms: time.sleep(ms * 0.001))  # float-ok: CPython
 
