@@ -4,8 +4,9 @@ Equirectangular approximation on the WGS84 ellipsoid: at the mid-latitude of two
 latitude is M*pi/180*1e-7 metres and one of longitude N*cos(lat)*pi/180*1e-7 metres (M meridional and N
 prime-vertical radii of curvature). Both are tabulated per whole degree in nanometres and interpolated
 linearly (relative error < 3e-5); the distance is the integer square root of dx^2 + dy^2. Against a Vincenty
-geodesic the error is below 0.01 % for the step lengths an odometer sums (up to a few kilometres), see
-tests/properties/test_geo_accuracy.py. No floats: ESP32 floats are 32-bit.
+geodesic the error is below 0.01 % plus 5 mm for steps up to 5 km anywhere below 80 degrees of latitude, and
+below 0.05 % for 5-50 km in France (tests/properties/test_geo_accuracy.py). No floats: ESP32 floats are
+32-bit.
 """
 
 # Nanometres per 1e-7 degree at latitude 0..90 (index 91 repeats 90 for the interpolation).
