@@ -19,6 +19,14 @@ def _is_dir(path):
         return False
 
 
+def _exists(path):
+    try:
+        os.stat(path)
+        return True
+    except OSError:
+        return False
+
+
 def _collect(paths):
     files = []
     for path in paths:
@@ -26,14 +34,10 @@ def _collect(paths):
             for name in sorted(os.listdir(path)):
                 if name.startswith("test_") and name.endswith(".py"):
                     files.append(path.rstrip("/") + "/" + name)
-        elif path.endswith(".py"):
-            try:
-                os.stat(path)
-            except OSError:
-                raise SystemExit("no such test file: " + path)
+        elif path.endswith(".py") and _exists(path):
             files.append(path)
         else:
-            raise SystemExit("no such test directory: " + path)
+            raise SystemExit("no such test file or directory: " + path)
     return files
 
 
