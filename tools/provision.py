@@ -2,8 +2,8 @@
 
 Lit la liste de flotte (CSV : plate,box_id,department,model,pool,reader,modem ; voir tools/fleet_example.csv)
 et, pour chaque véhicule, crée OUT/boxes/<plaque>/config.json (fichier 0600, dossier 0700) avec une clé de
-16 octets tirée de os.urandom, puis enregistre le boîtier sur le serveur
-(`flask --app server box-register BOX_ID PLAQUE --key-hex HEX`).
+16 octets tirée de os.urandom, puis enregistre le boîtier sur le serveur : par sa couche de données avec
+--server-db FICHIER (recommandé), sinon par `flask --app server box-register BOX_ID PLAQUE --key-hex HEX`.
 
 Relancer l'outil ne change rien : une configuration existante garde sa clé ; un boîtier déjà enregistré
 avec cette clé n'est pas ré-enregistré. --force réécrit les configurations qui diffèrent du CSV (en gardant
@@ -125,9 +125,13 @@ def key_fingerprint(key_hex):
     return hashlib.sha256(bytes.fromhex(key_hex)).hexdigest()[:12]
 
 
-def make_private_dir(path):
-    os.makedirs(path, mode=0o700, exist_ok=True)
-    os.chmod(path, 0o700)
+def make_private_dir(path, chmod_existing=True):
+    """Create `path` 0700; an existing directory is tightened to 0700 only when it is one of ours."""
+    if not os.path.isdir(path):
+        os.makedirs(path, mode=0o700, exist_ok=True)
+        os.chmod(path, 0o700)
+    elif chmod_existing:
+        os.chmod(path, 0o700)
 
 
 def write_private_json(path, data):
@@ -176,6 +180,37 @@ class CommandRegistrar:
         return result.returncode == 0, output
 
 
+class DatabaseRegistrar:
+    """Registers a box through the server's own data layer on its SQLite file (same rules as box-register:
+    the vehicle must have been imported). The key never appears on a command line."""
+
+    def __init__(self, db_path):
+        from server.db import connect
+        from server.migrations import apply
+
+        self.db = connect(db_path)
+        apply(self.db)
+
+    def register(self, box_id, plate, key_hex):
+        from server.db import write
+        from server.queries import boxes, org
+
+        vehicle = org.vehicle_by_plate(self.db, plate)
+        if vehicle is None:
+            return False, "véhicule %s inconnu du serveur : importez d'abord la flotte (import-fleet)" % plate
+        try:
+            with write(self.db):
+                boxes.register(self.db, box_id, vehicle["id"], key_hex)
+        except ValueError as exc:
+            return False, "boîtier refusé par le serveur (%s)" % exc
+        except Exception as exc:  # sqlite3.OperationalError (locked, read-only...): report, retry next run
+            return False, "base du serveur : %s" % exc
+        return True, ""
+
+    def close(self):
+        self.db.conn.close()
+
+
 def default_register_command():
     flask = os.path.join(os.path.dirname(sys.executable), "flask")
     return [flask if os.path.exists(flask) else "flask", "--app", "server", "box-register"]
@@ -183,7 +218,7 @@ def default_register_command():
 
 def provision(cars, out_dir, settings, registrar, force=False, rotate=(), show_keys=False, out=sys.stdout):
     """Provision every car; return an exit code. Progress lines go to `out`; keys only with show_keys."""
-    make_private_dir(out_dir)
+    make_private_dir(out_dir, chmod_existing=False)  # the user's directory: created private, never re-moded
     make_private_dir(os.path.join(out_dir, "boxes"))
     counts = {"créé": 0, "inchangé": 0, "mis à jour": 0, "nouvelle clé": 0, "différent": 0, "enregistré": 0,
               "échec serveur": 0}
@@ -281,6 +316,9 @@ def build_parser():
     parser.add_argument("--show-keys", action="store_true",
                         help="afficher les clés nouvellement créées (une seule fois ; jamais les clés existantes)")
     parser.add_argument("--no-register", action="store_true", help="ne pas enregistrer les boîtiers sur le serveur")
+    parser.add_argument("--server-db", default=None,
+                        help="enregistrer par la couche de données du serveur dans ce fichier SQLite "
+                             "(recommandé sur la machine du serveur : la clé ne passe sur aucune ligne de commande)")
     parser.add_argument("--register-command", default=None,
                         help="commande d'enregistrement, suivie de BOX_ID PLAQUE --key-hex HEX "
                              "(défaut : flask --app server box-register)")
@@ -310,11 +348,22 @@ def main(argv=None):
     settings = {"server_host": args.server_host, "server_port": args.server_port,
                 "server_path": args.server_path, "apn": args.apn, "board": args.board}
     registrar = None
-    if not args.no_register:
+    if args.no_register:
+        pass
+    elif args.server_db:
+        if not os.path.exists(args.server_db):
+            print("base du serveur introuvable : %s" % args.server_db, file=sys.stderr)
+            return EXIT_BAD_INPUT
+        registrar = DatabaseRegistrar(args.server_db)
+    else:
         command = shlex.split(args.register_command) if args.register_command else default_register_command()
         registrar = CommandRegistrar(command)
-    return provision(cars, args.out, settings, registrar, force=args.force,
-                     rotate={p.upper() for p in args.rotate_key}, show_keys=args.show_keys)
+    try:
+        return provision(cars, args.out, settings, registrar, force=args.force,
+                         rotate={p.upper() for p in args.rotate_key}, show_keys=args.show_keys)
+    finally:
+        if isinstance(registrar, DatabaseRegistrar):
+            registrar.close()
 
 
 if __name__ == "__main__":

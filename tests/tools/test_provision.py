@@ -226,3 +226,33 @@ def test_registration_through_the_real_server_cli_is_idempotent(tmp_path, monkey
     assert dict(db.execute(by_plate % "last_counter")) == {"DW-757-FM": 42, "FW-384-KZ": 0}
     assert dict(db.execute(by_plate % "key_hex"))["FW-384-KZ"] == config(tmp_path / "out", "FW-384-KZ")["key"]
     db.close()
+
+
+def test_registration_through_the_server_data_layer_covers_the_whole_fleet(tmp_path):
+    pytest.importorskip("server.importers")
+    import sqlite3
+
+    from server import importers
+    from server.db import connect
+    from server.migrations import apply
+
+    db_path = str(tmp_path / "server.sqlite")
+    db = connect(db_path)
+    apply(db)
+    with open(FLEET, encoding="utf-8") as f:
+        imported, errors = importers.import_fleet(db, f.read())
+    assert (imported, errors) == (44, [])
+    # One car the server does not know: its registration fails, the others go through.
+    db.execute("DELETE FROM vehicles WHERE plate = 'DQ-397-LL'")
+    db.conn.close()
+    out = tmp_path / "out"
+    base = [FLEET, "--out", str(out), "--server-host", "h", "--server-db", db_path]
+    assert provision.main(base) == provision.EXIT_REGISTER_FAILED
+    check = sqlite3.connect(db_path)
+    stored = dict(check.execute("SELECT v.plate, b.key_hex FROM boxes b JOIN vehicles v ON v.id = b.vehicle_id"))
+    assert len(stored) == 43
+    assert all(stored[p] == config(out, p)["key"] for p in stored)
+    check.close()
+    assert provision.main(base + ["--no-register"]) == provision.EXIT_OK
+    assert provision.main([FLEET, "--out", str(out), "--server-host", "h", "--server-db",
+                           str(tmp_path / "missing.sqlite")]) == provision.EXIT_BAD_INPUT
