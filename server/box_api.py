@@ -44,7 +44,9 @@ def sync_frame():
         body = frame.encode_plain_error(errors.ERR_TOO_BIG)
     else:
         hours = int(current_app.config.get("ALLOW_HORIZON_HOURS", 48))
+        config = current_app.config
         result = sync.handle(get_db(), data, int(time.time()), horizon_s=hours * 3600,
-                             settings=current_app.config.get("BOX_SETTINGS") or None)
+                             settings=config.get("BOX_SETTINGS") or None,
+                             allow_refresh_s=int(config.get("SYNC_ALLOW_REFRESH_S", sync.ALLOW_REFRESH_S)))
         body = result.body
     return current_app.response_class(body, status=200, mimetype=OCTETS)

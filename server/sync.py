@@ -13,7 +13,9 @@ Then, inside one ``BEGIN IMMEDIATE`` transaction (`server.db.write`):
    record with an implausible time is dropped (still acknowledged: resending it would not make it better);
 4. health, acknowledgement, allow-list changes (full list when the box reports holding another version
    than the one last sent, else a diff; at most `MAX_ALLOW_ENTRIES` per answer and a CMD_RESYNC for the
-   rest), pending commands (resent when the box's `rx` shows their reply was lost);
+   rest; a box in step gets its diff recomputed at most every `allow_refresh_s`, so a box emptying a
+   backlog in many frames does not pay for it each time), pending commands (resent when the box's `rx`
+   shows their reply was lost);
 5. the reply is encoded before the commit: if anything fails, everything is rolled back and the box gets
    ERR_SERVER (keep the records, retry later).
 
@@ -35,6 +37,7 @@ log = logging.getLogger(__name__)
 MAX_ALLOW_ENTRIES = 120  # ~28 bytes per entry at most: with header, ack, time and commands, < MAX_FRAME
 MAX_COMMANDS = 16
 MAX_TIME = frame.MAX_ID  # a record time beyond 2106 is a box bug: dropped
+ALLOW_REFRESH_S = 60  # a booking made now reaches a box at its next sync anyway (minutes away)
 
 
 class Result:
@@ -65,7 +68,7 @@ def _clamp_time(now):
     return max(0, min(int(now), MAX_TIME))
 
 
-def handle(db, data, now, horizon_s=allowlist.DEFAULT_HORIZON_S, settings=None):
+def handle(db, data, now, horizon_s=allowlist.DEFAULT_HORIZON_S, settings=None, allow_refresh_s=ALLOW_REFRESH_S):
     """Apply one request frame (bytes) from a box; return a Result whose body is the response frame.
     `settings`: optional {name: int} sent to the box with every full allow-list (box configuration).
     Never raises for anything the frame contains."""
@@ -95,7 +98,7 @@ def handle(db, data, now, horizon_s=allowlist.DEFAULT_HORIZON_S, settings=None):
             if code:
                 raise _Rejected(code, last)
             boxes.accept_counter(db, req.box_id, req.counter)
-            response = _apply(db, req, now, horizon_s, settings, result)
+            response = _apply(db, req, now, horizon_s, settings, allow_refresh_s, result)
             result.body = frame.encode_response(req.box_id, req.counter, response, key)
     except _Rejected as rej:
         result.code = rej.code
@@ -117,7 +120,7 @@ def _valid(r):
     return 0 <= r["t"] <= MAX_TIME
 
 
-def _apply(db, req, now, horizon_s, settings, result):
+def _apply(db, req, now, horizon_s, settings, allow_refresh_s, result):
     box_id = req.box_id
     records = req.records
     new = sync_q.claim_new(db, box_id, [r["seq"] for r in records])
@@ -179,9 +182,14 @@ def _apply(db, req, now, horizon_s, settings, result):
     held = health.get("allow") or 0
     # A box that reports neither field (older firmware) is assumed to hold what it was last sent.
     full = bool(held or rx) and held != allow_version
-    allow = allowlist.changes_for_box(db, box_id, now, full=full, horizon_s=horizon_s, max_entries=MAX_ALLOW_ENTRIES)
-    if allow is not None and allow.pop("more", False):
-        commands.append({"cmd": codes.CMD_RESYNC, "arg": 0})
+    allow = None
+    if full or not allow_version or sync_q.allow_checked_at(db, box_id) <= now - allow_refresh_s:
+        allow = allowlist.changes_for_box(db, box_id, now, full=full, horizon_s=horizon_s,
+                                          max_entries=MAX_ALLOW_ENTRIES)
+        more = allow is not None and allow.pop("more", False)
+        if more:
+            commands.append({"cmd": codes.CMD_RESYNC, "arg": 0})
+        sync_q.set_allow_checked_at(db, box_id, 0 if more else now)
 
     pending = boxes.pending_commands(db, box_id)[:MAX_COMMANDS - len(commands)]
     if pending:

@@ -53,6 +53,19 @@ def set_commands_in_flight(db, box_id, counter, command_ids):
         db.execute("DELETE FROM meta WHERE key = ?", (_meta_key(box_id),))
 
 
+def allow_checked_at(db, box_id):
+    """When the box's allow-list diff was last computed in full (epoch s, 0 never or when unfinished)."""
+    value = scalar(db, "SELECT value FROM meta WHERE key = ?", ("sync.allow_at.%d" % box_id,))
+    return int(value) if value else 0
+
+
+def set_allow_checked_at(db, box_id, t):
+    if t:
+        db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", ("sync.allow_at.%d" % box_id, str(t)))
+    else:
+        db.execute("DELETE FROM meta WHERE key = ?", ("sync.allow_at.%d" % box_id,))
+
+
 def requeue_commands(db, command_ids):
     """Make commands pending again (their reply never reached the box)."""
     db.conn.executemany("UPDATE box_commands SET sent_at = NULL WHERE id = ?", [(i,) for i in command_ids])

@@ -198,7 +198,7 @@ def test_oversized_bodies_and_other_methods_are_refused_without_a_5xx(box, clien
     assert client.get("/api/v1/sync").status_code == 405
 
 
-def test_the_allow_list_comes_full_then_as_diffs(box, db, fleet):
+def test_the_allow_list_comes_full_then_as_diffs(app, box, db, fleet):
     first = box.sync()
     allow = first["allow"]
     assert allow["full"] and allow["version"] == 1
@@ -207,11 +207,15 @@ def test_the_allow_list_comes_full_then_as_diffs(box, db, fleet):
     assert box.sync(allow=1)["allow"] is None  # nothing changed
     start = future(3)
     res = reservations.create(db, fleet.agent2, fleet.car, start, start + 3600, start - 7200, Rules())
+    # a box in step gets its diff recomputed at most every SYNC_ALLOW_REFRESH_S (60 s by default)
+    assert box.sync(allow=1)["allow"] is None
+    app.config["SYNC_ALLOW_REFRESH_S"] = 0
     delta = box.sync(allow=1)["allow"]
     assert not delta["full"] and delta["version"] == 2 and delta["remove"] == []
     assert [(e["kind"], e["reservation"], e["start"], e["end"], e["badge"]) for e in delta["add"]] == [
         (codes.KIND_RESERVATION, res, start, start + 3600, badge("04a1b2c3d4e5f7"))]
-    # the box says it holds another version (its previous answer was lost): the whole list again
+    # the box says it holds another version (its previous answer was lost): the whole list again, at once
+    app.config["SYNC_ALLOW_REFRESH_S"] = 3600
     again = box.sync(allow=1)["allow"]
     assert again["full"] and again["version"] == 3 and len(again["add"]) == 3
 
