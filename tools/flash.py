@@ -300,9 +300,9 @@ def _retry_until_answer(argv, out, timeout_s):
 
 
 def boxes_from_args(args):
-    """[(label, config_path)] for one --config or for the CSV selection. Raises FlashError."""
+    """[(label, config_path, car or None)] for one --config or for the CSV selection. Raises FlashError."""
     if args.config:
-        return [(os.path.basename(os.path.dirname(os.path.abspath(args.config))) or args.config, args.config)]
+        return [(os.path.basename(os.path.dirname(os.path.abspath(args.config))) or args.config, args.config, None)]
     try:
         cars = provision.read_fleet(args.fleet)
     except provision.FleetError as exc:
@@ -313,7 +313,7 @@ def boxes_from_args(args):
     if unknown:
         raise FlashError("plaque(s) absente(s) du CSV : %s" % ", ".join(unknown), EXIT_BAD_INPUT)
     selected = [c for c in cars if not wanted or c["plate"] in wanted]
-    return [(c["plate"], provision.config_path(args.configs, c["plate"])) for c in selected]
+    return [(c["plate"], provision.config_path(args.configs, c["plate"]), c) for c in selected]
 
 
 def build_parser():
@@ -357,7 +357,14 @@ def main(argv=None, out=sys.stdout, prompt=input):
         expected = expected_version()
         boxes = boxes_from_args(args)
         check_build(args.build)
-        configs = [check_config(path, allow_unix=args.allow_unix_config) for _label, path in boxes]
+        configs = []
+        for label, path, car in boxes:
+            config = check_config(path, allow_unix=args.allow_unix_config)
+            if car is not None and (config["vehicle"] != car["plate"] or config["box_id"] != car["box_id"]):
+                raise FlashError("%s : la configuration est celle de %s (box %s), pas de %s (box %d) : refaire le "
+                                 "provisionnement" % (path, config["vehicle"], config["box_id"], label,
+                                                      car["box_id"]), EXIT_BAD_INPUT)
+            configs.append(config)
         image = None
         if not args.skip_esptool:
             # Local checks run even with --dry-run: they touch no board.
@@ -370,7 +377,7 @@ def main(argv=None, out=sys.stdout, prompt=input):
         return exc.code
     status = EXIT_OK
     results = []
-    for index, ((label, path), config) in enumerate(zip(boxes, configs), 1):
+    for index, ((label, path, _car), config) in enumerate(zip(boxes, configs), 1):
         plan = Plan(args.port, path, args.build, image=image, baud=args.baud, reset=args.reset,
                     remote_dir=args.remote_dir)
         out.write("== Boîtier %d/%d : %s (box_id %d) sur %s ==\n" % (index, len(boxes), label, config["box_id"],

@@ -239,3 +239,14 @@ def test_no_boot_line_after_the_reset_is_a_failed_step():
             flash.reset_and_read_boot(console.port, "soft", 1.5, io.StringIO())
     finally:
         console.close()
+
+
+def test_a_configuration_that_belongs_to_another_car_is_refused(tmp_path):
+    cars, out_dir = provisioned(tmp_path, 2)
+    first = provision.config_path(out_dir, cars[0]["plate"])
+    second = provision.config_path(out_dir, cars[1]["plate"])
+    os.replace(first, second)  # a copy mistake: car 2's folder now holds car 1's key
+    status, output, _ = run_main(["--port", "p", "--fleet", FLEET, "--configs", out_dir, "--plate",
+                                  cars[1]["plate"], "--skip-esptool", "--dry-run", "--build", build_dir(tmp_path)])
+    assert status == flash.EXIT_BAD_INPUT
+    assert "celle de %s" % cars[0]["plate"] in output
