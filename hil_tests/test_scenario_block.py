@@ -15,24 +15,31 @@ from protocol import codes
 HOUR = 3600
 
 
-def _driving(bench, box_id):
+def _driving(bench, box_id, ask):
     box = bench.box(box_id, start=False)
     now = bench.clock.now()
-    reservation = bench.fleet.reserve(box_id, "alice", now - 600, now + 3 * HOUR)
+    reservation = bench.fleet.reserve(box_id, "alice", now - 600, now + 2 * HOUR)
+    # Bob's booking next: the box syncs 15 min before it starts (DUE_RESERVATION), while Alice still drives.
+    bench.fleet.reserve(box_id, "bob", now + 2 * HOUR + 5 * 60, now + 4 * HOUR)
     box.start()
     assert bench.wait_sync(box_id, timeout=30), "the box never synced:\n" + bench.diagnostics()
-    since = box.tap(BADGES["alice"])
-    assert box.feedback(since) == GRANTED, bench.diagnostics()
+    since = box.control.mark()
+    box.reader.tap(BADGES["alice"])
+    released = box.control.wait_pin("relay", 0, 5, since=since)
+    # The engine starts at once: at this clock the start window (120 s) is a few tens of real ms.
     box.control.set_ignition(1)
-    return box, reservation
-
-
-def _engine_keeps_running_then_rearms(bench, box, box_id, ask):
+    box.reader.remove()
     mark = box.control.mark()
     after = bench.last_seen(box_id)
-    ask()
-    # A trip end is not due: make the box sync by its own rules (periodic, or the server's re-sync command).
-    bench.fleet.command(box_id, codes.CMD_RESYNC)
+    ask(reservation)  # the server asks while the engine runs; the box hears it at its next sync
+    assert released is not None, bench.diagnostics()
+    assert box.feedback(since) == GRANTED, bench.diagnostics()
+    assert box.relay() == 0, "the engine started within the start window:\n" + bench.diagnostics()
+    return box, mark, after
+
+
+def _engine_keeps_running_then_rearms(bench, box, box_id, mark, after):
+    # No trip end is due: the box syncs by its own rule before Bob's booking starts, engine running.
     synced = bench.wait_sync(box_id, timeout=40, after=after)
     assert synced, "no sync while driving:\n" + bench.diagnostics()
     time.sleep(1.0)
@@ -46,15 +53,15 @@ def _engine_keeps_running_then_rearms(bench, box, box_id, ask):
 @pytest.mark.skipif(not hasattr(codes, "CMD_BLOCK"), reason="waiting for CMD_BLOCK in protocol.codes")
 def test_block_command_waits_for_ignition_off(make_bench):
     bench = make_bench(factor=1800)
-    box, _reservation = _driving(bench, 9)
-    _engine_keeps_running_then_rearms(bench, box, 9, lambda: bench.fleet.command(9, codes.CMD_BLOCK))
+    box, mark, after = _driving(bench, 9, lambda _r: bench.fleet.command(9, codes.CMD_BLOCK))
+    _engine_keeps_running_then_rearms(bench, box, 9, mark, after)
 
 
 def test_reservation_withdrawn_while_driving_waits_for_ignition_off(make_bench):
     bench = make_bench(factor=1800)
-    box, reservation = _driving(bench, 10)
 
-    def cancel():
+    def cancel(reservation):
         bench.fleet.db.execute("UPDATE reservations SET status = 'cancelled' WHERE id = ?", (reservation,))
 
-    _engine_keeps_running_then_rearms(bench, box, 10, cancel)
+    box, mark, after = _driving(bench, 10, cancel)
+    _engine_keeps_running_then_rearms(bench, box, 10, mark, after)
