@@ -10,7 +10,7 @@ below 0.05 % for 5-50 km in France (tests/properties/test_geo_accuracy.py). No f
 """
 
 # Nanometres per 1e-7 degree at latitude 0..90 (index 91 repeats 90 for the interpolation).
-# Generated from WGS84 (a = 6378137 m, f = 1/298.257223563); tests/firmware/test_odometer.py recomputes it.
+# Generated from WGS84 (a = 6378137 m, f = 1/298.257223563); tests/properties/test_geo_accuracy.py recomputes it.
 _LAT_NM = (
     11057428, 11057461, 11057563, 11057732, 11057968, 11058271, 11058641, 11059077, 11059579, 11060145, 11060777,
     11061471, 11062229, 11063049, 11063929, 11064870, 11065869, 11066926, 11068039, 11069207, 11070429, 11071703,

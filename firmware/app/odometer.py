@@ -65,6 +65,13 @@ class Odometer:
     def total_m(self):
         return self._total_mm // 1000
 
+    @total_m.setter
+    def total_m(self, metres):
+        """Restore the odometer (the box saves it with its trips); the trip distance is kept."""
+        delta = metres * 1000 - self._total_mm
+        self._total_mm += delta
+        self._trip_mm += delta
+
     @property
     def distance_m(self):
         return (self._total_mm - self._trip_mm) // 1000
@@ -86,12 +93,15 @@ class Odometer:
         if not self._usable(fix):
             self.skipped += 1
             return 0
-        now = fix.t * 1000 + fix.ms
+        # intervals from the time of day, which every fix has (t needs a date); midnight wraps
+        now = fix.tod_ms
         before = self._total_mm // 1000
         if not self._started:
             self._start(fix, now)
             return 0
         dt = now - self._last_ms
+        if dt < -43200000:
+            dt += 86400000
         if dt <= 0:
             return 0  # duplicate or time going backwards: ignore
         if dt <= CONSECUTIVE_MS and (fix.speed_mms >= 0 or self._last_speed >= 0):

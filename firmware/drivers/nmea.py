@@ -5,7 +5,8 @@ the position of an epoch (one receiver second), else None. It never raises: bad 
 
 Sentences: RMC, GGA, VTG, GSA, GLL, GNS from talkers GP, GN, GL, GA, BD, GB; the checksum is mandatory.
 Units (integers only; ESP32 floats are 32-bit): latitude/longitude in 1e-7 degree, speed in mm/s, course in
-centidegrees, HDOP x100, time in epoch seconds (plus `ms`). -1 means "not reported" for speed_mms,
+centidegrees, HDOP x100, time in epoch seconds `t` (0 until a date has been seen: GGA carries none) plus
+`ms`, and `tod_ms` (milliseconds since midnight UTC, always set). -1 means "not reported" for speed_mms,
 course_cdeg, hdop_c and sats.
 
 Framing rules (what a real UART delivers):
@@ -53,9 +54,11 @@ _DAYS_IN_MONTH = (31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
 class Fix:
     """One epoch's position. Plain attributes, integers (see the module docstring for units)."""
 
-    def __init__(self, t, ms, lat, lon, speed_mms, course_cdeg, quality, hdop_c, sats, valid):
-        self.t = t
+    def __init__(self, t, ms, lat, lon, speed_mms, course_cdeg, quality, hdop_c, sats, valid, tod_ms=-1):
+        self.t = t  # epoch seconds, 0 while the date is unknown (no RMC seen yet)
         self.ms = ms
+        # milliseconds since midnight UTC: always known, what intervals are measured with
+        self.tod_ms = tod_ms if tod_ms >= 0 else (t % 86400) * 1000 + ms
         self.lat = lat
         self.lon = lon
         self.speed_mms = speed_mms
@@ -338,9 +341,9 @@ class NmeaParser:
     def _make(self):
         self._emitted = True
         tod = self._tod
-        t = tod // 1000
+        t = 0
         if self._days is not None:
-            t += self._days * 86400
+            t = self._days * 86400 + tod // 1000
         if self._has_gga:
             quality = self._quality if self._quality > 0 else 0
         else:
@@ -348,7 +351,7 @@ class NmeaParser:
         # GGA quality 6 (estimated), 7 (manual) and 8 (simulator) are not measured fixes
         valid = self._status_ok and 0 < quality < 6
         return Fix(t, tod % 1000, self._lat, self._lon, self._speed, self._course, quality, self._hdop,
-                   self._sats, valid)
+                   self._sats, valid, tod)
 
     def _position(self, fields, i):
         """lat, N/S, lon, E/W at fields[i:i+4] -> (lat, lon) or None; _Bad if half filled or malformed."""

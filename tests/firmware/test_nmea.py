@@ -227,3 +227,16 @@ def test_read_fixes_from_a_stream():
     # the second epoch's checksums are wrong after the replace: counted, not raised
     assert [f.t % 60 for f in fixes] == [59, 1]
     assert parser.crc_fails == 2
+
+
+def test_without_a_date_t_is_zero_and_tod_ms_still_times_the_fix():
+    p = NmeaParser()
+    fixes = feed_all(p, [sentence(GGA), sentence(GGA.replace("083559.00", "083600.25"))], close=False)
+    assert fixes[0].t == 0 and fixes[0].tod_ms == (8 * 3600 + 35 * 60 + 59) * 1000
+    # once an RMC brings the date, GGA-only epochs get it too, across midnight
+    p = NmeaParser()
+    lines = [sentence(RMC.replace("083559.00", "235959.00")), sentence(GGA.replace("083559.00", "235959.00")),
+             sentence(GGA.replace("083559.00", "000000.00")), sentence(GGA.replace("083559.00", "000001.00"))]
+    fixes = feed_all(p, lines, close=False)
+    day = days_from_civil(2026, 3, 2)
+    assert [f.t for f in fixes] == [day * 86400 + 86399, (day + 1) * 86400]

@@ -180,3 +180,25 @@ def test_ten_hertz_fixes_use_milliseconds():
         fixes.append(tr.fix(i // 10, i * 1000, 0, 10000, ms=(i % 10) * 100))
     drive(odo, fixes)
     assert 995 <= odo.total_m <= 1000
+
+
+def test_midnight_and_date_less_fixes_keep_counting():
+    tr = Track()
+    odo = Odometer()
+    fixes = []
+    for s in range(120):
+        tod = (86400 - 60 + s) % 86400
+        f = tr.fix(s, s * 10000, 0, 10000)
+        f.t = 0  # no date known (GGA-only receiver): intervals come from the time of day
+        f.tod_ms = tod * 1000
+        fixes.append(f)
+    drive(odo, fixes)
+    assert 1185 <= odo.total_m <= 1190
+
+
+def test_restoring_the_saved_total_keeps_the_trip_distance():
+    tr = Track()
+    odo = Odometer()
+    drive(odo, [tr.fix(s, s * 10000, 0, 10000) for s in range(11)])
+    odo.total_m = 50000
+    assert odo.total_m == 50000 and odo.distance_m == 100

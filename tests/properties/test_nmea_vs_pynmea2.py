@@ -357,7 +357,7 @@ def _check_position(exp, fix, line):
     assert fix is not None, line
     _assert_close(fix.lat, exp["pos"][0], 1, "lat", line)
     _assert_close(fix.lon, exp["pos"][1], 1, "lon", line)
-    _assert_close(fix.t % 86400 * 1000 + fix.ms, exp["tod"], 1, "time", line)
+    _assert_close(fix.tod_ms, exp["tod"], 1, "time", line)
     assert fix.valid == exp["valid"], line
     return True
 
@@ -373,6 +373,9 @@ def test_rmc_agrees_with_pynmea2(line):
     if exp["date"] is not None:
         d = exp["date"]
         assert fix.t // 86400 == days_from_civil(d.year, d.month, d.day), line
+        assert fix.t % 86400 * 1000 + fix.ms == fix.tod_ms
+    else:
+        assert fix.t == 0, line
     assert fix.quality == exp["quality"]
 
 
