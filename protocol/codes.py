@@ -69,3 +69,5 @@ CMD_RESYNC = const(1)  # sync again now (more to send or receive); arg unused (0
 CMD_RELEASE = const(2)  # release the starter for one trip; arg = reservation id (0 = none)
 CMD_FIRMWARE = const(3)  # firmware update available; arg = version number (major*10000+minor*100+patch)
 CMD_REBOOT = const(4)  # reboot when parked (ignition off, relay already blocked); arg unused
+CMD_BLOCK = const(5)  # withdraw the current release: re-arm at the next ignition off, never while the engine
+#                       runs (immobilizer invariants); no restart on the grace time after it; arg unused
