@@ -19,7 +19,8 @@ Figures (printed as `name: value`):
                                       per sync, 30 B minimum per AVL record + 15 B per packet, 4 B ack)
   osmand_bytes_per_position           same positions as OsmAnd HTTP requests (one location per request,
                                       minimal headers)
-  encode_us_per_frame / decode_us_per_frame   under .venv/bin/micropython (Unix port), typical trip frame
+  encode_us_per_frame / decode_us_per_frame   under .venv/bin/micropython (Unix port), the first trip's frame,
+                                      best of 5 rounds of 10
 """
 
 import json
@@ -155,7 +156,7 @@ def http_response_head(length):
 def encode_day(syncs):
     """Encode every sync as the box and the server would. -> dict of totals and a sample frame."""
     counter = 100
-    totals = {"request": 0, "reply": 0, "http": 0, "exchanges": 0, "connections": 0}
+    totals = {"request": 0, "reply": 0, "http": 0, "exchanges": 0, "connections": 0, "mismatches": 0}
     sample_frame = None
     for recs, response in syncs:
         pending = list(recs)
@@ -165,7 +166,8 @@ def encode_day(syncs):
                       "uptime": 36000, "reset": 1, "allow": 41, "rx": counter - 1}
             req, n = frame.pack_request(BOX_ID, counter, pending, health, KEY)
             decoded = frame.decode_request(req, lambda b: KEY)
-            assert decoded.records == pending[:n]  # the bench stops if the codec is wrong, figures mean nothing
+            if decoded.records != pending[:n]:
+                totals["mismatches"] += 1  # a codec bug: reported, the figures then mean nothing
             pending = pending[n:]
             reply_dict = dict(response)
             reply_dict["ack"] = decoded.records[-1]["seq"] if decoded.records else 0
@@ -229,18 +231,23 @@ req = bytes.fromhex(job["request"])
 records = frame.decode_request(req, lambda b: key).records
 health = job["health"]
 n = job["n"]
-t0 = time.ticks_us()
-for i in range(n):
-    frame.encode_request(job["box"], job["counter"], records, health, key)
-t1 = time.ticks_us()
-for i in range(n):
-    frame.decode_request(req, lambda b: key)
-t2 = time.ticks_us()
-print("%%d %%d %%d" %% (time.ticks_diff(t1, t0) // n, time.ticks_diff(t2, t1) // n, len(records)))
+# The best of 5 rounds: the machine is shared, the minimum is the least disturbed measurement.
+enc = dec = 1 << 30
+for _round in range(5):
+    t0 = time.ticks_us()
+    for i in range(n):
+        frame.encode_request(job["box"], job["counter"], records, health, key)
+    t1 = time.ticks_us()
+    for i in range(n):
+        frame.decode_request(req, lambda b: key)
+    t2 = time.ticks_us()
+    enc = min(enc, time.ticks_diff(t1, t0) // n)
+    dec = min(dec, time.ticks_diff(t2, t1) // n)
+print("%%d %%d %%d" %% (enc, dec, len(records)))
 """
 
 
-def micropython_timing(counter, req, repeat=20):
+def micropython_timing(counter, req, repeat=10):
     if not os.path.exists(MICROPYTHON):
         return None
     decoded = frame.decode_request(req, lambda b: KEY)
@@ -268,6 +275,8 @@ def main(argv):
     totals, (counter, req, _reply) = encode_day(syncs)
     frames = totals["request"] + totals["reply"]
     per_day = frames + totals["http"]
+    if totals["mismatches"]:
+        print("round_trip_mismatches: %d" % totals["mismatches"])
     print("positions: %d" % positions)
     print("records: %d" % records)
     print("syncs: %d" % len(syncs))
