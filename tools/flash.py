@@ -9,8 +9,10 @@
   6. version lue dans les fichiers copiés (app.version.VERSION), comparée à firmware/app/version.py ;
   7. redémarrage (--reset hard : RTS sur EN ; soft : Ctrl-D au REPL ; none : aucun, banc port Unix) et
      lecture de la ligne « BOOT <version> » que le firmware écrit au démarrage ; le firmware reste en marche.
---dry-run affiche les commandes exactes sans rien exécuter. --skip-esptool ne fait que les étapes 4 à 7
-(mise à jour de l'application, ou banc d'essai avec le port Unix de MicroPython derrière un pty).
+--dry-run fait les contrôles locaux et affiche les commandes exactes sans toucher à la carte.
+--skip-esptool ne fait que les étapes 4 à 7 (carte qui a déjà MicroPython sans le firmware, ou banc avec
+le port Unix de MicroPython derrière un pty) : un boîtier dont le firmware tourne n'a plus de REPL sur
+l'USB (le lecteur de badge prend l'UART0), il se reflashe entièrement.
 
 Plusieurs boîtiers : --fleet CSV --configs OUT [--plate P ...] flashe à la suite les véhicules du CSV avec
 OUT/boxes/<plaque>/config.json (écrits par tools/provision) ; l'outil attend Entrée entre deux boîtiers
@@ -330,7 +332,8 @@ def build_parser():
     parser.add_argument("--image-sha256", help="SHA-256 attendu de l'image (obligatoire avec --image)")
     parser.add_argument("--image-size", type=int, help="taille attendue de l'image en octets (facultatif)")
     parser.add_argument("--skip-esptool", action="store_true",
-                        help="ne pas effacer ni écrire MicroPython (mise à jour de l'application, banc)")
+                        help="ne pas effacer ni écrire MicroPython (carte qui a MicroPython mais pas encore "
+                             "le firmware ; banc)")
     parser.add_argument("--build", default=DEFAULT_BUILD, help="firmware compilé (défaut build/firmware)")
     parser.add_argument("--baud", type=int, default=460800, help="débit esptool (défaut 460800)")
     parser.add_argument("--reset", choices=("hard", "soft", "none"), default="hard",
@@ -340,7 +343,7 @@ def build_parser():
                         help="dossier cible sur le boîtier (défaut : la racine ; banc : vide = dossier courant)")
     parser.add_argument("--allow-unix-config", action="store_true",
                         help="accepter une configuration de banc (board=unix) ; seulement pour le banc")
-    parser.add_argument("--boot-timeout", type=float, default=30.0, help="attente max du REPL en secondes")
+    parser.add_argument("--boot-timeout", type=float, default=30.0, help="attente max du REPL et de la ligne BOOT (s)")
     parser.add_argument("--dry-run", action="store_true", help="afficher les commandes exactes sans les exécuter")
     parser.add_argument("--no-prompt", action="store_true", help="avec --fleet : ne pas attendre Entrée entre boîtiers")
     return parser
@@ -392,6 +395,11 @@ def main(argv=None, out=sys.stdout, prompt=input):
         try:
             version = flash_box(plan, expected, out, boot_timeout_s=args.boot_timeout)
             results.append((label, "OK", "version %s" % version))
+        except KeyboardInterrupt:
+            out.write("  INTERROMPU : le boîtier %s est à reflasher\n" % label)
+            results.append((label, "ÉCHEC", "interrompu"))
+            status = max(status, EXIT_STEP_FAILED)
+            break
         except FlashError as exc:
             out.write("  ÉCHEC : %s\n" % exc)
             results.append((label, "ÉCHEC", str(exc)))
