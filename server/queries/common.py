@@ -2,6 +2,10 @@
 
 import time
 
+# Longest span any reservation row may cover (booked or unplanned). The availability query uses it to
+# bound its index range scan: an overlapping reservation must start after `slot_start - MAX_SPAN_S`.
+MAX_SPAN_S = 31 * 24 * 3600
+
 
 class RuleError(Exception):
     """A business rule refused a write. `code` is stable for tests and the API; `message` is French."""
@@ -31,13 +35,9 @@ class Rules:
     def from_config(cls, config):
         return cls(
             min_duration_s=int(config.get("BOOKING_MIN_MINUTES", 15)) * 60,
-            max_duration_s=int(config.get("BOOKING_MAX_HOURS", 72)) * 3600,
+            # never above MAX_SPAN_S: the availability query relies on that bound
+            max_duration_s=min(int(config.get("BOOKING_MAX_HOURS", 72)) * 3600, MAX_SPAN_S),
             horizon_s=int(config.get("BOOKING_HORIZON_DAYS", 90)) * 86400,
             no_show_delay_s=int(config.get("NO_SHOW_DELAY_MINUTES", 30)) * 60,
             late_warning_window_s=int(config.get("LATE_WARNING_HOURS", 4)) * 3600,
         )
-
-
-# Longest span any reservation row may cover (booked or unplanned). The availability query uses it to
-# bound its index range scan: an overlapping reservation must start after `slot_start - MAX_SPAN_S`.
-MAX_SPAN_S = 31 * 24 * 3600

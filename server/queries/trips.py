@@ -28,9 +28,6 @@ def record_start(db, box_id, box_trip, t, badge_hash, reservation_id, odo_m):
             return None
         db.execute("UPDATE trips SET end = max(start, ?) WHERE box_id = ? AND end IS NULL", (t, box_id))
         agent_id = allowlist.agent_for_hash(db, box_id, hash_hex) if hash_hex else None
-        department_id = vehicle["department_id"]
-        if agent_id is not None:
-            department_id = row(db, "SELECT department_id FROM agents WHERE id = ?", (agent_id,))["department_id"]
         res = None
         if reservation_id:
             res = row(db, "SELECT id, agent_id FROM reservations WHERE id = ? AND vehicle_id = ?",
@@ -44,6 +41,9 @@ def record_start(db, box_id, box_trip, t, badge_hash, reservation_id, odo_m):
         else:
             unplanned = 1
             res_id = reservations.create_unplanned(db, vehicle["id"], agent_id, t) if agent_id else None
+        department_id = vehicle["department_id"]
+        if agent_id is not None:
+            department_id = row(db, "SELECT department_id FROM agents WHERE id = ?", (agent_id,))["department_id"]
         return db.execute(
             "INSERT INTO trips (box_id, box_trip, vehicle_id, agent_id, department_id, badge_hash, reservation_id, "
             "unplanned, start, odo_start_m) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",

@@ -1,0 +1,94 @@
+"""Reports: km and cost per department with fixed costs shared by use, CSV export, the pilot's evaluation;
+equipment bookings; housekeeping triggered by requests."""
+
+import csv
+import html
+import io
+
+import pytest
+from conftest import future, login
+
+from server import timeutil
+from server.queries import boxes, equipment, reports, reservations, trips
+from server.queries.common import RuleError, Rules
+
+KEY = "22" * 16
+
+
+def _drive(db, box_id, n, start, minutes, km, agent_id, vehicle_id):
+    res = reservations.create(db, agent_id, vehicle_id, start, start + minutes * 60, start - 3600, Rules())
+    trips.record_start(db, box_id, n, start, b"", res, 0)
+    trips.record_end(db, box_id, n, start + minutes * 60, 0, km * 1000, 1)
+
+
+def _month_of(t):
+    d = timeutil.local(t)
+    return d.year, d.month
+
+
+@pytest.fixture
+def driven(db, fleet):
+    """Car AB-123-CD (DDT, 12 c/km, 300 €/month): DDT drives 1 h / 30 km, DDPP 3 h / 50 km."""
+    boxes.register(db, 1, fleet.car, KEY)
+    t = future(24 * 3)
+    t -= t % 86400
+    t += 7 * 3600
+    _drive(db, 1, 1, t, 60, 30, fleet.agent, fleet.car)
+    _drive(db, 1, 2, t + 2 * 3600, 180, 50, fleet.agent2, fleet.car)
+    return t
+
+
+def test_monthly_costs_share_fixed_costs_by_hours_used(db, fleet, driven):
+    start, end = timeutil.month_bounds(*_month_of(driven))
+    data = reports.monthly(db, start, end)
+    depts = {d["code"]: d for d in data["departments"]}
+    assert (depts["DDT"]["km"], depts["DDT"]["trips"], depts["DDPP"]["km"]) == (30, 1, 50)
+    # AB-123-CD: 300 € shared 1 h : 3 h; EF-456-GH (DDPP, 240 €) unused: DDPP pays it all
+    assert depts["DDT"]["fixed_cents"] == 7500
+    assert depts["DDPP"]["fixed_cents"] == 22500 + 24000
+    assert depts["DDT"]["km_cost_cents"] == 30 * 12 and depts["DDPP"]["km_cost_cents"] == 50 * 12
+    assert data["totals"]["cost_cents"] == 30000 + 24000 + 80 * 12
+    car = {v["plate"]: v for v in data["vehicles"]}["AB-123-CD"]
+    assert (car["km"], car["hours"], car["departments"]) == (80, 4.0, ["DDPP", "DDT"])
+    assert car["usage_pct"] == round(100 * 4 / data["working_hours"], 1)
+    only_ddt = reports.monthly(db, start, end, fleet.ddt)
+    assert [d["code"] for d in only_ddt["departments"]] == ["DDT"]
+
+
+def test_report_page_csv_and_evaluation(client, db, fleet, driven):
+    login(client, fleet.email(fleet.admin))
+    month = "%04d-%02d" % _month_of(driven)
+    page = html.unescape(client.get("/admin/rapports?mois=" + month).get_data(as_text=True))
+    assert "<svg" in page and "75,00 €" in page
+    r = client.get("/admin/rapports.csv?par=direction&mois=" + month)
+    assert r.mimetype == "text/csv"
+    rows = list(csv.reader(io.StringIO(r.get_data(as_text=True).lstrip("\ufeff")), delimiter=";"))
+    assert rows[0][:4] == ["mois", "direction", "trajets", "km"]
+    assert [month, "DDPP", "1", "50"] == rows[1][:4]
+    evaluation = reports.evaluation(db, *timeutil.month_bounds(*_month_of(driven)))
+    assert evaluation["peak"] == 1 and evaluation["cars"] == 2
+    assert [(c["owner"], c["driver"], c["km"]) for c in evaluation["cross_km"]] == [("DDT", "DDPP", 50)]
+    assert evaluation["least_used"][0]["plate"] == "EF-456-GH"
+    assert "Évaluation du pilote" in html.unescape(client.get("/admin/evaluation?mois=" + month).get_data(
+        as_text=True))
+
+
+def test_equipment_cannot_be_double_booked(db, fleet):
+    item = equipment.create(db, "Vidéoprojecteur A", "projector")
+    start = future(24)
+    equipment.book(db, item, fleet.agent, start, start + 3600, start - 3600, Rules())
+    with pytest.raises(RuleError) as exc:
+        equipment.book(db, item, fleet.agent2, start + 600, start + 1200, start - 3600, Rules())
+    assert exc.value.code == "overlap"
+    assert equipment.available(db, start, start + 600) == []
+
+
+def test_requests_release_no_shows_and_show_late_warnings(app, client, db, fleet):
+    app.config["MAINTENANCE_ON_REQUEST"] = True
+    boxes.register(db, 1, fleet.car, KEY)
+    start = future(-2)
+    db.execute("INSERT INTO reservations (vehicle_id, agent_id, start, end, created_at) VALUES (?, ?, ?, ?, ?)",
+               (fleet.car, fleet.agent, start, start + 7200, start - 86400))
+    login(client, fleet.email(fleet.agent))
+    assert db.execute("SELECT status FROM reservations").fetchone()[0] == "no_show"
+    assert db.execute("SELECT value FROM meta WHERE key = 'maintenance.purge'").fetchone() is not None
