@@ -31,53 +31,84 @@ def _badge_hash(box_key, uid_hex):
 
 
 def _entry_id(db, kind, ref, badge_id):
-    db.execute("INSERT OR IGNORE INTO allow_ids (kind, ref, badge_id) VALUES (?, ?, ?)", (kind, ref, badge_id))
-    return db.execute("SELECT id FROM allow_ids WHERE kind = ? AND ref = ? AND badge_id = ?",
-                      (kind, ref, badge_id)).fetchone()[0]
+    return _entry_ids(db, [(kind, ref, badge_id)])[0]
 
 
-def entries_for_box(db, box_id, now, horizon_s=DEFAULT_HORIZON_S):
+def _entry_ids(db, triples):
+    """Stable ids of (kind, ref, badge_id) triples, allocated on first use: one executemany, then one
+    indexed lookup per (kind, ref) group (a whole on-the-spot list is one group)."""
+    if not triples:
+        return []
+    db.conn.executemany("INSERT OR IGNORE INTO allow_ids (kind, ref, badge_id) VALUES (?, ?, ?)", triples)
+    groups = {}
+    for kind, ref, badge_id in triples:
+        groups.setdefault((kind, ref), set()).add(badge_id)
+    ids = {}
+    for (kind, ref), badge_ids in groups.items():
+        badge_ids = sorted(badge_ids)
+        for i in range(0, len(badge_ids), 500):
+            chunk = badge_ids[i:i + 500]
+            for r in db.execute("SELECT id, badge_id FROM allow_ids WHERE kind = ? AND ref = ? AND badge_id IN (%s)"
+                                % ",".join("?" * len(chunk)), [kind, ref] + chunk):
+                ids[(kind, ref, r[1])] = r[0]
+    return [ids[t] for t in triples]
+
+
+def entries_for_box(db, box_id, now, horizon_s=DEFAULT_HORIZON_S, hashed=True):
     """The complete allow-list of box `box_id` at time `now` (list of entry dicts, with an extra
     "agent_id" key the server keeps for itself; strip it before encoding if the protocol objects).
 
     Writes: may allocate new entry ids in `allow_ids` (call it inside the frame's transaction).
-    Returns [] for an unknown box or a box with no vehicle.
+    Returns [] for an unknown box or a box with no vehicle. `hashed=False` leaves out "badge" (an HMAC per
+    entry) and gives "uid_hex" instead; `hash_entries` completes the entries actually needed.
     """
     kind_res, kind_role, kind_spot = _codes()
     box = row(db, "SELECT b.key_hex, v.id AS vehicle_id, v.pool_id, p.on_the_spot, v.active FROM boxes b "
               "JOIN vehicles v ON v.id = b.vehicle_id JOIN pools p ON p.id = v.pool_id WHERE b.id = ?", (box_id,))
     if box is None:
         return []
-    key = bytes.fromhex(box["key_hex"])
     entries = []
+    triples = []
     role_agents = set()
     for r in rows(db, "SELECT a.id AS agent_id, b.id AS badge_id, b.uid_hex FROM agents a "
                   "JOIN badges b ON b.agent_id = a.id AND b.active = 1 "
                   "WHERE a.permanent_access = 1 AND a.active = 1 ORDER BY b.id"):
         role_agents.add(r["agent_id"])
-        entries.append({"id": _entry_id(db, kind_role, 0, r["badge_id"]), "badge": _badge_hash(key, r["uid_hex"]),
-                        "kind": kind_role, "start": 0, "end": 0, "reservation": 0, "agent_id": r["agent_id"]})
-    if not box["active"]:
-        return entries
-    for r in rows(db, "SELECT r.id, r.start, r.end, r.agent_id, b.id AS badge_id, b.uid_hex FROM reservations r "
-                  "JOIN agents a ON a.id = r.agent_id AND a.active = 1 "
-                  "JOIN badges b ON b.agent_id = r.agent_id AND b.active = 1 "
-                  "WHERE r.vehicle_id = ? AND r.status = 'booked' AND r.unplanned = 0 "
-                  "AND r.start < ? AND r.end > ? AND r.start > ? ORDER BY r.start, b.id",
-                  (box["vehicle_id"], now + horizon_s, now, now - 31 * 86400)):
-        entries.append({"id": _entry_id(db, kind_res, r["id"], r["badge_id"]), "badge": _badge_hash(key, r["uid_hex"]),
-                        "kind": kind_res, "start": r["start"], "end": r["end"], "reservation": r["id"],
+        triples.append((kind_role, 0, r["badge_id"]))
+        entries.append({"uid_hex": r["uid_hex"], "kind": kind_role, "start": 0, "end": 0, "reservation": 0,
                         "agent_id": r["agent_id"]})
-    if box["on_the_spot"]:
+    if box["active"]:
+        for r in rows(db, "SELECT r.id, r.start, r.end, r.agent_id, b.id AS badge_id, b.uid_hex FROM reservations r "
+                      "JOIN agents a ON a.id = r.agent_id AND a.active = 1 "
+                      "JOIN badges b ON b.agent_id = r.agent_id AND b.active = 1 "
+                      "WHERE r.vehicle_id = ? AND r.status = 'booked' AND r.unplanned = 0 "
+                      "AND r.start < ? AND r.end > ? AND r.start > ? ORDER BY r.start, b.id",
+                      (box["vehicle_id"], now + horizon_s, now, now - 31 * 86400)):
+            triples.append((kind_res, r["id"], r["badge_id"]))
+            entries.append({"uid_hex": r["uid_hex"], "kind": kind_res, "start": r["start"], "end": r["end"],
+                            "reservation": r["id"], "agent_id": r["agent_id"]})
+    if box["active"] and box["on_the_spot"]:
         for r in rows(db, "SELECT DISTINCT a.id AS agent_id, b.id AS badge_id, b.uid_hex FROM habilitations h "
                       "JOIN agents a ON (a.id = h.agent_id OR a.department_id = h.department_id) AND a.active = 1 "
                       "JOIN badges b ON b.agent_id = a.id AND b.active = 1 WHERE h.pool_id = ? ORDER BY b.id",
                       (box["pool_id"],)):
             if r["agent_id"] in role_agents:
                 continue
-            entries.append({"id": _entry_id(db, kind_spot, 0, r["badge_id"]),
-                            "badge": _badge_hash(key, r["uid_hex"]), "kind": kind_spot, "start": 0, "end": 0,
-                            "reservation": 0, "agent_id": r["agent_id"]})
+            triples.append((kind_spot, 0, r["badge_id"]))
+            entries.append({"uid_hex": r["uid_hex"], "kind": kind_spot, "start": 0, "end": 0, "reservation": 0,
+                            "agent_id": r["agent_id"]})
+    for entry, entry_id in zip(entries, _entry_ids(db, triples)):
+        entry["id"] = entry_id
+    if hashed:
+        hash_entries(bytes.fromhex(box["key_hex"]), entries)
+    return entries
+
+
+def hash_entries(box_key, entries):
+    """Replace "uid_hex" by the per-box keyed "badge" hash in entries made with hashed=False."""
+    for e in entries:
+        if "uid_hex" in e:
+            e["badge"] = _badge_hash(box_key, e.pop("uid_hex"))
     return entries
 
 
@@ -98,10 +129,10 @@ def changes_for_box(db, box_id, now, full=False, horizon_s=DEFAULT_HORIZON_S, ma
     returned is recorded as sent, and the returned dict then carries `"more": True` (strip it before
     encoding) so the caller can ask the box to sync again for the rest, sent as a diff.
     """
-    entries = entries_for_box(db, box_id, now, horizon_s)
+    entries = entries_for_box(db, box_id, now, horizon_s, hashed=False)
     current = {r["entry_id"] for r in rows(db, "SELECT entry_id FROM box_allow WHERE box_id = ?", (box_id,))}
     new_ids = {e["id"] for e in entries}
-    version = row(db, "SELECT allow_version FROM boxes WHERE id = ?", (box_id,))
+    version = row(db, "SELECT allow_version, key_hex FROM boxes WHERE id = ?", (box_id,))
     if version is None:
         return None
     if not full and new_ids == current and version["allow_version"] > 0:
@@ -116,6 +147,7 @@ def changes_for_box(db, box_id, now, full=False, horizon_s=DEFAULT_HORIZON_S, ma
         more = True
         remove = remove[:max_entries]
         add = add[:max_entries - len(remove)]
+    hash_entries(bytes.fromhex(version["key_hex"]), add)  # only what is sent: one HMAC per new entry
     with write(db):
         if full:
             db.execute("DELETE FROM box_allow WHERE box_id = ?", (box_id,))
