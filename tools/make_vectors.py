@@ -21,6 +21,7 @@ if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
 
 from protocol import codes, crypto, errors, frame, golden, keys  # noqa: E402
+from protocol.predict import sin14 as predict_sin  # noqa: E402
 from protocol.records import RecordPacker, encode_health  # noqa: E402
 from protocol.wire import put_svarint, put_uvarint  # noqa: E402
 
@@ -80,6 +81,29 @@ SOUTH_WEST_TRACK = _track(1, 1700000000, -346037220, -583815920, [
 ])
 
 
+def _walk(n, seed=12345):
+    """A deterministic car-like walk (integer LCG, no floats): turns, stops, accelerations, a gap in time,
+    so the predictor is exercised on many cases by every interpreter that checks the vector."""
+    state = seed
+    out = []
+    t, lat, lon, speed, course = T0 + 3600, 457593500, 48426000, 0, 90
+    for i in range(n):
+        state = (state * 1103515245 + 12345) & 0x7FFFFFFF
+        r = state >> 8
+        dt = 10 if r % 5 else 3 + r % 8
+        if i == n // 2:
+            dt = 95  # a tunnel: beyond the predictor's 60 s
+        speed = max(0, min(3600, speed + (r % 401) - 180))
+        course = (course + (r >> 9) % 41 - 20) % 360
+        step = speed * dt  # cm
+        lat += step * predict_sin(course + 90) // 18212 + (r % 61) - 30
+        lon += step * predict_sin(course) // 12990 + (r >> 3) % 61 - 30
+        t += dt
+        out.append({"type": "pos", "seq": 500 + i, "t": t, "lat": lat, "lon": lon, "speed": speed,
+                    "course": course})
+    return out
+
+
 def request_vectors():
     v = []
 
@@ -118,6 +142,8 @@ def request_vectors():
     add("request_track", LYON_TRACK, note="ten samples in Lyon: residuals after dead reckoning, dt escape, "
         "course wrap")
     add("request_track_south_west", SOUTH_WEST_TRACK, note="negative latitude and longitude (floor division)")
+    add("request_track_walk", _walk(150), counter=77, note="150 samples of a synthetic drive: the predictor "
+        "on turns, stops and a 95 s gap, identical on both interpreters")
     day = [
         {"type": "badge", "seq": 100, "t": T0, "badge": BADGE_A, "granted": True, "reason": codes.REASON_SPOT},
         {"type": "event", "seq": 101, "t": T0, "code": codes.EV_RELAY, "value": 0},
