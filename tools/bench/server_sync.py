@@ -1,0 +1,254 @@
+"""The sync endpoint's part of `python -m tools.bench server` (PARTS, called with the national dataset).
+
+  ingest_ratio        position records per second through POST /api/v1/sync (Flask test client: HTTP
+                      handling, decode, HMAC check, AES-CTR decrypt, dedup, store, allow-list diff, reply
+                      encoded), divided by the rows per second of one raw sqlite `executemany` of the same
+                      rows into a table of the same schema and indexes, in the same run (goal >= 0.3).
+                      The boxes send full frames (MAX_FRAME bytes, ~500 positions), as a box with a backlog
+                      does; `ingest_positions` says how many went through (1,000,000 at scale 1).
+  syncs_per_s         frames of 50 position records, each from the next box in turn (one box's frames are
+                      further apart than ALLOW_REFRESH_S, so every sync recomputes its allow-list diff).
+  also printed: ingest_positions, ingest_positions_per_s, ingest_frames, raw_executemany_rows_per_s,
+                ingest_dropped, sync_errors, allow_entries_per_box (mean, on-the-spot pools hold ~1000).
+
+Standalone (small dataset): python -m tools.bench server_sync [--scale 0.01]
+"""
+
+import os
+import sqlite3
+import sys
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+if ROOT not in sys.path:
+    sys.path.insert(0, ROOT)
+
+from protocol import codes, frame  # noqa: E402
+
+NATIONAL_POSITIONS = 1_000_000
+NATIONAL_VEHICLES = 10_000
+INGEST_BOXES = 200
+SYNC_RECORDS = 50
+OCTETS = {"Content-Type": "application/octet-stream"}
+HEALTH = {"fw": "1.0.0", "csq": 15, "mv": 12500, "backlog": 0, "gps": 1, "uptime": 3600, "reset": 1}
+BOX_ID0 = 1000
+
+
+class Fleet:
+    """The bench's boxes: registered on vehicles of the dataset, each with its counter, sequence, held
+    allow-list version and open trip."""
+
+    def __init__(self, ctx, n):
+        from server.db import connect, write
+        from server.queries import boxes
+
+        self.ctx = ctx
+        self.client = ctx.app.test_client()
+        self.boxes = []
+        db = connect(ctx.path)
+        with write(db):
+            for i in range(n):
+                box_id = BOX_ID0 + i
+                key = bytes(ctx.rng.randrange(256) for _ in range(16))
+                vehicle = 1 + (i * 7919) % ctx.vehicles
+                boxes.register(db, box_id, vehicle, key.hex())
+                self.boxes.append({"id": box_id, "key": key, "counter": 0, "seq": 0, "allow": 0, "rx": 0,
+                                   "entries": {}, "t": ctx.now - 3 * 86400 + i * 37})
+        db.conn.close()
+
+    def post(self, b, data, counter):
+        r = self.client.post("/api/v1/sync", data=data, headers=OCTETS)
+        if r.status_code != 200:
+            raise RuntimeError("sync answered HTTP %d" % r.status_code)
+        return self.apply(b, r.data, counter)
+
+    def apply(self, b, body, counter):
+        answer = frame.decode_response(body, b["id"], counter, b["key"])
+        if answer["error"]:
+            return answer
+        b["rx"] = counter
+        allow = answer["allow"]
+        if allow is not None:
+            if allow["full"]:
+                b["entries"] = {}
+            for rid in allow["remove"]:
+                b["entries"].pop(rid, None)
+            for e in allow["add"]:
+                b["entries"][e["id"]] = e
+            b["allow"] = allow["version"]
+        return answer
+
+    def health(self, b):
+        return dict(HEALTH, allow=b["allow"], rx=b["rx"])
+
+    def frame(self, b, records):
+        b["counter"] += 1
+        data, n = frame.pack_request(b["id"], b["counter"], records, self.health(b), b["key"])
+        return data, b["counter"], n
+
+    def records(self, b, kind, n, **fields):
+        out = []
+        for _ in range(n):
+            b["seq"] += 1
+            b["t"] += 5
+            r = {"type": kind, "seq": b["seq"], "t": b["t"]}
+            r.update(fields)
+            out.append(r)
+        return out
+
+    def positions(self, b, n):
+        """n position samples of a car driving north-east at ~50 km/h, one every 5 s."""
+        out = []
+        base = 450000000 + (b["id"] % 1000) * 10000
+        for _ in range(n):
+            b["seq"] += 1
+            b["t"] += 5
+            k = b["seq"]
+            out.append({"type": "pos", "seq": k, "t": b["t"], "lat": base + k * 480 + (k * 7) % 13,
+                        "lon": 48000000 + k * 510 - (k * 11) % 17, "speed": 1390 + (k % 7) * 3, "course": 45})
+        return out
+
+    def settle(self, b):
+        """Sync until the box holds its whole allow-list (long lists come in several answers)."""
+        for _ in range(64):
+            data, counter, _n = self.frame(b, [])
+            answer = self.post(b, data, counter)
+            if answer["error"]:
+                raise RuntimeError("sync error %d" % answer["error"])
+            if answer["allow"] is None and not answer["commands"]:
+                return
+        raise RuntimeError("allow-list of box %d did not settle" % b["id"])
+
+    def open_trip(self, b):
+        """A badge-in and trip start with a badge of the box's list (else the server's agent lookup falls
+        back to hashing every badge, see the report)."""
+        entries = list(b["entries"].values())
+        badge = entries[0]["badge"] if entries else bytes(8)
+        recs = self.records(b, "badge", 1, badge=badge, granted=True, reason=codes.REASON_SPOT)
+        recs += self.records(b, "trip_start", 1, trip=b["seq"], badge=badge, reservation=0, odo_m=1000)
+        data, counter, _n = self.frame(b, recs)
+        answer = self.post(b, data, counter)
+        if answer["error"]:
+            raise RuntimeError("sync error %d" % answer["error"])
+
+
+def _raw_rate(path, rows):
+    """Rows per second of one executemany of `rows` into a fresh table with the positions schema."""
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=NORMAL")
+    conn.execute("CREATE TABLE positions (id INTEGER PRIMARY KEY, trip_id INTEGER NOT NULL, t INTEGER NOT NULL, "
+                 "lat INTEGER NOT NULL, lon INTEGER NOT NULL, speed INTEGER NOT NULL DEFAULT 0, "
+                 "course INTEGER NOT NULL DEFAULT 0)")
+    conn.execute("CREATE INDEX positions_trip_t ON positions(trip_id, t)")
+    conn.execute("CREATE INDEX positions_t ON positions(t)")
+    t0 = time.perf_counter()
+    conn.execute("BEGIN")
+    conn.executemany("INSERT INTO positions (trip_id, t, lat, lon, speed, course) VALUES (?, ?, ?, ?, ?, ?)", rows)
+    conn.execute("COMMIT")
+    elapsed = time.perf_counter() - t0
+    conn.close()
+    return len(rows) / elapsed
+
+
+def _positions_total(ctx):
+    return max(10_000, NATIONAL_POSITIONS * ctx.vehicles // NATIONAL_VEHICLES)
+
+
+def _fleet(ctx):
+    if getattr(ctx, "sync_fleet", None) is None:
+        # at least ~5000 positions per box (ten full frames), as many boxes as that allows (<= 200)
+        fleet = Fleet(ctx, max(2, min(INGEST_BOXES, ctx.vehicles, _positions_total(ctx) // 5000)))
+        for b in fleet.boxes:
+            fleet.settle(b)
+            fleet.open_trip(b)
+        ctx.sync_fleet = fleet
+    return ctx.sync_fleet
+
+
+def ingest(ctx):
+    fleet = _fleet(ctx)
+    total = _positions_total(ctx)
+    per_box = total // len(fleet.boxes)
+    frames = []  # (box, counter, bytes): encoded before the clock starts (that is the boxes' work)
+    for b in fleet.boxes:
+        left = per_box
+        while left:
+            recs = fleet.positions(b, min(left, 1024))
+            data, counter, n = fleet.frame(b, recs)
+            # what did not fit goes in the next frame, as the firmware's journal would send it
+            b["seq"] = recs[n - 1]["seq"]
+            b["t"] = recs[n - 1]["t"]
+            frames.append((b, counter, data))
+            left -= n
+    bodies = []
+    t0 = time.perf_counter()
+    for _b, _counter, data in frames:
+        r = fleet.client.post("/api/v1/sync", data=data, headers=OCTETS)
+        bodies.append(r.data if r.status_code == 200 else b"")
+    elapsed = time.perf_counter() - t0
+    errors = 0
+    for (b, counter, _data), body in zip(frames, bodies):
+        try:
+            errors += fleet.apply(b, body, counter)["error"] != 0
+        except frame.ProtocolError:
+            errors += 1
+    conn = sqlite3.connect(ctx.path)
+    rows = conn.execute("SELECT p.trip_id, p.t, p.lat, p.lon, p.speed, p.course FROM positions p "
+                        "JOIN trips t ON t.id = p.trip_id WHERE t.box_id >= ?", (BOX_ID0,)).fetchall()
+    conn.close()
+    stored = len(rows)
+    sent = per_box * len(fleet.boxes)
+    rate = stored / elapsed
+    raw_path = os.path.join(os.path.dirname(ctx.path), "raw_executemany.sqlite")
+    raw = _raw_rate(raw_path, rows)
+    for suffix in ("", "-wal", "-shm"):
+        if os.path.exists(raw_path + suffix):
+            os.remove(raw_path + suffix)
+    mean_entries = sum(len(b["entries"]) for b in fleet.boxes) // len(fleet.boxes)
+    return [("ingest_positions", stored), ("ingest_frames", len(frames)), ("ingest_dropped", sent - stored),
+            ("ingest_positions_per_s", int(rate)), ("raw_executemany_rows_per_s", int(raw)),
+            ("ingest_ratio", round(rate / raw, 3)), ("sync_errors", errors), ("allow_entries_per_box", mean_entries)]
+
+
+def syncs(ctx):
+    fleet = _fleet(ctx)
+    n = max(ctx.samples, 2 * len(fleet.boxes))
+    frames = []
+    for i in range(n):
+        b = fleet.boxes[i % len(fleet.boxes)]
+        data, counter, _n = fleet.frame(b, fleet.positions(b, SYNC_RECORDS))
+        frames.append((b, counter, data))
+    bodies = []
+    app = ctx.app
+    refresh = app.config.get("SYNC_ALLOW_REFRESH_S")
+    app.config["SYNC_ALLOW_REFRESH_S"] = 0  # every sync recomputes the allow-list diff (worst case)
+    t0 = time.perf_counter()
+    for _b, _counter, data in frames:
+        bodies.append(fleet.client.post("/api/v1/sync", data=data, headers=OCTETS).data)
+    elapsed = time.perf_counter() - t0
+    app.config["SYNC_ALLOW_REFRESH_S"] = refresh
+    errors = 0
+    for (b, counter, _data), body in zip(frames, bodies):
+        try:
+            errors += fleet.apply(b, body, counter)["error"] != 0
+        except frame.ProtocolError:
+            errors += 1
+    return [("syncs_per_s", round(n / elapsed, 1)), ("syncs_measured", n), ("syncs_errors", errors)]
+
+
+PARTS = [ingest, syncs]
+
+
+def main(argv):
+    """Standalone: the server bench's dataset and only these parts."""
+    from tools.bench import server
+
+    server.PARTS[:] = []
+    if not any(a.startswith("--scale") for a in argv):
+        argv = ["--scale", "0.01"] + list(argv)
+    return server.main(argv)
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
