@@ -11,8 +11,9 @@ import random
 import time
 
 from hil_tests.harness.seed import BADGES
+from protocol import keys
 
-POWER_CUT_BUDGET_S = 60.0
+POWER_CUT_BUDGET_S = 50.0
 SEED = 20160
 
 
@@ -44,6 +45,7 @@ def test_power_cuts_lose_nothing_duplicate_nothing_and_never_block_a_running_eng
     committed = 0
     attempted = 0
     cuts = 0
+    taps_by = {}
     started = time.monotonic()
 
     def set_ignition(on):
@@ -59,7 +61,9 @@ def test_power_cuts_lose_nothing_duplicate_nothing_and_never_block_a_running_eng
         mark = box.control.mark()
         if step == "tap":
             attempted += 1
-            box.reader.tap(BADGES[rng.choice(("max", "alice", "bob"))])
+            who = rng.choice(("max", "alice", "bob"))
+            taps_by[who] = taps_by.get(who, 0) + 1
+            box.reader.tap(BADGES[who])
             time.sleep(cut_after)
             box.reader.remove()
         elif step == "ignition":
@@ -89,7 +93,11 @@ def test_power_cuts_lose_nothing_duplicate_nothing_and_never_block_a_running_eng
     assert arrived, "%d badge records on the server, %d committed:\n%s" % (len(events), committed,
                                                                           bench.diagnostics())
     assert len(events) <= attempted, "more badge records than taps: duplicates"
-    keys = [(e["t"], e["badge_hash"], e["granted"], e["reason"]) for e in events]
-    assert len(keys) == len(set(keys)), "a record was stored twice under different sequence numbers"
+    # Per badge: never more records than taps (a record replayed under a new sequence number would show).
+    # (Time stamps may repeat: after a cut the clock is unknown until GPS or the server sets it.)
+    for who, count in taps_by.items():
+        mine = keys.badge_hash(box.key, BADGES[who]).hex()
+        stored = len([e for e in events if e["badge_hash"] == mine])
+        assert stored <= count, "%s: %d records for %d taps" % (who, stored, count)
     trips = bench.fleet.trips(8)
     assert len({t["box_trip"] for t in trips}) == len(trips), "a trip was stored twice"

@@ -5,9 +5,12 @@ filesystem root, which survives restarts: that is what a power cut test needs). 
 stdout/stderr go to `firmware.log` in that directory so a failing test can show them.
 """
 
+import atexit
 import json
 import os
+import shutil
 import signal
+import tempfile
 import subprocess
 import time
 
@@ -22,9 +25,27 @@ def micropython_binary():
     return candidate if os.path.exists(candidate) else "micropython"
 
 
+_snapshot = []
+
+
 def firmware_dir():
-    """build/firmware (the .mpy build) unless AUTOPARTAGE_FIRMWARE points elsewhere (e.g. firmware/)."""
-    return os.environ.get("AUTOPARTAGE_FIRMWARE", BUILD)
+    """A snapshot of build/firmware (the .mpy build) taken once per bench process, so that a `make firmware`
+    running meanwhile cannot pull files from under a box; AUTOPARTAGE_FIRMWARE points elsewhere if set."""
+    chosen = os.environ.get("AUTOPARTAGE_FIRMWARE")
+    if chosen:
+        return chosen
+    if not _snapshot:
+        if not os.path.exists(os.path.join(BUILD, "main.py")):
+            return BUILD
+        target = tempfile.mkdtemp(prefix="autopartage-fw-")
+        try:
+            shutil.copytree(BUILD, os.path.join(target, "firmware"))
+        except (OSError, shutil.Error):
+            shutil.rmtree(target, ignore_errors=True)
+            return BUILD
+        atexit.register(shutil.rmtree, target, True)
+        _snapshot.append(os.path.join(target, "firmware"))
+    return _snapshot[0]
 
 
 def box_config(box_id, key_hex, vehicle, server, uarts, control, data_dir, clock_factor=1, reader="pn532", **extra):
