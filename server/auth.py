@@ -119,7 +119,12 @@ def account():
             current = request.form.get("current") or ""
             new = request.form.get("new") or ""
             confirm = request.form.get("confirm") or ""
-            if agents_q.check_login(db, g.user["email"], current) is None:
+            now = int(time.time())
+            key = "mail:" + g.user["email"].lower()
+            if _throttled(db, [key], now):
+                errors["current"] = "Trop de tentatives échouées : réessayez plus tard."
+            elif agents_q.check_login(db, g.user["email"], current) is None:
+                agents_q.record_failed_login(db, key, now)
                 errors["current"] = "Mot de passe actuel incorrect."
             if len(new) < 10:
                 errors["new"] = "Le nouveau mot de passe doit faire au moins 10 caractères."

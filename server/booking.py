@@ -135,20 +135,32 @@ def report_problem():
     for t in trips.for_agent(db, g.user["id"], limit=10):
         options[t["vehicle_id"]] = "%s (%s)" % (t["plate"], t["model"])
     errors = {}
-    values = {"vehicle_id": request.values.get("vehicle_id", ""), "kind": "remark", "text": ""}
+    trip = None
+    trip_id = forms.integer(request.values, "trip_id", errors, "Trajet", minimum=1, required=False)
+    if trip_id is not None:
+        trip = trips.get(db, trip_id)
+        if trip is None or trip["agent_id"] != g.user["id"]:
+            errors["trip_id"] = "Trajet : ce trajet n'est pas le vôtre."
+            trip = None
+    values = {"vehicle_id": trip["vehicle_id"] if trip else request.values.get("vehicle_id", ""), "kind": "remark",
+              "text": ""}
     if request.method == "POST":
         values = {k: request.form.get(k, "") for k in ("vehicle_id", "kind", "text")}
         vehicle_id = forms.integer(request.form, "vehicle_id", errors, "Véhicule", minimum=1)
         if vehicle_id is not None and vehicle_id not in options:
             errors["vehicle_id"] = "Véhicule : choisissez un véhicule que vous avez réservé ou conduit."
+        if trip and vehicle_id != trip["vehicle_id"]:
+            errors["vehicle_id"] = "Véhicule : ce n'est pas le véhicule de ce trajet."
         kind = forms.choice(request.form, "kind", errors, "Type de problème", problems.KINDS)
         text = forms.text(request.form, "text", errors, "Description", required=True, max_len=2000)
         if not errors:
-            problems.create(db, vehicle_id, g.user["id"], kind, text, now)
+            problems.create(db, vehicle_id, g.user["id"], kind, text, now, trip_id=trip["id"] if trip else None,
+                            reservation_id=trip["reservation_id"] if trip else None)
             flash("Merci : le signalement a été transmis au gestionnaire de flotte.")
             return redirect(url_for("booking.my_reservations"))
     return render_template("booking/problem.html", options=sorted(options.items(), key=lambda kv: kv[1]),
-                           kinds=list(problems.KINDS.items()), values=values, errors=errors), (400 if errors else 200)
+                           kinds=list(problems.KINDS.items()), values=values, errors=errors, trip=trip), (
+        400 if errors else 200)
 
 
 @bp.get("/mes-trajets")

@@ -158,3 +158,44 @@ def test_admin_registers_a_box_and_sees_the_key_once(client, db, fleet):
     assert key not in client.get("/admin/boitiers").get_data(as_text=True)
     again = client.post("/admin/boitiers", data={"box_id": "42", "vehicle_id": fleet.car, "csrf_token": token})
     assert again.status_code == 400 and "déjà enregistré" in again.get_data(as_text=True)
+
+
+def test_parallel_http_bookings_of_one_car_exactly_one_wins(app, db, fleet):
+    """Ten agents, each with their own session, POST the same car and slot at once through the app."""
+    import threading
+
+    agents = [fleet.person("Agent %d" % i, "p%d@ddt.gouv.fr" % i, fleet.ddt) for i in range(10)]
+    clients = []
+    for a in agents:
+        c = app.test_client()
+        clients.append((c, login(c, fleet.email(a))))
+    _start, slot = _slot(50)
+    barrier = threading.Barrier(len(clients))
+    statuses = []
+
+    def book(c, token):
+        barrier.wait()
+        statuses.append(c.post("/reserver", data=dict(slot, vehicle_id=fleet.car, csrf_token=token)).status_code)
+
+    threads = [threading.Thread(target=book, args=pair) for pair in clients]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(statuses) == [302] + [400] * 9
+    assert db.execute("SELECT count(*) FROM reservations WHERE status = 'booked'").fetchone()[0] == 1
+
+
+def test_problem_reported_from_one_of_my_trips(client, db, fleet):
+    boxes.register(db, 1, fleet.car, "00" * 16)
+    start = future(-3)
+    res = reservations.create(db, fleet.agent, fleet.car, start + 600, start + 4000, start, Rules())
+    trip = trips.record_start(db, 1, 1, start + 700, b"", res, 0)
+    token = login(client, fleet.email(fleet.agent))
+    assert "Signaler" in client.get("/mes-trajets").get_data(as_text=True)
+    r = client.post("/signaler?trip_id=%d" % trip, data={"vehicle_id": fleet.car, "kind": "cleanliness",
+                                                         "text": "Sièges sales", "csrf_token": token})
+    assert r.status_code == 302
+    assert db.execute("SELECT trip_id, reservation_id FROM problem_reports").fetchone()[:] == (trip, res)
+    r = client.get("/signaler?trip_id=999")
+    assert r.status_code == 400 and "pas le vôtre" in html.unescape(r.get_data(as_text=True))
