@@ -108,7 +108,17 @@ class Demo:
             boxes_q.register(db, box_id, car["id"], box.key_hex)
             box.car = car
             self.boxes.append(box)
+        # The day's bookings exist before the boxes boot: their first sync brings them.
+        self.plans = self.book_day()
+        for box in self.boxes:
             box.start(boot_timeout=30)
+        for box in self.boxes:
+            deadline = time.monotonic() + 60
+            while not (db.execute("SELECT last_counter FROM boxes WHERE id = ?", (box.box_id,)).fetchone()[0]):
+                if time.monotonic() > deadline:
+                    raise RuntimeError("box %d never synced; log:\n%s" % (box.box_id, box.firmware.log()))
+                time.sleep(0.2)
+            say("      box %d synced with the server" % box.box_id)
 
     # --- the working day -------------------------------------------------------------------------
     def drivers_for(self, car):
@@ -152,14 +162,18 @@ class Demo:
             for number, (start, driver, minutes, kind, _rid) in enumerate(plan):
                 self.wait_until(start + 2 * MINUTE)
                 uid = bytes.fromhex(driver["uid_hex"])
-                since = box.tap(uid)
+                since = box.control.mark()
+                box.reader.tap(uid)
+                released = box.control.wait_pin("relay", 0, 5, since=since)
+                if released is not None:
+                    box.control.set_ignition(1)  # the driver starts the engine at once (start window)
+                box.reader.remove()
                 pulses = box.feedback(since, timeout=5)
                 say("  %s box %d: %s badges in -> %s" % (self.hhmm(), box.box_id, driver["name"],
                                                          {1: "granted", 2: "no reservation now", 3: "denied",
                                                           4: "box not ready"}.get(pulses, "%d pulses" % pulses)))
-                if box.relay() != 0:
+                if released is None:
                     continue
-                box.control.set_ignition(1)
                 route = gps.route(seed=box.box_id * 10 + number, kind=kind, duration_s=minutes * 60,
                                   start=box.gps.position)
                 done = box.gps.drive(route, wait=False)
@@ -182,7 +196,7 @@ class Demo:
         return time.strftime("%H:%M", time.gmtime(self.clock.now()))
 
     def play_day(self):
-        plans = self.book_day()
+        plans = self.plans
         say("[4/4] playing the day from %s (x%d: one real minute = %d simulated minutes)"
             % (self.hhmm(), self.clock.factor, self.clock.factor))
         for box in self.boxes:
