@@ -113,15 +113,15 @@ def test_authentic_frame_with_a_bad_payload_gets_an_authenticated_error():
 
 
 def test_backlog_larger_than_a_frame_goes_in_several_syncs():
-    records = _positions(1, 900)
+    records = _positions(1, 300)
     server = FakeServer()
     counter = 0
     sent = 0
     exchanges = 0
     while sent < len(records):
         counter += 1
-        data, n = frame.pack_request(BOX, counter, iter(records[sent:]), HEALTH, KEY)
-        assert len(data) <= frame.MAX_FRAME and n > 0
+        data, n = frame.pack_request(BOX, counter, iter(records[sent:]), HEALTH, KEY, max_bytes=1024)
+        assert len(data) <= 1024 and n > 0
         reply = frame.decode_response(server.handle(data), BOX, counter, KEY)
         assert reply["ack"] == records[sent + n - 1]["seq"]
         sent += n
@@ -184,3 +184,16 @@ def test_derived_keys_differ_from_each_other_and_from_the_box_key():
     mac_key, enc_key = keys.derive(KEY)
     assert len(mac_key) == 32 and len(enc_key) == 16
     assert enc_key != KEY and mac_key[:16] != enc_key and mac_key[:16] != KEY
+
+
+def _position_stream(n):
+    # What the box does: records come one by one from the journal, never as one big list.
+    for i in range(n):
+        yield {"type": "pos", "seq": 1 + i, "t": 1772436600 + 10 * i, "lat": 457593500 + 700 * i,
+               "lon": 48426000 + 900 * i, "speed": 1100 + (i % 7), "course": (40 + i) % 360}
+
+
+def test_box_fills_a_whole_frame_from_a_stream():
+    data, n = frame.pack_request(BOX, 1, _position_stream(5000), HEALTH, KEY)
+    assert frame.MAX_FRAME - 16 < len(data) <= frame.MAX_FRAME
+    assert 300 < n < 1025
