@@ -50,9 +50,11 @@ _RESPONSE_TYPES = (codes.T_SYNC_REPLY, codes.T_RESYNC_REPLY, codes.T_ERROR, code
 
 class Request:
     """A decoded, authenticated box -> server frame. type is codes.T_SYNC (records, health) or
-    codes.T_RESYNC (nonce); skipped counts records of unknown types that were passed over."""
+    codes.T_RESYNC (nonce); skipped counts records of unknown types that were passed over; last_seq is the
+    highest sequence number in the frame, skipped records included (what the server may acknowledge), None
+    when the frame has no record."""
 
-    def __init__(self, box_id, counter, records, health, type=codes.T_SYNC, nonce=None, skipped=0):
+    def __init__(self, box_id, counter, records, health, type=codes.T_SYNC, nonce=None, skipped=0, last_seq=None):
         self.box_id = box_id
         self.counter = counter
         self.records = records
@@ -60,6 +62,7 @@ class Request:
         self.type = type
         self.nonce = nonce
         self.skipped = skipped
+        self.last_seq = last_seq
 
     def __repr__(self):
         return "Request(box_id=%d, counter=%d, type=%d, records=%d)" % (
@@ -204,12 +207,12 @@ def decode_request(data, key_for_box):
                 raise ProtocolError(ERR_MALFORMED, "resync payload")
             return Request(box_id, counter, [], None, ftype, nonce)
         health = decode_health(reader)
-        records, skipped = decode_records(reader)
+        records, skipped, last_seq = decode_records(reader)
     except ProtocolError as exc:
         raise _authenticated(exc, box_id, counter) from None
     except Exception as exc:  # defensive: no other exception type may escape a decoder
         raise _authenticated(ProtocolError(ERR_MALFORMED, repr(exc)), box_id, counter) from None
-    return Request(box_id, counter, records, health, ftype, None, skipped)
+    return Request(box_id, counter, records, health, ftype, None, skipped, last_seq)
 
 
 def check_counter(counter, last_accepted):

@@ -274,8 +274,9 @@ _KNOWN = (codes.R_BADGE, codes.R_TRIP_START, codes.R_TRIP_END, codes.R_TRACK, co
 
 
 def decode_records(reader):
-    """Read the records section to the end of reader. Returns (records, skipped) where skipped counts
-    records of unknown tags (newer boxes), which are passed over thanks to their length prefix."""
+    """Read the records section to the end of reader. Returns (records, skipped, last_seq): skipped counts
+    records of unknown tags (newer boxes), passed over thanks to their length prefix; last_seq is the
+    highest sequence number in the frame, skipped records included (None for no record at all)."""
     records = []
     skipped = 0
     c_seq = c_t = 0
@@ -361,7 +362,7 @@ def decode_records(reader):
             records.append(r)
         if len(records) > MAX_RECORDS:
             raise ProtocolError(ERR_TOO_MANY)
-    return records, skipped
+    return records, skipped, (c_seq if records or skipped else None)
 
 
 # ------------------------------------------------------------------------------------------ reply body

@@ -197,3 +197,23 @@ def test_box_fills_a_whole_frame_from_a_stream():
     data, n = frame.pack_request(BOX, 1, _position_stream(5000), HEALTH, KEY)
     assert frame.MAX_FRAME - 16 < len(data) <= frame.MAX_FRAME
     assert 300 < n < 1025
+
+
+def test_unknown_record_at_the_end_still_counts_for_the_ack():
+    from protocol.wire import put_svarint, put_uvarint
+    from protocol.records import RecordPacker, encode_health
+
+    body = bytearray(frame._header(BOX, 9, codes.T_SYNC))
+    start = len(body)
+    encode_health(body, HEALTH)
+    packer = RecordPacker(body, 4000)
+    packer.add(_event(30))
+    packer.finish()
+    unknown = bytearray()
+    put_uvarint(unknown, 2)  # seq 32
+    put_svarint(unknown, 0)
+    body.append(0x41)
+    put_uvarint(body, len(unknown))
+    body.extend(unknown)
+    req = frame.decode_request(frame._seal(body, start, KEY, BOX, 9, codes.T_SYNC), _keys)
+    assert [r["seq"] for r in req.records] == [30] and req.skipped == 1 and req.last_seq == 32

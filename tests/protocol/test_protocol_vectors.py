@@ -45,6 +45,9 @@ def test_request_vectors_decode_and_reencode_byte_exact():
         assert req.records == records, v["name"]
         assert req.health == v["health"], v["name"]
         assert req.skipped == v["skipped"], v["name"]
+        seqs = [r["seq"] for r in records]
+        if not v["skipped"]:
+            assert req.last_seq == (seqs[-1] if seqs else None), v["name"]
         if v["reencode"]:
             again = frame.encode_request(v["box_id"], v["counter"], records, v["health"], _key(v))
             assert again.hex() == v["hex"], v["name"]
