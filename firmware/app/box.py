@@ -7,6 +7,7 @@ from protocol import codes, keys
 
 SETTINGS_FILE = "settings"
 GPS_STALE_MS = 10000  # no fix for this long: the speed is unknown
+ODO_SAVE_SAMPLES = 10  # save the odometer every this many position samples during a trip
 
 
 class Box:
@@ -28,6 +29,7 @@ class Box:
         self.resets = 0
         self.reset_cause = 0
         self.commands_ignored = 0
+        self._samples = 0
 
     # -- boot -------------------------------------------------------------------------------------
     def boot(self, ignition, reset_cause=0):
@@ -123,7 +125,10 @@ class Box:
         if self.odometer is not None:
             self.odometer.update(fix)
         self._trip_ended(self.imm.set_speed(fix.speed_mms, now_ms))
-        self.trips.sample(fix, now_ms)
+        if self.trips.sample(fix, now_ms):
+            self._samples += 1
+            if self._samples % ODO_SAVE_SAMPLES == 0:
+                self.trips.save(self.odo_m())  # a power cut mid-trip loses at most this many samples' km
 
     def tick(self):
         """Once a second or so: timers (grace time, pending arm, GPS staleness, clock floor, sync plan)."""

@@ -43,14 +43,8 @@ class ManualClock:
         self.known = False
 
 
-class Fix:
-    def __init__(self, t=0, speed_mms=0, lat=472186000, lon=-15536000, valid=True, course_cdeg=0):
-        self.t = t
-        self.lat = lat
-        self.lon = lon
-        self.speed_mms = speed_mms
-        self.course_cdeg = course_cdeg
-        self.quality = 1 if valid else 0
-        self.hdop_c = 100
-        self.sats = 8
-        self.valid = valid
+def Fix(t=0, speed_mms=0, lat=472186000, lon=-15536000, valid=True, course_cdeg=0):
+    """The NMEA driver's own Fix (a value object), built with test defaults: 8 satellites, HDOP 1.0."""
+    from drivers import nmea
+
+    return nmea.Fix(t, 0, lat, lon, speed_mms, course_cdeg, 1 if valid else 0, 100, 8, valid)

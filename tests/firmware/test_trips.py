@@ -143,3 +143,37 @@ def test_gps_time_sets_an_unknown_clock_and_is_journaled():
     assert len(events) == 1
     b.fix(Fix(t=1000, speed_mms=0))  # an implausible receiver time is refused
     assert b.clock.now() == T
+
+
+def test_trip_distance_from_the_odometer_survives_a_power_cut():
+    from app.odometer import Odometer
+
+    root = temp_dir("to")
+    clock = ManualClock(T + 60)
+
+    def boot(ignition):
+        b = box.Box(DirFS(root), clock, RecordingPin(), KEY, odometer=Odometer())
+        b.boot(ignition)
+        return b
+
+    b = boot(False)
+    b.apply_response(_allow_response())
+    assert b.tap(UID_M).granted
+    b.set_ignition(True)
+    lat = 472186000
+    for i in range(900):  # 15 minutes north at 15 m/s, one fix a second
+        clock.advance(1)
+        lat += 1350
+        b.fix(Fix(t=T + 60 + i, speed_mms=15000, lat=lat))
+        b.tick()
+    driven = b.odometer.total_m
+    assert 12000 < driven < 15000, driven
+    clock.advance(ms=500)
+    b2 = boot(True)  # power cut while driving; the odometer restarts from what was saved
+    assert driven - b2.odometer.total_m <= 15 * 30 * box.ODO_SAVE_SAMPLES
+    b2.set_ignition(False)
+    b2.fix(Fix(t=T + 1000, speed_mms=0, lat=lat))
+    b2.tap(UID_M)  # badge-out
+    ends = [r for r in b2.journal.pending(10000) if r["type"] == "trip_end"]
+    assert len(ends) == 1 and ends[0]["reason"] == codes.END_BADGE
+    assert ends[0]["distance_m"] >= driven - 15 * 30 * box.ODO_SAVE_SAMPLES
