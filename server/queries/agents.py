@@ -10,6 +10,9 @@ from server.db import row, rows, scalar, write
 ROLES = ("agent", "manager", "admin")
 UID_RE = re.compile(r"^(?:[0-9a-f]{2}){4,10}$")
 
+# werkzeug's default (scrypt). Tests lower it to keep the suite fast; production never should.
+PASSWORD_METHOD = "scrypt"
+
 AGENT_SQL = "SELECT a.*, d.code AS department_code FROM agents a JOIN departments d ON d.id = a.department_id"
 
 
@@ -54,7 +57,8 @@ def create(db, name, email, department_id, role="agent", password=None, permanen
         "INSERT INTO agents (name, email, department_id, role, password_hash, permanent_access, ical_token) "
         "VALUES (?, ?, ?, ?, ?, ?, ?)",
         (name.strip(), email.strip(), department_id, role,
-         generate_password_hash(password) if password else None, 1 if permanent_access else 0,
+         generate_password_hash(password, method=PASSWORD_METHOD) if password else None,
+         1 if permanent_access else 0,
          secrets.token_urlsafe(24))).lastrowid
 
 
@@ -80,7 +84,8 @@ def update(db, agent_id, role=None, department_id=None, active=None, permanent_a
 
 
 def set_password(db, agent_id, password):
-    db.execute("UPDATE agents SET password_hash = ? WHERE id = ?", (generate_password_hash(password), agent_id))
+    db.execute("UPDATE agents SET password_hash = ? WHERE id = ?",
+               (generate_password_hash(password, method=PASSWORD_METHOD), agent_id))
 
 
 def check_login(db, email, password):

@@ -13,6 +13,12 @@ from server.queries import org
 PASSWORD = "mot-de-passe-test"
 
 
+@pytest.fixture(autouse=True)
+def fast_password_hashes(monkeypatch):
+    """scrypt costs ~0.3 s a hash on a shared CI core; the tests check behaviour, not hash strength."""
+    monkeypatch.setattr(agents_q, "PASSWORD_METHOD", "pbkdf2:sha256:1000")
+
+
 @pytest.fixture
 def app(tmp_path):
     app = create_app({"TESTING": True, "DATABASE": str(tmp_path / "autopartage.sqlite"), "SECRET_KEY": "test",
