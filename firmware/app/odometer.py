@@ -16,7 +16,9 @@ Doppler shift, is accurate to about 0.1 m/s and does not wander, so:
 - a gap (tunnel, fix loss, skipped fixes) of up to `gap_max_s` is bridged by the straight line from the
   anchor, if the implied speed is possible (<= `max_mms`) and the car was moving on either side of the gap
   (or the line is longer than `gap_min_m`: the car was moved while the receiver was blind);
-- a receiver that reports no speed falls back to positions with a minimum-step gate of `min_step_m`.
+- a receiver that reports no speed (GGA only) gets the same gates with the speed taken from the distance
+  between trusted positions; a position implying more than `max_accel_mms2` is a jump. Less accurate
+  (position noise adds up, see the bench), but still 0 m while parked.
 
 `update(fix)` returns the whole metres it added to `total_m`; `distance_m` counts since `reset_trip()`.
 """
@@ -33,7 +35,8 @@ CONSECUTIVE_MS = const(2500)
 
 class Odometer:
     def __init__(self, total_m=0, hdop_max=500, min_sats=4, start_mms=1000, stop_mms=300, confirm=3,
-                 gap_max_s=600, gap_min_m=200, max_mms=70000, min_step_m=15, jump_slack_m=30):
+                 gap_max_s=600, gap_min_m=200, max_mms=70000, max_accel_mms2=5000, jump_slack_m=30, start_pos_mms=2500,
+                 stop_pos_mms=1500):
         self._total_mm = total_m * 1000
         self._trip_mm = self._total_mm
         self.hdop_max = hdop_max
@@ -44,7 +47,10 @@ class Odometer:
         self.gap_max_s = gap_max_s
         self.gap_min_m = gap_min_m
         self.max_mms = max_mms
-        self.min_step_m = min_step_m
+        self.max_accel_mms2 = max_accel_mms2
+        # speeds derived from positions carry their noise (~0.5 m/s): wider gates
+        self.start_pos_mms = start_pos_mms
+        self.stop_pos_mms = stop_pos_mms
         self.jump_slack_m = jump_slack_m
         # counters (health and tests)
         self.skipped = 0  # invalid or poor fixes
@@ -57,6 +63,8 @@ class Odometer:
         self._started = False
         self._alat = 0  # the anchor: last trusted position
         self._alon = 0
+        self._anchor_ms = 0
+        self._v_est = 0  # speed between the last two trusted positions (receivers without speed)
         self._since_anchor_mm = 0  # distance counted since the anchor
         self._run = 0  # consecutive fixes above start_mms while stationary
         self._pending_mm = 0  # distance of those fixes, counted once motion is confirmed
@@ -107,7 +115,7 @@ class Odometer:
         if dt <= CONSECUTIVE_MS and (fix.speed_mms >= 0 or self._last_speed >= 0):
             self._consecutive(fix, dt)
         elif dt <= CONSECUTIVE_MS:
-            self._by_position(fix)
+            self._by_position(fix, now)
         else:
             self._gap(fix, dt)
         self._last_ms = now
@@ -118,6 +126,7 @@ class Odometer:
         self._started = True
         self._alat = fix.lat
         self._alon = fix.lon
+        self._anchor_ms = now
         self._since_anchor_mm = 0
         self._last_ms = now
         self._last_speed = fix.speed_mms
@@ -161,21 +170,45 @@ class Odometer:
         if chord <= self._since_anchor_mm + self._pending_mm + self.jump_slack_m * 1000:
             self._alat = fix.lat
             self._alon = fix.lon
+            self._anchor_ms = fix.tod_ms
             self._since_anchor_mm = 0
         else:
             self.jumps += 1
 
-    def _by_position(self, fix):
-        # No speed from the receiver: count straight lines of at least min_step_m between trusted points.
+    def _by_position(self, fix, now):
+        # No speed from the receiver: the speed is the distance from the anchor over the time since, and the
+        # same gates apply. A position implying an acceleration no car has is a jump and is not trusted.
+        dta = now - self._anchor_ms
+        if dta < -43200000:
+            dta += 86400000
+        if dta <= 0:
+            return
         chord = geo.distance_mm(self._alat, self._alon, fix.lat, fix.lon)
-        if chord >= self.min_step_m * 1000:
+        v = chord * 1000 // dta
+        if v > self._v_est + self.max_accel_mms2 * dta // 1000 + self.jump_slack_m * 100:
+            self.jumps += 1
+            return
+        if self.moving:
             self._total_mm += chord
-            self._alat = fix.lat
-            self._alon = fix.lon
-            self._since_anchor_mm = 0
-            self.moving = True
+            if v < self.stop_pos_mms:
+                self.moving = False
+                self._run = 0
+                self._pending_mm = 0
+        elif v >= self.start_pos_mms:
+            self._run += 1
+            self._pending_mm += chord
+            if self._run >= self.confirm:
+                self.moving = True
+                self._total_mm += self._pending_mm
+                self._pending_mm = 0
         else:
-            self.moving = False
+            self._run = 0
+            self._pending_mm = 0
+        self._v_est = v
+        self._alat = fix.lat
+        self._alon = fix.lon
+        self._anchor_ms = now
+        self._since_anchor_mm = 0
 
     def _gap(self, fix, dt):
         chord = geo.distance_mm(self._alat, self._alon, fix.lat, fix.lon) - self._since_anchor_mm
@@ -192,6 +225,8 @@ class Odometer:
             self.moving = False
         self._alat = fix.lat
         self._alon = fix.lon
+        self._anchor_ms = fix.tod_ms
+        self._v_est = fix.speed_mms if fix.speed_mms >= 0 else 0
         self._since_anchor_mm = 0
         self._run = 0
         self._pending_mm = 0

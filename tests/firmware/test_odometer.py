@@ -142,13 +142,21 @@ def test_multipath_jump_while_driving_does_not_add_distance():
     assert 1985 <= odo.total_m <= 1990 and odo.jumps >= 3
 
 
-def test_receiver_without_speed_uses_a_minimum_step():
+def test_receiver_without_speed_derives_it_from_trusted_positions():
     tr = Track()
     odo = Odometer()
-    fixes = [tr.fix(s, tr.noise_mm(4000), tr.noise_mm(4000), -1) for s in range(300)]  # parked, jitter
-    fixes += [tr.fix(300 + s, s * 10000, 0, -1) for s in range(101)]  # then 1 km east
-    drive(odo, fixes)
-    assert 950 <= odo.total_m <= 1010
+    t = 0
+    for s in range(1200):
+        # parked: a receiver's slow +-4 m wander, +-0.5 m epoch noise, a 40 m multipath excursion every 100 s
+        wander = abs(s % 240 - 120) * 66 - 4000
+        jump = 40000 if s % 100 < 5 else 0
+        odo.update(tr.fix(t, wander + tr.noise_mm(500) + jump, wander // 2 + tr.noise_mm(500), -1))
+        t += 1
+    assert odo.total_m == 0 and odo.jumps > 0
+    for s in range(101):  # then 1 km east at 10 m/s, with +-1 m noise
+        odo.update(tr.fix(t, s * 10000 + tr.noise_mm(1000), tr.noise_mm(1000), -1))
+        t += 1
+    assert 960 <= odo.total_m <= 1030
 
 
 def test_trip_distance_and_initial_total():

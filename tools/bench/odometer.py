@@ -8,9 +8,12 @@ garbage lines). Printed figures:
 - route_error_pct: the worst absolute error against the true (integrated) length, over all those routes;
 - route_error_mean_pct: mean absolute error; route_error_<kind>_pct: worst per kind;
 - route_error_harsh_pct: worst with the "harsh" preset (more multipath, tunnels, garbage);
+- route_error_no_speed_pct: worst error when the receiver reports no speed (the odometer's fallback on
+  positions), same realistic input;
 - naive_chord_error_pct: worst error of summing the distance between successive valid fixes (what a
   simple tracker does) on the same realistic input, for comparison;
-- parked_8h_m: metres accumulated over 8 hours parked (realistic), parked_8h_harsh_m with the harsh preset.
+- parked_8h_m: metres accumulated over 8 hours parked (realistic), parked_8h_harsh_m with the harsh preset,
+  parked_8h_no_speed_m without speed from the receiver.
 """
 
 import argparse
@@ -27,8 +30,9 @@ from drivers.nmea import NmeaParser  # noqa: E402
 from tools import tracks  # noqa: E402
 
 
-def run(points, seed, noise):
-    """(odometer metres, naive chord-sum metres) for a route's NMEA stream."""
+def run(points, seed, noise, strip_speed=False):
+    """(odometer metres, naive chord-sum metres) for a route's NMEA stream; `strip_speed` plays a receiver
+    that reports no speed (GGA only)."""
     parser = NmeaParser()
     odo = Odometer()
     naive_mm = 0
@@ -38,6 +42,9 @@ def run(points, seed, noise):
             fix = parser.feed(line)
             if fix is None:
                 continue
+            if strip_speed:
+                fix.speed_mms = -1
+                fix.course_cdeg = -1
             odo.update(fix)
             if fix.valid:
                 if prev is not None:
@@ -59,6 +66,7 @@ def main(argv):
     errors = []
     naive = []
     harsh = []
+    no_speed = []
     for kind in ("urban", "mixed", "highway"):
         for seed in range(1, args.seeds + 1):
             points = tracks.generate_route(seed, kind, args.duration)
@@ -69,18 +77,22 @@ def main(argv):
             worst[kind] = max(worst.get(kind, 0.0), err)
             naive.append(error_pct(chord, true))
             harsh.append(error_pct(run(points, seed, "harsh")[0], true))
+            no_speed.append(error_pct(run(points, seed, "realistic", strip_speed=True)[0], true))
     parked = tracks.generate_route(1, "parked", 8 * 3600)
     parked_m = run(parked, 1, "realistic")[0]
     parked_harsh_m = run(parked, 2, "harsh")[0]
+    parked_no_speed_m = run(parked, 3, "realistic", strip_speed=True)[0]
     print("routes: %d" % len(errors))
     print("route_error_pct: %.3f" % max(errors))
     print("route_error_mean_pct: %.3f" % (sum(errors) / len(errors)))
     for kind in ("urban", "mixed", "highway"):
         print("route_error_%s_pct: %.3f" % (kind, worst[kind]))
     print("route_error_harsh_pct: %.3f" % max(harsh))
+    print("route_error_no_speed_pct: %.3f" % max(no_speed))
     print("naive_chord_error_pct: %.2f" % max(naive))
     print("parked_8h_m: %d" % parked_m)
     print("parked_8h_harsh_m: %d" % parked_harsh_m)
+    print("parked_8h_no_speed_m: %d" % parked_no_speed_m)
     return 0
 
 
