@@ -37,6 +37,7 @@ log = logging.getLogger(__name__)
 MAX_ALLOW_ENTRIES = 120  # ~28 bytes per entry at most: with header, ack, time and commands, < MAX_FRAME
 MAX_COMMANDS = 16
 MAX_TIME = frame.MAX_ID  # a record time beyond 2106 is a box bug: dropped
+MAX_SEQ = (1 << 63) - 1
 ALLOW_REFRESH_S = 60  # a booking made now reaches a box at its next sync anyway (minutes away)
 
 
@@ -122,7 +123,9 @@ def _valid(r):
 
 def _apply(db, req, now, horizon_s, settings, allow_refresh_s, result):
     box_id = req.box_id
-    records = req.records
+    # Chained sequence numbers can add up beyond what SQLite (and an ack varint) holds: a box bug, dropped.
+    records = [r for r in req.records if r["seq"] <= MAX_SEQ]
+    result.dropped = len(req.records) - len(records)
     new = sync_q.claim_new(db, box_id, [r["seq"] for r in records])
     result.duplicates = len(records) - len(new)
     run = []  # consecutive new positions, stored together

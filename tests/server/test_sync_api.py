@@ -260,3 +260,34 @@ def test_a_database_failure_rolls_the_frame_back_and_answers_err_server(box, cli
     answer = box.sync(trip_records(box, int(time.time()) - 3600))
     assert answer["error"] == errors.ERR_SERVER and answer["last_counter"] == 1
     assert dump(db) == state
+
+
+def _event_record(buf, dseq, dt, code, value):
+    from protocol.wire import put_svarint, put_uvarint
+
+    body = bytearray()
+    put_uvarint(body, dseq)
+    put_svarint(body, dt)
+    put_uvarint(body, code)
+    put_svarint(body, value)
+    buf.append(codes.R_EVENT)
+    put_uvarint(buf, len(body))
+    buf.extend(body)
+
+
+def test_authentic_records_beyond_sqlite_ranges_are_dropped_not_a_poison_frame(box, client, db):
+    # A buggy box: sequence numbers that chain past 2**63 and a time past 2106. The encoder refuses them,
+    # so the frame is built by hand and sealed with the box's key.
+    from protocol.records import encode_health
+
+    now = int(time.time())
+    buf = frame._header(BOX, 1, codes.T_SYNC)
+    start = len(buf)
+    encode_health(buf, health())
+    _event_record(buf, 5, now, codes.EV_RELAY, 1)  # seq 5: fine
+    _event_record(buf, 1, 1 << 40, codes.EV_RELAY, 0)  # seq 6, t far beyond 2106: dropped
+    _event_record(buf, (1 << 63) - 1, -(1 << 40), codes.EV_RELAY, 0)  # seq 2**63 + 5: dropped
+    data = frame._seal(buf, start, KEY, BOX, 1, codes.T_SYNC)
+    answer = frame.decode_response(post(client, data), BOX, 1, KEY)
+    assert answer["error"] == 0 and answer["ack"] == 6
+    assert [tuple(r) for r in db.execute("SELECT t, code, value FROM box_events")] == [(now, codes.EV_RELAY, 1)]
