@@ -168,8 +168,9 @@ def changes_for_box(db, box_id, now, full=False, horizon_s=DEFAULT_HORIZON_S, ma
 def agent_for_hash(db, box_id, badge_hash):
     """The agent id behind a badge hash seen by this box (hex or bytes), or None if unknown.
 
-    Looks in what the box was last sent first; falls back to hashing every active badge with the box's
-    key (pilot scale: a few hundred badges), so a badge removed from the list is still attributed.
+    Looks in what the box was last sent first; falls back to hashing, with the box's key, the badges of the
+    agents who could have been on its list (habilitated for its pool, permanent access, a booking of its
+    car), so a badge since removed from the list is still attributed; anyone else is unknown (None).
     """
     hash_hex = badge_hash.hex() if isinstance(badge_hash, (bytes, bytearray)) else str(badge_hash).lower()
     found = row(db, "SELECT agent_id FROM box_allow WHERE box_id = ? AND badge_hash = ? AND agent_id IS NOT NULL",
@@ -180,7 +181,15 @@ def agent_for_hash(db, box_id, badge_hash):
     if key_row is None:
         return None
     key = bytes.fromhex(key_row["key_hex"])
-    for r in db.execute("SELECT agent_id, uid_hex FROM badges"):
+    # Only badges that could have been on this box's list: a stranger's badge costs no national-scale scan.
+    for r in db.execute(
+            "SELECT b.agent_id, b.uid_hex FROM badges b JOIN agents a ON a.id = b.agent_id "
+            "LEFT JOIN boxes x ON x.id = ? LEFT JOIN vehicles v ON v.id = x.vehicle_id "
+            "WHERE a.permanent_access = 1 "
+            "OR EXISTS (SELECT 1 FROM habilitations h WHERE h.pool_id = v.pool_id "
+            "           AND (h.agent_id = a.id OR h.department_id = a.department_id)) "
+            "OR EXISTS (SELECT 1 FROM reservations r WHERE r.vehicle_id = v.id AND r.agent_id = a.id)",
+            (box_id,)):
         if _badge_hash(key, r[1]).hex() == hash_hex:
             return r[0]
     return None

@@ -67,3 +67,9 @@ def test_badge_hashes_resolve_to_agents_for_events_and_trips(db, fleet):
     assert res["unplanned"] == 1 and res["agent_id"] == fleet.agent
     trips.record_end(db, 3, 5, t0 + 1800, 0, 12000, codes.END_BADGE)
     assert reservations.get(db, row["reservation_id"])["end"] == t0 + 1800
+
+
+def test_a_stranger_badge_is_not_attributed(db, fleet):
+    boxes.register(db, 4, fleet.car2, KEY.hex())  # DDPP pool: DDT agents are not habilitated
+    assert allowlist.agent_for_hash(db, 4, keys.badge_hash(KEY, bytes.fromhex("04a1b2c3d4e5f6"))) is None
+    assert allowlist.agent_for_hash(db, 4, keys.badge_hash(KEY, bytes.fromhex("04a1b2c3d4e5f7"))) == fleet.agent2
