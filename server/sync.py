@@ -168,8 +168,12 @@ def _apply(db, req, now, horizon_s, settings, allow_refresh_s, result):
 
     health = req.health or {}
     boxes.update_health(db, box_id, health, now)
-    if records:
-        ack = records[-1]["seq"]
+    # Acknowledge up to the frame's last seq, records of unknown types (a newer box) included.
+    last_seq = getattr(req, "last_seq", None)
+    if last_seq is None or last_seq > MAX_SEQ:
+        last_seq = records[-1]["seq"] if records else None
+    if last_seq is not None:
+        ack = last_seq
         boxes.set_ack(db, box_id, ack)
     else:
         ack = boxes.last_ack(db, box_id)

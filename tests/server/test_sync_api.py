@@ -291,3 +291,25 @@ def test_authentic_records_beyond_sqlite_ranges_are_dropped_not_a_poison_frame(b
     answer = frame.decode_response(post(client, data), BOX, 1, KEY)
     assert answer["error"] == 0 and answer["ack"] == 6
     assert [tuple(r) for r in db.execute("SELECT t, code, value FROM box_events")] == [(now, codes.EV_RELAY, 1)]
+
+
+def test_records_of_an_unknown_type_from_a_newer_box_are_acknowledged(box, client, db):
+    from protocol.records import encode_health
+    from protocol.wire import put_svarint, put_uvarint
+
+    now = int(time.time())
+    buf = frame._header(BOX, 1, codes.T_SYNC)
+    start = len(buf)
+    encode_health(buf, health())
+    _event_record(buf, 7, now, codes.EV_RELAY, 1)  # seq 7
+    body = bytearray()  # seq 8: tag 0x60, unknown to this server, skipped thanks to its length
+    put_uvarint(body, 1)
+    put_svarint(body, 1)
+    body.extend(b"future fields")
+    buf.append(0x60)
+    put_uvarint(buf, len(body))
+    buf.extend(body)
+    data = frame._seal(buf, start, KEY, BOX, 1, codes.T_SYNC)
+    answer = frame.decode_response(post(client, data), BOX, 1, KEY)
+    assert answer["error"] == 0 and answer["ack"] == 8
+    assert db.execute("SELECT count(*) FROM box_events").fetchone()[0] == 1
