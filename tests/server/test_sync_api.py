@@ -313,3 +313,26 @@ def test_records_of_an_unknown_type_from_a_newer_box_are_acknowledged(box, clien
     answer = frame.decode_response(post(client, data), BOX, 1, KEY)
     assert answer["error"] == 0 and answer["ack"] == 8
     assert db.execute("SELECT count(*) FROM box_events").fetchone()[0] == 1
+
+
+def test_concurrent_copies_of_one_frame_are_applied_exactly_once(app, box, db):
+    import threading
+
+    records = trip_records(box, int(time.time()) - 3600, n_pos=40)
+    data, counter = box.frame(records)
+    answers = []
+    barrier = threading.Barrier(6)
+
+    def send():
+        client = app.test_client()
+        barrier.wait()
+        answers.append(frame.decode_response(post(client, data), BOX, counter, KEY))
+
+    threads = [threading.Thread(target=send) for _ in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(a["error"] for a in answers) == [0] + [errors.ERR_REPLAY] * 5
+    assert db.execute("SELECT count(*) FROM positions").fetchone()[0] == 40
+    assert db.execute("SELECT count(*) FROM trips").fetchone()[0] == 1
