@@ -1,8 +1,9 @@
 """Box API blueprint (`/api/v1/...`): what the boxes talk to over GPRS.
 
 `POST /api/v1/sync`: body = one request frame of the protocol (docs/architecture.md "Transport",
-docs/protocol.md), `Content-Type: application/octet-stream`; the answer body is the response frame, always
-with HTTP 200 — protocol errors travel inside an (authenticated when possible) error frame. The frame is
+docs/protocol.md), `Content-Type: application/octet-stream`; the answer body is the response frame, with HTTP 200 —
+protocol errors travel inside an (authenticated when possible) error frame. Only when the database cannot
+even give the box's key is the answer an empty 503 (docs/protocol.md: non-200 = no answer, retry later). The frame is
 applied by `server.sync.handle` in one transaction. No CSRF and no session here: frames carry their own
 HMAC.
 """
@@ -45,8 +46,14 @@ def sync_frame():
     else:
         hours = int(current_app.config.get("ALLOW_HORIZON_HOURS", 48))
         config = current_app.config
-        result = sync.handle(get_db(), data, int(time.time()), horizon_s=hours * 3600,
-                             settings=config.get("BOX_SETTINGS") or None,
-                             allow_refresh_s=int(config.get("SYNC_ALLOW_REFRESH_S", sync.ALLOW_REFRESH_S)))
+        try:
+            result = sync.handle(get_db(), data, int(time.time()), horizon_s=hours * 3600,
+                                 settings=config.get("BOX_SETTINGS") or None,
+                                 allow_refresh_s=int(config.get("SYNC_ALLOW_REFRESH_S", sync.ALLOW_REFRESH_S)))
+        except Exception:
+            # Only a database that cannot even give the box's key gets here (sync.handle answers everything
+            # else with a frame): no frame can be authenticated, so "no answer" — the box retries later.
+            current_app.logger.exception("sync endpoint: database unavailable")
+            return current_app.response_class(b"", status=503, mimetype=OCTETS)
         body = result.body
     return current_app.response_class(body, status=200, mimetype=OCTETS)

@@ -336,3 +336,11 @@ def test_concurrent_copies_of_one_frame_are_applied_exactly_once(app, box, db):
     assert sorted(a["error"] for a in answers) == [0] + [errors.ERR_REPLAY] * 5
     assert db.execute("SELECT count(*) FROM positions").fetchone()[0] == 40
     assert db.execute("SELECT count(*) FROM trips").fetchone()[0] == 1
+
+
+def test_without_a_database_the_box_gets_no_answer_rather_than_a_frame(app, box, client, db):
+    box.sync()
+    db.execute("ALTER TABLE boxes RENAME TO boxes_gone")  # the key cannot be read any more
+    data, _counter = box.frame()
+    response = client.post("/api/v1/sync", data=data, headers=OCTETS)
+    assert response.status_code == 503 and response.data == b""
