@@ -8,6 +8,7 @@ so a check made inside the block still holds when the insert commits.
 import contextlib
 import secrets
 import sqlite3
+import threading
 
 import click
 from flask.cli import with_appcontext
@@ -35,17 +36,46 @@ def connect(path):
     return sqlite_utils.Database(conn, execute_plugins=False)
 
 
+_local = threading.local()
+MAX_CACHED_PER_THREAD = 4
+
+
 def get_db():
-    """The request's database (opened on first use, closed at teardown)."""
+    """The request's database.
+
+    Each thread keeps its connection between requests (opening one costs more than most queries: the
+    pragmas, and the WAL checkpoint SQLite runs when the last connection to a file closes). Teardown
+    rolls back whatever a failed request left open. `DB_KEEP_CONNECTIONS = False` opens and closes one
+    per request instead.
+    """
     if "db" not in g:
-        g.db = connect(current_app.config["DATABASE"])
+        path = current_app.config["DATABASE"]
+        if not current_app.config.get("DB_KEEP_CONNECTIONS", True):
+            g.db = connect(path)
+            g.db_owned = True
+            return g.db
+        cache = getattr(_local, "dbs", None)
+        if cache is None:
+            cache = _local.dbs = {}
+        db = cache.get(path)
+        if db is None:
+            if len(cache) >= MAX_CACHED_PER_THREAD:  # tests open many files: keep only the recent ones
+                for old in cache.values():
+                    old.conn.close()
+                cache.clear()
+            db = cache[path] = connect(path)
+        g.db = db
     return g.db
 
 
 def close_db(_exc=None):
     db = g.pop("db", None)
-    if db is not None:
+    if db is None:
+        return
+    if g.pop("db_owned", False):
         db.conn.close()
+    elif db.conn.in_transaction:
+        db.conn.rollback()
 
 
 @contextlib.contextmanager
