@@ -13,7 +13,7 @@ import sys
 import tempfile
 
 
-def probe(heap_kb, factor=300):
+def probe(heap_kb, factor=600):
     from hil_tests.harness import day
     from hil_tests.harness.bench import Bench
 
@@ -35,6 +35,10 @@ def probe(heap_kb, factor=300):
                                      timeout=30)
             return bool(trips) and played["trips"] > 0 and box.firmware.alive()
         finally:
+            if os.environ.get("HEAP_VERBOSE"):
+                log = box.firmware.log(100000)
+                errors = sorted({line.strip() for line in log.splitlines() if "Error" in line})
+                print("    %dK: %s" % (heap_kb, "; ".join(errors)[:300] or "no error in the log"), flush=True)
             bench.close()
 
 

@@ -39,6 +39,7 @@ def main(argv):
     from hil_tests.harness.seed import BADGES
 
     samples = []
+    in_flight = 0
     with tempfile.TemporaryDirectory(prefix="bench-latency-") as workdir:
         bench = Bench(os.path.join(workdir, "b"), factor=1)
         try:
@@ -58,14 +59,19 @@ def main(argv):
                     print("latency: no release within 10 s", file=sys.stderr)
                     break
                 samples.append((released.t - t0) * 1000)
+                if box.control.pin("modem_power") == 1:
+                    in_flight += 1  # the modem is up: a sync is talking to it
                 time.sleep(0.3)  # the reader sees the card gone
                 since = box.control.mark()
                 box.tap(uid, hold_s=0.1)  # badge-out: trip end -> another sync against the slow modem
                 box.control.wait_pin("relay", 1, 10, since=since)
                 time.sleep(0.3)
+            modem_commands = len(box.modem.commands) if box.modem is not None else 0
         finally:
             bench.close()
+    print("modem_commands: %d" % modem_commands)
     print("taps: %d" % len(samples))
+    print("taps_with_modem_session: %d" % in_flight)
     print("latency_p50_ms: %.1f" % percentile(samples, 50))
     print("latency_p99_ms: %.1f" % percentile(samples, 99))
     print("latency_max_ms: %.1f" % (max(samples) if samples else 0.0))
