@@ -37,6 +37,7 @@ def init_app(app):
     app.jinja_env.filters["date"] = timeutil.fmt_date
     app.jinja_env.filters["hm"] = lambda t: timeutil.fmt(t, with_date=False)
     app.jinja_env.filters["euros"] = euros
+    app.jinja_env.filters["isodate"] = lambda t: timeutil.local(t).date().isoformat() if t else ""
     app.jinja_env.globals["csrf_token"] = csrf_token
 
     @app.before_request

@@ -61,7 +61,7 @@ def test_agent_books_a_car_and_admin_opens_the_monthly_report(live_server):
             page.click("text=Chercher un véhicule libre")
             page.click("button[data-plate='AB-123-CD']")
             page.wait_for_url(url + "/mes-reservations")
-            row = page.locator("tr.reservation", has_text="AB-123-CD")
+            row = page.locator(".reservation", has_text="AB-123-CD")
             assert row.count() == 1
             assert day.strftime("%d/%m/%Y") + " 09:00" in row.inner_text()
             page.click("text=Déconnexion")
