@@ -323,7 +323,8 @@ def calendar():
     end = start + 7 * 86400
     items = reservations.calendar(get_db(), start, end, scope_department())
     days = [start + i * 86400 for i in range(7)]
-    return render_template("admin/calendar.html", items=items, days=days, start=start,
+    gear = equipment.calendar(get_db(), start, end) if g.user["role"] == "admin" else []
+    return render_template("admin/calendar.html", items=items, days=days, start=start, gear=gear,
                            prev=timeutil.local(start - 7 * 86400).date().isoformat(),
                            next=timeutil.local(end).date().isoformat())
 

@@ -58,3 +58,11 @@ def cancel(db, booking_id, agent_id):
 def for_agent(db, agent_id, now):
     return rows(db, "SELECT b.*, e.name, e.kind FROM equipment_bookings b JOIN equipment e ON e.id = b.equipment_id "
                 "WHERE b.agent_id = ? AND b.end > ? AND b.status = 'booked' ORDER BY b.start", (agent_id, now))
+
+
+def calendar(db, start, end):
+    """Equipment bookings overlapping [start, end), for the administrators' calendar."""
+    return rows(db, "SELECT b.*, e.name, a.name AS agent_name FROM equipment_bookings b "
+                "JOIN equipment e ON e.id = b.equipment_id JOIN agents a ON a.id = b.agent_id "
+                "WHERE b.status = 'booked' AND b.start < ? AND b.end > ? AND b.start > ? ORDER BY b.start",
+                (end, start, start - MAX_SPAN_S))

@@ -92,3 +92,14 @@ def test_requests_release_no_shows_and_show_late_warnings(app, client, db, fleet
     login(client, fleet.email(fleet.agent))
     assert db.execute("SELECT status FROM reservations").fetchone()[0] == "no_show"
     assert db.execute("SELECT value FROM meta WHERE key = 'maintenance.purge'").fetchone() is not None
+
+
+def test_admin_calendar_shows_car_and_equipment_bookings(client, db, fleet):
+    item = equipment.create(db, "Appareil photo", "camera")
+    start = future(24)
+    equipment.book(db, item, fleet.agent, start, start + 3600, start - 3600, Rules())
+    reservations.create(db, fleet.agent2, fleet.car, start, start + 3600, start - 3600, Rules())
+    login(client, fleet.email(fleet.admin))
+    day = timeutil.local(start).date().isoformat()
+    page = html.unescape(client.get("/admin/calendrier?jour=" + day).get_data(as_text=True))
+    assert "AB-123-CD" in page and "Dominique Petit" in page and "Appareil photo" in page
