@@ -213,3 +213,12 @@ def warn_late_returns(db, now, window_s):
             db.execute("UPDATE reservations SET late_warned = 1 WHERE id = ?", (nxt["id"],))
         count += 1
     return count
+
+
+def extend_open_unplanned(db, now, margin_s=30 * 60):
+    """Keep an on-the-spot trip's reservation ahead of the clock while the trip is still open, so the
+    car does not look free to searches while someone drives it. Returns the number extended."""
+    cur = db.execute("UPDATE reservations SET end = min(? + ?, start + ?) WHERE unplanned = 1 AND status = 'booked' "
+                     "AND end < ? + 600 AND start > ? AND id IN (SELECT reservation_id FROM trips WHERE end IS NULL "
+                     "AND reservation_id IS NOT NULL)", (now, margin_s, MAX_SPAN_S - 1, now, now - MAX_SPAN_S))
+    return cur.rowcount

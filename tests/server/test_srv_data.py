@@ -185,3 +185,22 @@ def test_maintenance_runs_purge_at_most_once_a_day(db, fleet):
     assert maintenance.run_due(db, now + 30, RULES, 61) == {}
     assert "purged" not in maintenance.run_due(db, now + 3600, RULES, 61)
     assert "purged" in maintenance.run_due(db, now + 86400, RULES, 61)
+
+
+def test_an_open_unplanned_trip_keeps_its_car_booked(db, fleet):
+    from protocol import keys
+
+    key = bytes.fromhex(KEY)
+    boxes.register(db, 7, fleet.car, KEY)
+    t0 = future(-5)
+    trip = trips.record_start(db, 7, 1, t0, keys.badge_hash(key, bytes.fromhex("04a1b2c3d4e5f6")), 0, 0)
+    res = trips.get(db, trip)["reservation_id"]
+    now = t0 + 3 * 3600
+    agent2 = {"id": fleet.agent2, "department_id": fleet.ddpp}
+    assert "AB-123-CD" in {c["plate"] for c in reservations.available(db, agent2, now, now + 600)}
+    assert reservations.extend_open_unplanned(db, now) == 1
+    assert reservations.get(db, res)["end"] == now + 1800
+    assert "AB-123-CD" not in {c["plate"] for c in reservations.available(db, agent2, now, now + 600)}
+    trips.record_end(db, 7, 1, now + 60, 0, 1000, 1)
+    assert reservations.get(db, res)["end"] == now + 60
+    assert reservations.extend_open_unplanned(db, now + 7200) == 0
