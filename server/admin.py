@@ -6,6 +6,7 @@ positions are shown only here (and to the driver), and every view is logged.
 """
 
 import csv
+import datetime
 import io
 import secrets
 import time
@@ -318,15 +319,16 @@ def calendar():
     if errors:
         abort(400, description=errors["jour"])
     now = int(time.time())
-    start = timeutil.parse_local(day, "00:00") if day else timeutil.parse_local(
-        timeutil.local(now).date().isoformat(), "00:00")
-    end = start + 7 * 86400
+    first = datetime.date.fromisoformat(day) if day else timeutil.local(now).date()
+    # local midnights (a DST change makes one day 23 or 25 hours long)
+    days = [timeutil.parse_local((first + datetime.timedelta(days=i)).isoformat(), "00:00") for i in range(8)]
+    start, end = days[0], days[7]
+    days = days[:7]
     items = reservations.calendar(get_db(), start, end, scope_department())
-    days = [start + i * 86400 for i in range(7)]
     gear = equipment.calendar(get_db(), start, end) if g.user["role"] == "admin" else []
-    return render_template("admin/calendar.html", items=items, days=days, start=start, gear=gear,
-                           prev=timeutil.local(start - 7 * 86400).date().isoformat(),
-                           next=timeutil.local(end).date().isoformat())
+    return render_template("admin/calendar.html", items=items, days=days, start=start, end=end, gear=gear,
+                           prev=(first - datetime.timedelta(days=7)).isoformat(),
+                           next=(first + datetime.timedelta(days=7)).isoformat())
 
 
 @bp.get("/trajets")

@@ -23,6 +23,12 @@ def fmt(epoch, with_date=True):
     return "%s %s" % (DAYS[d.weekday()][:3] + ".", d.strftime("%d/%m/%Y %H:%M"))
 
 
+def fmt_day(epoch):
+    """'vendredi 27/11/2026'."""
+    d = local(epoch)
+    return "%s %s" % (DAYS[d.weekday()], d.strftime("%d/%m/%Y"))
+
+
 def fmt_date(epoch):
     return local(epoch).strftime("%d/%m/%Y") if epoch else ""
 

@@ -35,6 +35,7 @@ def euros(cents):
 def init_app(app):
     app.jinja_env.filters["dt"] = timeutil.fmt
     app.jinja_env.filters["date"] = timeutil.fmt_date
+    app.jinja_env.filters["day"] = timeutil.fmt_day
     app.jinja_env.filters["hm"] = lambda t: timeutil.fmt(t, with_date=False)
     app.jinja_env.filters["euros"] = euros
     app.jinja_env.filters["isodate"] = lambda t: timeutil.local(t).date().isoformat() if t else ""

@@ -103,3 +103,13 @@ def test_admin_calendar_shows_car_and_equipment_bookings(client, db, fleet):
     day = timeutil.local(start).date().isoformat()
     page = html.unescape(client.get("/admin/calendrier?jour=" + day).get_data(as_text=True))
     assert "AB-123-CD" in page and "Dominique Petit" in page and "Appareil photo" in page
+    assert timeutil.fmt_day(start) in page
+
+
+def test_calendar_week_across_the_dst_change_labels_each_day_once(client, fleet):
+    login(client, fleet.email(fleet.admin))
+    page = html.unescape(client.get("/admin/calendrier?jour=2027-03-25").get_data(as_text=True))
+    days = [d for d in ("jeudi 25/03/2027", "vendredi 26/03/2027", "samedi 27/03/2027", "dimanche 28/03/2027",
+                        "lundi 29/03/2027", "mardi 30/03/2027", "mercredi 31/03/2027") if d in page]
+    assert len(days) == 7
+    assert "?jour=2027-04-01" in page and "?jour=2027-03-18" in page
