@@ -199,3 +199,17 @@ def test_problem_reported_from_one_of_my_trips(client, db, fleet):
     assert db.execute("SELECT trip_id, reservation_id FROM problem_reports").fetchone()[:] == (trip, res)
     r = client.get("/signaler?trip_id=999")
     assert r.status_code == 400 and "pas le vôtre" in html.unescape(r.get_data(as_text=True))
+
+
+def test_manager_sees_positions_of_their_department_only_and_admin_sees_the_log(app, client, db, fleet):
+    boxes.register(db, 1, fleet.car2, "00" * 16)  # DDPP's car
+    start = future(-3)
+    res = reservations.create(db, fleet.agent2, fleet.car2, start + 600, start + 4000, start, Rules())
+    trip = trips.record_start(db, 1, 1, start + 700, b"", res, 0)
+    login(client, fleet.email(fleet.manager))  # DDT
+    assert client.get("/admin/trajets/%d" % trip).status_code == 403
+    admin = app.test_client()
+    login(admin, fleet.email(fleet.admin))
+    assert admin.get("/admin/trajets/%d" % trip).status_code == 200
+    log = html.unescape(admin.get("/admin/journal-positions").get_data(as_text=True))
+    assert "Anne Admin" in log and "EF-456-GH" in log
