@@ -3,8 +3,14 @@
     python -m tools.bench duty [--days 7] [--factor 14400]
 
 The box parks (ignition off, GPS parked) for `--days` simulated days on a fast clock with the live server
-reachable. parked_modem_on_pct comes from the `PIN modem_power` edges the bench sees (simulated time);
-parked_awake_pct from the box's own `DUTY` report on the control line (docs/bench.md) when it sends one.
+reachable.
+- parked_modem_on_pct: the modem's powered time (`PIN modem_power` edges seen by the bench) over the simulated
+  week. A modem session runs in real time (AT timeouts are real, the emulator answers at once), so the
+  powered time is counted in real seconds and divided by the simulated duration; a real SIM800 needs more
+  seconds per session (network registration), which scales this figure up.
+- parked_awake_pct: the box's own `DUTY <cpu_ms> <real_ms>` report (docs/bench.md), CPU time over wall time
+  while parked at this clock factor. At high factors the firmware's sleeps shrink to 1 ms, so its polling
+  loops wake far more often than on a box: an upper bound rather than the box's figure.
 """
 
 import argparse
@@ -80,9 +86,13 @@ def main(argv):
             syncs = bench.last_seen(1)[1]
         finally:
             bench.close()
-    modem_pct = 100 * on_fraction(history, t_start, t_end, initial)
+    on_real_s = on_fraction(history, t_start, t_end, initial) * (t_end - t_start)
+    sessions = len([1 for _, value in history if value == 1])
     print("parked_days: %d" % args.days)
-    print("parked_modem_on_pct: %.2f" % modem_pct)
+    print("clock_factor: %d" % args.factor)
+    print("modem_sessions: %d" % sessions)
+    print("modem_on_s_per_session: %.2f" % (on_real_s / max(1, sessions)))
+    print("parked_modem_on_pct: %.4f" % (100 * on_real_s / (args.days * DAY)))
     if duty_end and duty_start:
         # CPU time over wall time of the parked stretch (the Unix port's stand-in for time awake).
         awake = duty_end["awake_ms"] - duty_start["awake_ms"]
