@@ -55,7 +55,7 @@ async def control_task(board, box, ignition):
         board.poll()
         box.set_ignition(ignition.value())
         box.tick()
-        await sleep_ms(50)
+        await sleep_ms(100)
 
 
 async def gps_task(box, uart, state):
@@ -63,11 +63,15 @@ async def gps_task(box, uart, state):
 
     parser = nmea.NmeaParser()
     state["gps_parser"] = parser
+    burst = 0
     while True:
         line = uart.readline()
-        if not line:
-            await sleep_ms(20)
-            continue
+        if not line or burst >= 8:
+            burst = 0
+            await sleep_ms(50 if not line else 0)  # idle, or let the other tasks run during a burst
+            if not line:
+                continue
+        burst += 1
         fix = parser.feed(line)
         if fix is not None:
             state["gps_fix_ms"] = box.clock.ticks_ms()
@@ -92,7 +96,7 @@ async def reader_task(box, reader, fb):
             decision = box.tap(uid)
             fb.show(decision.outcome)
         else:
-            await sleep_ms(20)
+            await sleep_ms(40)
 
 
 async def sync_task(box, board, modem, client, plan, state):
@@ -106,7 +110,7 @@ async def sync_task(box, board, modem, client, plan, state):
         return box.health(VERSION, csq, board.supply_mv(), gps)
 
     while True:
-        await sleep_ms(200)
+        await sleep_ms(500)
         now_ms = box.clock.ticks_ms()
         reason = plan.due(now_ms, box)
         if not reason:
@@ -123,6 +127,7 @@ async def sync_task(box, board, modem, client, plan, state):
                 await modem.power_off()
             except Exception:
                 pass
+            modem.stop()
         state["syncs"] += 1
         if ok:
             plan.succeeded(box.clock.ticks_ms(), reason, box)

@@ -13,30 +13,43 @@ class Feedback:
         self.queue = []
         self.led_steady = 0
         self.played = 0
+        self.dropped = 0
+        self._event = None  # an asyncio.Event, made by run() (no event loop work at construction)
 
     def show(self, pulses):
         if 1 <= pulses <= 4 and len(self.queue) < 4:
             self.queue.append(pulses)
+            if self._event is not None:
+                self._event.set()
+        else:
+            self.dropped += 1
 
     def steady(self, on):
         self.led_steady = 1 if on else 0
         if not self.queue:
             self.led.value(self.led_steady)
 
+    async def play(self, pulses, sleep_ms):
+        for _ in range(pulses):
+            self.buzzer.value(1)
+            self.led.value(1)
+            await sleep_ms(PULSE_MS)
+            self.buzzer.value(0)
+            self.led.value(0)
+            await sleep_ms(GAP_MS)
+        self.played += 1
+        self.led.value(self.led_steady)
+
     async def run(self, sleep_ms):
-        """Play queued patterns forever; sleep_ms is a real-time async sleep."""
+        """Play queued patterns forever; sleep_ms is a real-time async sleep. Idle costs nothing: the
+        task waits on an event that show() sets."""
+        import asyncio
+
+        self._event = asyncio.Event()
         while True:
             if not self.queue:
-                await sleep_ms(20)
+                await self._event.wait()
+                self._event.clear()
                 continue
-            pulses = self.queue.pop(0)
-            for _ in range(pulses):
-                self.buzzer.value(1)
-                self.led.value(1)
-                await sleep_ms(PULSE_MS)
-                self.buzzer.value(0)
-                self.led.value(0)
-                await sleep_ms(GAP_MS)
-            self.played += 1
-            self.led.value(self.led_steady)
+            await self.play(self.queue.pop(0), sleep_ms)
             await sleep_ms(1000)  # patterns apart from each other

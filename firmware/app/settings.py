@@ -6,7 +6,7 @@
 SPEC = {
     # Immobilizer
     "grace_s": (300, 30, 3600),  # ignition off this long in a trip -> trip closes, box re-arms
-    "start_window_s": (120, 15, 900),  # granted but ignition never on within this -> re-arm
+    "start_window_s": (180, 15, 900),  # granted but ignition never on within this -> re-arm
     "moving_mms": (1500, 500, 3000),  # above this GPS speed the relay never goes to blocked (~5 km/h)
     # Access
     "early_s": (900, 0, 7200),  # a reservation may start this much before its start time

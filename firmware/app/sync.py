@@ -187,6 +187,9 @@ class SyncClient:
             await modem.power_off()
         except Exception:
             pass
+        stop = getattr(modem, "stop", None)
+        if stop is not None:
+            stop()  # parked: no reader task polling a powered-off modem (start() restarts it)
         if ok:
             self.ok += 1
         else:
