@@ -261,7 +261,9 @@ def main(argv=None):
     def on_signal(_sig, _frame):
         raise KeyboardInterrupt
 
+    # SIGINT too: a shell starting the demo in the background leaves SIGINT ignored, Python then keeps it so.
     signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
     status = 0
     started = time.monotonic()
     try:
