@@ -70,8 +70,10 @@ def entries_for_box(db, box_id, now, horizon_s=DEFAULT_HORIZON_S, hashed=True):
     entries = []
     triples = []
     role_agents = set()
+    # CROSS JOIN keeps agents as the outer loop: otherwise SQLite scans every badge (national scale: 100,000)
+    # to serve the ORDER BY. (A partial index on agents(id) WHERE permanent_access = 1 would make it ~0.1 ms.)
     for r in rows(db, "SELECT a.id AS agent_id, b.id AS badge_id, b.uid_hex FROM agents a "
-                  "JOIN badges b ON b.agent_id = a.id AND b.active = 1 "
+                  "CROSS JOIN badges b ON b.agent_id = a.id AND b.active = 1 "
                   "WHERE a.permanent_access = 1 AND a.active = 1 ORDER BY b.id"):
         role_agents.add(r["agent_id"])
         triples.append((kind_role, 0, r["badge_id"]))
