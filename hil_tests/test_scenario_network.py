@@ -5,7 +5,8 @@ the network gone; a week without GSM loses nothing (every record arrives once th
 import time
 
 from hil_tests.harness.control import GRANTED
-from hil_tests.harness.seed import BADGES
+from hil_tests.harness.seed import BADGES, PASSWORD
+from hil_tests.harness.web import WebAgent
 
 HOUR = 3600
 DAY = 24 * HOUR
@@ -15,10 +16,15 @@ def test_web_booking_reaches_the_box_and_is_honoured_with_the_network_gone(make_
     bench = make_bench(factor=3600)  # the 6 h parked sync period takes 6 s here
     box = bench.box(5)
     assert bench.wait_sync(5, timeout=30), "the box never synced:\n" + bench.diagnostics()
-    # Booked on the web after the box's last sync, for tomorrow morning.
+    # Alice books on the web (login, booking form) after the box's last sync, for later today.
     now = bench.clock.now()
-    start = now + 8 * HOUR
-    reservation = bench.fleet.reserve(5, "alice", start, start + 4 * HOUR)
+    start = (int(now) // 60 + 8 * 60) * 60  # the form takes minutes
+    agent = WebAgent(bench.server.url)
+    agent.login("alice@ddt.example", PASSWORD)
+    agent.book(bench.fleet.vehicles[5], start, start + 4 * HOUR)
+    reservation = bench.fleet.rows("SELECT id FROM reservations WHERE agent_id = ? AND start = ?",
+                                   (bench.fleet.agent_ids["alice"], start))
+    assert reservation, "the web booking is not in the database"
     after = bench.last_seen(5)
     assert bench.wait_sync(5, timeout=40, after=after), "no sync after the booking:\n" + bench.diagnostics()
     allow = bench.fleet.rows("SELECT * FROM box_allow WHERE box_id = ? AND agent_id = ?",

@@ -18,6 +18,7 @@ BADGES = {
     "max": bytes.fromhex("04aa55aa55aa55"),
 }
 UNKNOWN = bytes.fromhex("deadbeef")
+PASSWORD = "banc-essai"  # every bench agent's password (web pages)
 AGENTS = {
     "alice": ("Alice Martin", "alice@ddt.example", "DDT", False),
     "bob": ("Bob Bernard", "bob@ddt.example", "DDT", False),
@@ -65,7 +66,7 @@ class BenchFleet:
             if found:
                 agent_id = found["id"]
             else:
-                agent_id = agents.create(self.db, name, email, self.departments[dept], password="banc-essai",
+                agent_id = agents.create(self.db, name, email, self.departments[dept], password=PASSWORD,
                                          permanent_access=permanent,
                                          role="manager" if permanent else "agent")
             agents.add_badge(self.db, agent_id, BADGES[key].hex())
