@@ -58,3 +58,17 @@ def test_on_the_spot_use_where_the_pool_allows_it(make_bench):
     assert box.relay() == 0
     since = box.tap(BADGES["bob"])  # Bob gives up before starting: the starter is blocked again
     assert box.control.wait_pin("relay", 1, 5, since=since) is not None, bench.diagnostics()
+
+
+def test_rdm6300_box_grants_a_booked_em4100_card_and_denies_an_unknown_one(make_bench):
+    bench = make_bench(factor=60)
+    box = bench.box(13, reader="rdm6300", start=False)
+    now = bench.clock.now()
+    bench.fleet.reserve(13, "eve", now - 300, now + 2 * HOUR)
+    box.start()
+    assert bench.wait_sync(13, timeout=30), "the box never synced:\n" + bench.diagnostics()
+    since = box.tap(bytes.fromhex("00deadbeef"))
+    assert box.feedback(since) == DENIED and box.relay() == 1, bench.diagnostics()
+    since, pulses = _tap(box, "eve")
+    assert pulses == GRANTED, bench.diagnostics()
+    assert box.control.wait_pin("relay", 0, 2, since=since) is not None

@@ -4,7 +4,8 @@ A small fleet every scenario knows by name:
 - departments DDT and DDPP; pool "Pool DDT" (DDT, on-the-spot allowed), pool "Pool DDPP" (DDPP, no on-the-spot);
 - one vehicle per box under test, in "Pool DDT" unless asked otherwise;
 - agents: `alice` (DDT, will hold reservations), `bob` (DDT, on-the-spot only), `carol` (DDPP: other pool),
-  `max` (DDT fleet manager, permanent access); one badge each (UIDs below), plus `UNKNOWN` that nobody holds.
+  `max` (DDT fleet manager, permanent access), `eve` (DDT, a 125 kHz EM4100 card for RDM6300 boxes); one
+  badge each (UIDs below), plus `UNKNOWN` that nobody holds.
 The server keeps clear UIDs only to hash them per box; the box only ever sees keyed hashes.
 """
 
@@ -16,6 +17,7 @@ BADGES = {
     "bob": bytes.fromhex("0b0b0b0b"),
     "carol": bytes.fromhex("ca401ca4"),
     "max": bytes.fromhex("04aa55aa55aa55"),
+    "eve": bytes.fromhex("1a2b3c4d5e"),  # 125 kHz EM4100 card (RDM6300 readers): version byte + 32-bit number
 }
 UNKNOWN = bytes.fromhex("deadbeef")
 PASSWORD = "banc-essai"  # every bench agent's password (web pages)
@@ -24,6 +26,7 @@ AGENTS = {
     "bob": ("Bob Bernard", "bob@ddt.example", "DDT", False),
     "carol": ("Carol Petit", "carol@ddpp.example", "DDPP", False),
     "max": ("Max Garnier", "max@ddt.example", "DDT", True),
+    "eve": ("Eve Roussel", "eve@ddt.example", "DDT", False),
 }
 
 
