@@ -107,7 +107,7 @@ async def sync_task(box, board, modem, client, plan, state):
         last = state.get("gps_fix_ms")
         if last is not None and box.clock.ticks_ms() - last < GPS_STALE_MS * board.clock.factor:
             gps = 1
-        return box.health(VERSION, csq, board.supply_mv(), gps)
+        return box.health(VERSION, csq, board.supply_mv(), gps, client.rx)
 
     while True:
         await sleep_ms(500)
@@ -134,7 +134,7 @@ async def sync_task(box, board, modem, client, plan, state):
         else:
             box.sync_wanted |= wanted
             if not client.retry_now:
-                plan.failed(box.clock.ticks_ms())
+                plan.failed(box.clock.ticks_ms(), client.last_error)
 
 
 async def watchdog_task(dog):

@@ -6,6 +6,7 @@ from app.clock import Clock
 from protocol import codes, keys
 
 SETTINGS_FILE = "settings"
+RELEASED_FILE = "released"  # reservation ids of the last CMD_RELEASE commands acted on
 GPS_STALE_MS = 10000  # no fix for this long: the speed is unknown
 ODO_SAVE_SAMPLES = 10  # save the odometer every this many position samples during a trip
 
@@ -180,7 +181,16 @@ class Box:
         if cmd == codes.CMD_RESYNC:
             self.sync_wanted |= WANT_DEMAND
         elif cmd == codes.CMD_RELEASE:
+            if not isinstance(arg, int) or arg < 0:
+                arg = 0
+            done = store.read(self.fs, RELEASED_FILE, [])
+            if not isinstance(done, list):
+                done = []
+            if arg and arg in done:
+                return  # a reply sent again (its rx not confirmed): the box acts once per reservation id
             if self.imm.state == immobilizer.ARMED:
+                if arg:
+                    store.write(self.fs, RELEASED_FILE, (done + [arg])[-8:])
                 decision = access.Decision(access.GRANTED, codes.REASON_RELEASE_COMMAND,
                                            arg if isinstance(arg, int) and arg >= 0 else 0)
                 self._journal_decision(trips.NO_BADGE, decision)
@@ -192,9 +202,11 @@ class Box:
             self.commands_ignored += 1
 
     # -- health -----------------------------------------------------------------------------------
-    def health(self, fw, csq=99, mv=0, gps=0):
-        return {"fw": fw, "csq": csq, "mv": mv, "backlog": self.journal.backlog(), "gps": gps,
-                "uptime": self.clock.uptime_s(), "reset": self.reset_cause}
+    def health(self, fw, csq=99, mv=0, gps=0, rx=0):
+        """The health dict of a sync request; rx = counter of the last reply applied (protocol.md)."""
+        return {"fw": fw, "csq": csq if 0 <= csq <= 99 else 99, "mv": mv if mv > 0 else 0,
+                "backlog": self.journal.backlog(), "gps": gps, "uptime": self.clock.uptime_s(),
+                "reset": self.reset_cause if self.reset_cause > 0 else 0, "allow": self.allow.version, "rx": rx}
 
     def next_reservation_start(self):
         now = self.clock.now()

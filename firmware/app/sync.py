@@ -56,8 +56,12 @@ class SyncPlan:
         if reason == DUE_RESERVATION:
             self.prepared_for = box.next_reservation_start()
 
-    def failed(self, now_ms):
+    def failed(self, now_ms, error=0):
         self.failures += 1
+        if error == errors.ERR_BOX_DISABLED:
+            # Revoked by an administrator: keep the records, ask again once a day.
+            self.next_try_ms = now_ms + 86400 * 1000
+            return 86400 * 1000
         low = self.settings.get("backoff_min_s") * 1000
         high = self.settings.get("backoff_max_s") * 1000
         delay = low
@@ -117,14 +121,27 @@ class SyncClient:
         self.last_error = 0
         self.last_exception = None
         self.retry_now = False  # the last failure was a repaired counter: go again without backoff
+        self.rx = 0  # counter of the last reply applied (health "rx": the server resends what was lost)
+        self.sent = 0  # records in the last frame
+        self.offered = 0  # unacknowledged records when it was built
 
     def load(self):
         value = store.read(self.box.fs, COUNTER_FILE, 0)
-        self.counter = value if isinstance(value, int) and value >= 0 else 0
+        if isinstance(value, list) and len(value) == 2:
+            self.counter, self.rx = value
+        elif isinstance(value, int):
+            self.counter = value
+        if not isinstance(self.counter, int) or self.counter < 0:
+            self.counter = 0
+        if not isinstance(self.rx, int) or self.rx < 0:
+            self.rx = 0
+
+    def _save(self):
+        store.write(self.box.fs, COUNTER_FILE, [self.counter, self.rx])
 
     def _next_counter(self):
         self.counter += 1
-        store.write(self.box.fs, COUNTER_FILE, self.counter)
+        self._save()
         return self.counter
 
     def build(self, health):
@@ -132,7 +149,9 @@ class SyncClient:
         box = self.box
         records = box.journal.pending(box.settings.get("max_records"))
         counter = self._next_counter()
-        data, _n = frame.pack_request(self.box_id, counter, records, health, self.key)
+        data, n = frame.pack_request(self.box_id, counter, records, health, self.key)
+        self.sent = n
+        self.offered = health.get("backlog", len(records))
         return http_post(self.host, self.path, data), counter
 
     def handle(self, raw, counter):
@@ -152,7 +171,7 @@ class SyncClient:
             last = response.get("last_counter") or 0
             if error in (errors.ERR_STALE, errors.ERR_REPLAY) and last >= self.counter:
                 self.counter = last
-                store.write(self.box.fs, COUNTER_FILE, self.counter)
+                self._save()
                 self.box._event(codes.EV_COUNTER_RESYNC, self.counter + 1)
                 self.box.sync_wanted |= 2  # go again at once with the repaired counter
                 self.retry_now = True
@@ -162,6 +181,10 @@ class SyncClient:
             self.box.apply_response({"time": response.get("time") or 0})
             return False
         self.box.apply_response(response)
+        self.rx = counter
+        self._save()
+        if self.sent < self.offered:
+            self.box.sync_wanted |= 2  # more records than one frame holds: go again at once
         self.last_error = 0
         return True
 

@@ -1,5 +1,5 @@
 # Sync client: frames from the journal, answers applied, counter persisted and repaired, backoff.
-from boxfakes import ManualClock, RecordingPin
+from boxfakes import Fix, ManualClock, RecordingPin
 from support import temp_dir
 
 from app import box, sync
@@ -178,3 +178,62 @@ def test_sync_due_before_a_reservation_starts():
     assert plan.due(b.clock.ticks_ms(), b) == sync.DUE_RESERVATION
     plan.succeeded(b.clock.ticks_ms(), sync.DUE_RESERVATION, b)
     assert plan.due(b.clock.ticks_ms() + 1000, b) == 0
+
+
+def test_health_reports_allow_version_and_last_reply_applied():
+    root = temp_dir("sh")
+    b = _box(root)
+    server = LoopServer()
+    server.extra = {"allow": {"version": 9, "full": True, "remove": [], "add": []}}
+    seen = []
+    c = _client(b)
+
+    def health(csq):
+        h = b.health("0.1.0", csq, 12000, 1, c.rx)
+        seen.append(h)
+        return h
+
+    assert _run(c.run_once(LoopModem(server), health, "bench", 5000))
+    assert _run(c.run_once(LoopModem(server), health, "bench", 5000))
+    assert seen[0]["allow"] == 0 and seen[0]["rx"] == 0
+    assert seen[1]["allow"] == 9 and seen[1]["rx"] == 1
+    assert _client(b).rx == 2  # persisted with the counter
+
+
+def test_a_release_command_sent_again_is_acted_on_once():
+    b = _box(temp_dir("sd"))
+    b.fix(Fix(t=T, speed_mms=0))
+    assert b.imm.output == 1
+    b.apply_response({"commands": [{"cmd": codes.CMD_RELEASE, "arg": 31}]})
+    assert b.imm.output == 0
+    b.tap(b"\x09\x09\x09\x09")  # nobody's badge: the trip stays open
+    b.set_ignition(False)
+    b.clock.hal.advance(b.settings.start_window_s + 1)
+    b.tick()
+    assert b.imm.output == 1  # never started: re-armed
+    b.apply_response({"commands": [{"cmd": codes.CMD_RELEASE, "arg": 31}]})  # the same reply again
+    assert b.imm.output == 1
+    b.apply_response({"commands": [{"cmd": codes.CMD_RELEASE, "arg": 32}]})
+    assert b.imm.output == 0
+
+
+def test_more_records_than_one_frame_holds_asks_for_another_sync_at_once():
+    b = _box(temp_dir("sm"))
+    for i in range(300):
+        b.journal.append({"type": "event", "t": T + i, "code": codes.EV_IGNITION, "value": i % 2})
+    b.settings.apply({"max_records": 100})
+    server = LoopServer()
+    c = _client(b)
+    assert _run(c.run_once(LoopModem(server), lambda csq: b.health("0.1.0", csq), "bench", 5000))
+    assert c.sent == 100 and b.sync_wanted & box.WANT_DEMAND
+    while b.journal.backlog():
+        b.sync_wanted = 0
+        assert _run(c.run_once(LoopModem(server), lambda csq: b.health("0.1.0", csq), "bench", 5000))
+    assert not b.sync_wanted & box.WANT_DEMAND and len(server.seen) >= 300
+
+
+def test_a_disabled_box_asks_again_once_a_day():
+    b = _box(temp_dir("sx"))
+    plan = sync.SyncPlan(b.settings, lambda n: 0)
+    assert plan.failed(0, errors.ERR_BOX_DISABLED) == 86400 * 1000
+    assert plan.due(86400 * 1000 - 1, b) == 0 and plan.due(86400 * 1000, b) == sync.DUE_BOOT
