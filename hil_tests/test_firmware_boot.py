@@ -128,7 +128,7 @@ def hold_card(line, uid5, seconds=0.6):
 HEAP = os.environ.get("AUTOPARTAGE_HEAP", "512K")
 
 
-def start_firmware(tmp_path, lines, heap=HEAP, firmware=BUILD):
+def start_firmware(tmp_path, lines, heap=HEAP, firmware=BUILD, **override):
     data = tmp_path / "data"
     data.mkdir(exist_ok=True)
     manager = keys.badge_hash(KEY, MANAGER_UID).hex()
@@ -139,6 +139,7 @@ def start_firmware(tmp_path, lines, heap=HEAP, firmware=BUILD):
         "uarts": {"gps": lines["gps"].path, "modem": lines["modem"].path, "reader": lines["reader"].path},
         "control": lines["control"].path, "data_dir": str(data), "clock_factor": 1,
     }
+    config.update(override)
     path = tmp_path / "config.json"
     path.write_text(json.dumps(config))
     log = open(tmp_path / "firmware.log", "wb")
@@ -181,6 +182,33 @@ def test_firmware_boots_and_a_badge_releases_the_relay_without_server(tmp_path):
         control.send("DUTY")
         duty = control.wait("DUTY ", 5)
         assert duty is not None and len(duty.split()) == 3
+        assert proc.poll() is None, (tmp_path / "firmware.log").read_text()
+    finally:
+        proc.kill()
+        proc.wait()
+        for line in lines.values():
+            line.close()
+
+
+@pytest.mark.skipif(not os.path.exists(os.path.join(BUILD, "main.py")), reason="run `make firmware` first")
+def test_firmware_without_a_valid_key_survives_garbage_and_answers_not_ready(tmp_path):
+    lines = {name: Line() for name in ("gps", "modem", "reader", "control")}
+    control = Control(lines["control"])
+    proc = start_firmware(tmp_path, lines, key="not hex at all")
+    try:
+        assert control.wait("BOOT ") is not None, (tmp_path / "firmware.log").read_text()
+        junk = bytes(range(256)) * 4
+        for name in ("gps", "reader", "modem"):
+            lines[name].write(junk + b"$GPRMC,,V,,,,,,,,,,N*53\r\n" + b"\x02ZZZZ\x03\n")
+        control.send("SET ignition banana")
+        control.send("\x00\xff garbage")
+        control.send("PING")
+        assert control.wait("PONG") is not None
+        mark = len(control.lines)
+        hold_card(lines["reader"], MANAGER_UID)
+        control.wait("NO SUCH LINE", 3.0)
+        assert control.lines[mark:].count("PIN buzzer 1") == 4, control.lines  # box not ready
+        assert "PIN relay 0" not in control.lines[mark:]
         assert proc.poll() is None, (tmp_path / "firmware.log").read_text()
     finally:
         proc.kill()
