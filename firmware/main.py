@@ -54,6 +54,7 @@ async def control_task(board, box, ignition):
     while True:
         board.poll()
         box.set_ignition(ignition.value())
+        box.supply(board.supply_mv())
         box.tick()
         await sleep_ms(100)
 

@@ -8,6 +8,8 @@ from protocol import codes, keys
 SETTINGS_FILE = "settings"
 RELEASED_FILE = "released"  # reservation ids of the last CMD_RELEASE commands acted on
 GPS_STALE_MS = 10000  # no fix for this long: the speed is unknown
+POWER_LOW_MV = 10500  # a 12 V battery below this is failing (or the box runs on its own reserve)
+POWER_OK_MV = 11800
 ODO_SAVE_SAMPLES = 10  # save the odometer every this many position samples during a trip
 
 
@@ -31,6 +33,7 @@ class Box:
         self.reset_cause = 0
         self.commands_ignored = 0
         self._samples = 0
+        self.power_low = False
 
     # -- boot -------------------------------------------------------------------------------------
     def boot(self, ignition, reset_cause=0):
@@ -110,6 +113,18 @@ class Box:
         if on != self.imm.ignition:
             self._event(codes.EV_IGNITION, 1 if on else 0)
         self._trip_ended(self.imm.set_ignition(on, self.clock.ticks_ms()))
+
+    def supply(self, mv):
+        """Supply voltage (mV, 0 = the board cannot measure): journal a loss below POWER_LOW_MV and the
+        return above POWER_OK_MV (hysteresis, so a sagging battery does not fill the journal)."""
+        if mv <= 0:
+            return
+        if not self.power_low and mv < POWER_LOW_MV:
+            self.power_low = True
+            self._event(codes.EV_POWER_LOSS, mv)
+        elif self.power_low and mv > POWER_OK_MV:
+            self.power_low = False
+            self._event(codes.EV_POWER_RESTORED, mv)
 
     def fix(self, fix):
         """A GPS fix (drivers.nmea.Fix): time, odometer, speed for the immobilizer, trip samples."""

@@ -177,3 +177,12 @@ def test_trip_distance_from_the_odometer_survives_a_power_cut():
     ends = [r for r in b2.journal.pending(10000) if r["type"] == "trip_end"]
     assert len(ends) == 1 and ends[0]["reason"] == codes.END_BADGE
     assert ends[0]["distance_m"] >= driven - 15 * 30 * box.ODO_SAVE_SAMPLES
+
+
+def test_supply_loss_and_return_are_journaled_once_each():
+    b, _ = _box(temp_dir("tp"), ManualClock(T))
+    for mv in (12600, 0, 10000, 9000, 11000, 12000, 12500, 9500):
+        b.supply(mv)
+    events = [(r["code"], r["value"]) for r in b.journal.pending(100) if r["type"] == "event"
+              and r["code"] in (codes.EV_POWER_LOSS, codes.EV_POWER_RESTORED)]
+    assert events == [(codes.EV_POWER_LOSS, 10000), (codes.EV_POWER_RESTORED, 12000), (codes.EV_POWER_LOSS, 9500)]
