@@ -89,7 +89,7 @@ def test_modem_fault_never_delays_a_badge_and_the_box_recovers(faulty_bench, fau
         if expected == 0:
             assert box.feedback(since) == GRANTED
         time.sleep(0.4)  # the reader sees the card gone before the next tap
-    time.sleep(2)  # the sync attempt runs into the fault (and its retries)
+    time.sleep(1)  # the sync attempt runs into the fault (and its retries)
     assert box.firmware.alive(), "the firmware died under %s:\n%s" % (fault.__name__, box.firmware.log())
     _clear(box.modem)
     arrived = bench.fleet.wait(lambda: len(bench.fleet.badge_events(7)) - base >= 2, timeout=60)

@@ -13,7 +13,7 @@ import time
 from hil_tests.harness.seed import BADGES
 from protocol import keys
 
-POWER_CUT_BUDGET_S = 45.0
+POWER_CUT_BUDGET_S = 40.0
 SEED = 20160
 
 

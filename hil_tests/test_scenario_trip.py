@@ -18,18 +18,21 @@ def _released_trip(bench, box_id):
     reservation = bench.fleet.reserve(box_id, "alice", now - 600, now + 3 * HOUR)
     box.start()
     assert bench.wait_sync(box_id, timeout=30), "the box never synced:\n" + bench.diagnostics()
-    since = box.tap(BADGES["alice"])
+    since = box.control.mark()
+    box.reader.tap(BADGES["alice"])
+    released = box.control.wait_pin("relay", 0, 5, since=since)
+    box.control.set_ignition(1)  # at once: the start window is simulated seconds
+    box.reader.remove()
+    assert released is not None, bench.diagnostics()
     assert box.feedback(since) == GRANTED, bench.diagnostics()
-    assert box.control.wait_pin("relay", 0, 2, since=since) is not None
     return box, reservation
 
 
 def test_driven_route_reaches_the_server_with_driver_reservation_and_km(make_bench):
-    bench = make_bench(factor=60)
+    bench = make_bench(factor=120)
     box, reservation = _released_trip(bench, 3)
-    route = gps.route(seed=3, kind="mixed", duration_s=900, start=box.gps.position)  # 15 simulated minutes: 15 s here
+    route = gps.route(seed=3, kind="mixed", duration_s=900, start=box.gps.position)  # 15 simulated min: 7.5 s
     true_m = tracks.true_length_m(route)
-    box.control.set_ignition(1)
     mark = box.control.mark()
     box.gps.drive(route)
     box.control.set_ignition(0)
@@ -52,7 +55,6 @@ def test_driven_route_reaches_the_server_with_driver_reservation_and_km(make_ben
 def test_ignition_off_for_the_grace_time_rearms_the_starter(make_bench):
     bench = make_bench(factor=120)  # grace 300 s simulated = 2.5 s here
     box, _reservation = _released_trip(bench, 4)
-    box.control.set_ignition(1)
     box.gps.drive(gps.route(seed=4, kind="urban", duration_s=240, start=box.gps.position))
     mark = box.control.mark()
     box.control.set_ignition(0)

@@ -118,6 +118,7 @@ class Demo:
                 if time.monotonic() > deadline:
                     raise RuntimeError("box %d never synced; log:\n%s" % (box.box_id, box.firmware.log()))
                 time.sleep(0.2)
+            box.wait_modem_idle(quiet_s=1.0)  # a first boot chains the counter handshake and the sync
             say("      box %d synced with the server" % box.box_id)
 
     # --- the working day -------------------------------------------------------------------------

@@ -48,6 +48,9 @@ class Bench:
         before = self.last_seen(box_id) if after is None else after
         ok = self.fleet.wait(lambda: self.last_seen(box_id)[1] not in (None, 0, before[1]), timeout)
         if ok:
+            box = next((b for b in self.boxes if b.box_id == box_id), None)
+            if box is not None and box.control is not None:
+                box.wait_modem_idle()  # the session ended: the answer was read and applied
             time.sleep(settle_s)
         return bool(ok)
 

@@ -152,6 +152,21 @@ class Box:
         self.reader.remove()
         return since
 
+    def wait_modem_idle(self, quiet_s=0.5, timeout=15.0):
+        """Wait until the modem has been powered off for `quiet_s` real seconds (no sync session running,
+        the last answer applied; a first boot may chain a counter handshake and a sync). True if so."""
+        deadline = time.monotonic() + timeout
+        quiet_since = None
+        while time.monotonic() < deadline:
+            if self.control.pin("modem_power", 0) == 0:
+                quiet_since = quiet_since or time.monotonic()
+                if time.monotonic() - quiet_since >= quiet_s:
+                    return True
+            else:
+                quiet_since = None
+            time.sleep(0.05)
+        return False
+
     def relay(self):
         return self.control.pin("relay")
 
