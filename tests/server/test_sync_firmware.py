@@ -59,7 +59,8 @@ class FlaskModem:
 
 
 def _sync(client, b, modem):
-    return asyncio.run(client.run_once(modem, lambda csq: b.health("1.0.0", csq, 12400, 1), "m2m", 5000))
+    # as firmware/main.py does: health with the allow-list version held and rx (last reply applied)
+    return asyncio.run(client.run_once(modem, lambda csq: b.health("1.0.0", csq, 12400, 1, client.rx), "m2m", 5000))
 
 
 def test_firmware_sync_client_and_endpoint_agree_end_to_end(client, db, fleet, tmp_path):
@@ -77,6 +78,7 @@ def test_firmware_sync_client_and_endpoint_agree_end_to_end(client, db, fleet, t
     assert _sync(sync_client, b, modem), sync_client.last_error
     assert modem.requests[0].startswith(b"POST /api/v1/sync HTTP/1.0\r\n")
     assert b.allow.loaded and b.journal.backlog() == 0  # allow-list received, boot records acknowledged
+    assert b.allow.version == boxes.get(db, BOX_ID)["allow_version"] == 1 and sync_client.rx == 1
 
     # on-the-spot trip: badge-in, drive with GPS fixes, badge-out
     d = b.tap(UID)
@@ -122,3 +124,14 @@ def test_firmware_sync_client_and_endpoint_agree_end_to_end(client, db, fleet, t
     assert reflashed.retry_now and reflashed.counter == 2
     assert _sync(reflashed, b, modem), reflashed.last_error
     assert boxes.get(db, BOX_ID)["last_counter"] == 3
+
+    # an administrator's "release for one trip" reaches the box at its next sync, once
+    assert relay.value() == 1
+    boxes.add_command(db, BOX_ID, codes.CMD_RELEASE, 0, int(time.time()))
+    assert _sync(reflashed, b, modem), reflashed.last_error
+    assert relay.value() == 0
+    sent = db.execute("SELECT sent_at FROM box_commands WHERE box_id = ?", (BOX_ID,)).fetchone()[0]
+    assert sent is not None
+    assert _sync(reflashed, b, modem) and relay.value() == 0
+    assert db.execute("SELECT count(*) FROM box_commands WHERE box_id = ? AND sent_at IS NULL",
+                      (BOX_ID,)).fetchone()[0] == 0
