@@ -6,6 +6,7 @@ import time
 import machine
 
 from hal.fsdir import DirFS
+from hal.stream import LineStream
 
 import asyncio
 
@@ -96,7 +97,8 @@ class Board:
             uid, tx, rx, baud = spec
             if name == "reader":
                 baud = READER_BAUD.get(self.config.get("reader", "pn532"), baud)
-            self._uarts[name] = machine.UART(uid, baudrate=baud, tx=tx, rx=rx, timeout=0, rxbuf=1024)
+            uart = machine.UART(uid, baudrate=baud, tx=tx, rx=rx, timeout=0, rxbuf=1024)
+            self._uarts[name] = LineStream(uart)  # whole lines only from readline()
         return self._uarts[name]
 
     def pin(self, name):

@@ -8,6 +8,7 @@ import time
 import termios
 
 from hal.fsdir import DirFS
+from hal.stream import LineStream
 
 try:
     import _thread
@@ -54,62 +55,13 @@ def open_raw(path):
     return f
 
 
-class PtyUart:
-    """The stream contract (read/write/readline/any) over a raw non-blocking pty."""
+class PtyUart(LineStream):
+    """The stream contract over a raw non-blocking pty."""
 
     def __init__(self, path):
         self.path = path
         self.f = open_raw(path)
-        self.buf = b""
-        self._chunk = bytearray(256)  # polled often: reading into it allocates nothing when idle
-        self._view = memoryview(self._chunk)
-
-    def _fill(self):
-        try:
-            n = self.f.readinto(self._chunk)
-        except OSError:
-            n = 0
-        if n:
-            self.buf += bytes(self._view[:n])
-            if len(self.buf) > 8192:  # nobody reads this line: keep the newest bytes
-                self.buf = self.buf[-4096:]
-        return n
-
-    def any(self):
-        self._fill()
-        return len(self.buf)
-
-    def read(self, n=-1):
-        self._fill()
-        if not self.buf:
-            return None
-        if n is None or n < 0 or n >= len(self.buf):
-            data, self.buf = self.buf, b""
-        else:
-            data, self.buf = self.buf[:n], self.buf[n:]
-        return data
-
-    def readline(self):
-        self._fill()
-        i = self.buf.find(b"\n")
-        if i < 0:
-            return None
-        line, self.buf = self.buf[:i + 1], self.buf[i + 1:]
-        return line
-
-    def write(self, data):
-        total = 0
-        view = memoryview(data)
-        while total < len(data):
-            try:
-                n = self.f.write(view[total:])
-            except OSError:
-                return total
-            if not n:
-                _sleep_ms_blocking(1)
-                continue
-            total += n
-        return total
+        super().__init__(self.f)
 
     def close(self):
         self.f.close()

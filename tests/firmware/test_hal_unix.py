@@ -160,3 +160,45 @@ def test_watchdog_kills_a_hung_process_and_the_next_boot_knows():
     assert proc.returncode != 0 and b"alive" not in proc.stdout, proc
     assert unix.Board({"data_dir": data}).reset_cause() == unix.WDT_RESET
     assert sys is not None
+
+
+class Chunks:
+    """A raw UART: hands out the given chunks one readinto() at a time, records writes (0 = busy)."""
+
+    def __init__(self, chunks, accept=(5, 0, 100)):
+        self.chunks = list(chunks)
+        self.accept = list(accept)
+        self.written = b""
+
+    def readinto(self, buf):
+        if not self.chunks:
+            return None
+        data = self.chunks.pop(0)
+        buf[:len(data)] = data
+        return len(data)
+
+    def write(self, data):
+        n = min(len(data), self.accept.pop(0) if self.accept else len(data))
+        self.written += bytes(data[:n])
+        return n
+
+
+def test_line_stream_hands_out_whole_lines_only():
+    from hal.stream import LineStream
+
+    s = LineStream(Chunks([b"$GPGGA,12", b"3*4", b"5\r\n$GPR", b"MC\r\n"]))
+    assert s.readline() is None
+    assert s.readline() is None
+    assert s.readline() == b"$GPGGA,123*45\r\n"
+    assert s.readline() == b"$GPRMC\r\n"
+    assert s.read(4) is None and s.any() == 0
+
+
+def test_line_stream_writes_everything_through_a_busy_uart():
+    from hal.stream import LineStream
+
+    raw = Chunks([], accept=(5, 0, 0, 100))
+    assert LineStream(raw).write(b"AT+CIPSEND=12\r") == 14
+    assert raw.written == b"AT+CIPSEND=12\r"
+    stuck = Chunks([], accept=[0] * 2000)
+    assert LineStream(stuck).write(b"AT\r") == 0  # a peer that never reads does not hang the box
