@@ -4,14 +4,17 @@
 
 The box runs the real firmware (mpy-cross build) in real time (clock factor 1). The fleet manager's badge
 (permanent role) is tapped in and out; each badge-out ends a trip, which starts a sync that the slow modem
-keeps in flight. Prints latency_p50_ms, latency_p99_ms (card on the reader -> `PIN relay 0` on the control
-line, as the bench sees it), latency_max_ms and taps.
+keeps in flight (by default the TCP exchange answers after 5 s; --every-answer delays every AT answer).
+taps_with_modem_session counts the releases measured while the modem was powered for a sync.
+Prints latency_p50_ms, latency_p99_ms (card on the reader -> `PIN relay 0` on the control line, as the
+bench sees it), latency_max_ms and taps.
 """
 
 import argparse
 import os
 import sys
 import tempfile
+import threading
 import time
 
 
@@ -23,11 +26,23 @@ def percentile(values, pct):
     return ordered[index]
 
 
+def _slow_network(modem, delay_s, stop):
+    """Delay the modem's answers while the box is in a TCP exchange (from AT+CIPSTART to the close)."""
+    while not stop.wait(0.01):
+        commands = modem.commands
+        last = commands[-1] if commands else ""
+        modem.delay_s = delay_s if last.startswith(("AT+CIPSTART", "AT+CIPSEND")) else 0.0
+
+
 def main(argv):
     parser = argparse.ArgumentParser(prog="python -m tools.bench latency", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--taps", type=int, default=200)
     parser.add_argument("--modem-delay", type=float, default=5.0, help="seconds before each modem answer")
+    parser.add_argument("--every-answer", action="store_true",
+                        help="delay every AT answer (the driver's 500 ms AT probe then fails and the modem is "
+                             "power-cycled); default: delay the answers of the TCP exchange (CIPSTART, CIPSEND, "
+                             "data), a sync stuck on a slow network")
     args = parser.parse_args(argv)
     from hil_tests.harness import deps
 
@@ -39,6 +54,7 @@ def main(argv):
     from hil_tests.harness.seed import BADGES
 
     samples = []
+    in_session = []
     in_flight = 0
     with tempfile.TemporaryDirectory(prefix="bench-latency-") as workdir:
         bench = Bench(os.path.join(workdir, "b"), factor=1)
@@ -47,7 +63,11 @@ def main(argv):
             if not bench.wait_sync(1, timeout=60):
                 print("latency: the box never synced; firmware log:\n" + box.firmware.log(), file=sys.stderr)
                 return 1
-            box.modem.delay_s = args.modem_delay
+            stop = threading.Event()
+            if args.every_answer:
+                box.modem.delay_s = args.modem_delay
+            else:
+                threading.Thread(target=_slow_network, args=(box.modem, args.modem_delay, stop), daemon=True).start()
             uid = BADGES["max"]
             for _ in range(args.taps):
                 since = box.control.mark()
@@ -61,12 +81,14 @@ def main(argv):
                 samples.append((released.t - t0) * 1000)
                 if box.control.pin("modem_power") == 1:
                     in_flight += 1  # the modem is up: a sync is talking to it
+                    in_session.append(samples[-1])
                 time.sleep(0.3)  # the reader sees the card gone
                 since = box.control.mark()
                 box.tap(uid, hold_s=0.1)  # badge-out: trip end -> another sync against the slow modem
                 box.control.wait_pin("relay", 1, 10, since=since)
                 time.sleep(0.3)
             modem_commands = len(box.modem.commands) if box.modem is not None else 0
+            stop.set()
         finally:
             bench.close()
     print("modem_commands: %d" % modem_commands)
@@ -75,4 +97,6 @@ def main(argv):
     print("latency_p50_ms: %.1f" % percentile(samples, 50))
     print("latency_p99_ms: %.1f" % percentile(samples, 99))
     print("latency_max_ms: %.1f" % (max(samples) if samples else 0.0))
+    print("latency_in_session_p50_ms: %.1f" % percentile(in_session, 50))
+    print("latency_in_session_max_ms: %.1f" % (max(in_session) if in_session else 0.0))
     return 0
