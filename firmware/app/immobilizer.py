@@ -15,6 +15,8 @@
 # An unknown speed (no GPS fix) counts as "moving" for SETTLE_MS after boot (time for the receiver to
 # report, so a reset while coasting does not block), then no longer prevents blocking: the ignition
 # sense alone says the engine is off.
+# The same holds after the ignition goes off: a speed measured while the engine ran says nothing about
+# the roll-out, so blocking waits for a fix taken after the ignition went off (or SETTLE_MS without one).
 from app import store
 from protocol import codes
 
@@ -39,7 +41,8 @@ class Immobilizer:
         self.started = False  # ignition has been on since the release
         self.refused_blocks = 0
         self.now_ms = 0
-        self.settle_until_ms = 0  # times blocking was wanted but unsafe (counter for the health record)
+        self.settle_until_ms = 0  # an unknown speed counts as moving until then
+        self.fix_since_ignition_off = True  # a speed was measured after the ignition last went off
 
     # -- boot -------------------------------------------------------------------------------------
     def boot(self, ignition, now_ms):
@@ -69,7 +72,7 @@ class Immobilizer:
     def safe_to_block(self):
         if self.ignition:
             return False
-        if self.speed_mms is None:
+        if self.speed_mms is None or not self.fix_since_ignition_off:
             return self.now_ms >= self.settle_until_ms
         return self.speed_mms < self.settings.get("moving_mms")
 
@@ -79,6 +82,9 @@ class Immobilizer:
         if on == self.ignition:
             return None
         self.ignition = on
+        if not on:
+            self.fix_since_ignition_off = False
+            self.settle_until_ms = max(self.settle_until_ms, now_ms + SETTLE_MS)
         if self.state == RELEASED:
             if on and not self.started:
                 self.started = True
@@ -90,6 +96,8 @@ class Immobilizer:
     def set_speed(self, speed_mms, now_ms):
         self.now_ms = now_ms
         self.speed_mms = speed_mms if isinstance(speed_mms, int) and speed_mms >= 0 else None
+        if self.speed_mms is not None:
+            self.fix_since_ignition_off = True
         return self.tick(now_ms)
 
     def release(self, now_ms):

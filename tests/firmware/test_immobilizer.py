@@ -44,7 +44,26 @@ def test_first_boot_with_engine_running_does_not_block():
     assert relay.value() == 0 and relay.writes == [0]
     imm.tick(immobilizer.SETTLE_MS * 2)
     assert relay.value() == 0
-    imm.set_ignition(False, 1000)
+    imm.set_ignition(False, immobilizer.SETTLE_MS * 2 + 1000)
+    assert relay.value() == 0  # no speed measured since the engine stopped: it may still roll
+    imm.set_speed(0, immobilizer.SETTLE_MS * 2 + 2000)
+    assert relay.value() == 1
+
+
+def test_speed_seen_while_driving_does_not_allow_blocking_after_ignition_off():
+    # Found by the hypothesis world: a stale "stopped" fix from before a GPS outage must not let the
+    # box block while the car rolls out after the engine stops.
+    imm, relay, _ = _imm()
+    imm.release(0)
+    imm.set_speed(0, 100)
+    imm.set_ignition(True, 200)
+    imm.request_arm(codes.END_BADGE, immobilizer.SETTLE_MS + 300)  # badge-out with the engine running
+    assert relay.value() == 0
+    imm.set_ignition(False, immobilizer.SETTLE_MS + 400)
+    assert relay.value() == 0  # the last speed predates the ignition-off: unknown roll-out
+    imm.set_speed(1600, immobilizer.SETTLE_MS + 1400)
+    assert relay.value() == 0  # rolling
+    imm.set_speed(0, immobilizer.SETTLE_MS + 2400)
     assert relay.value() == 1
 
 
@@ -106,5 +125,7 @@ def test_corrupt_state_file_arms_only_when_safe():
     assert relay.value() == 0
     imm.set_ignition(False, 20)
     assert relay.value() == 0  # speed unknown right after boot
-    imm.tick(immobilizer.SETTLE_MS)
+    imm.tick(immobilizer.SETTLE_MS + 19)
+    assert relay.value() == 0  # nor measured since the ignition went off
+    imm.tick(immobilizer.SETTLE_MS + 20)
     assert relay.value() == 1
