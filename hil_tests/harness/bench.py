@@ -18,12 +18,13 @@ from hil_tests.harness.simclock import SimClock
 
 
 class Bench:
-    def __init__(self, workdir, factor=60, ports=None, epoch=None):
+    def __init__(self, workdir, factor=60, ports=None, epoch=None, server_settings=None):
         self.workdir = workdir
         os.makedirs(workdir, exist_ok=True)
         self.clock = SimClock(factor, epoch=epoch)
         self.ports = ports or {}
-        self.server = ServerProcess(os.path.join(workdir, "server.sqlite"), clock=self.clock)
+        self.server = ServerProcess(os.path.join(workdir, "server.sqlite"), clock=self.clock,
+                                    settings=server_settings)
         self.server.start()
         self.fleet = BenchFleet(self.server.db_path)
         self.boxes = []

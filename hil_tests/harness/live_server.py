@@ -2,6 +2,7 @@
 temporary real SQLite file, plus read access to that file for assertions.
 """
 
+import json
 import os
 import subprocess
 import sys
@@ -13,8 +14,9 @@ from hil_tests.harness.simclock import ENV as SIM_ENV
 
 
 class ServerProcess:
-    def __init__(self, db_path, host="127.0.0.1", port=0, log_path=None, quiet=True, clock=None):
+    def __init__(self, db_path, host="127.0.0.1", port=0, log_path=None, quiet=True, clock=None, settings=None):
         self.db_path = db_path
+        self.settings = settings or {}  # extra server config, e.g. {"NO_SHOW_DELAY_MINUTES": 1440}
         self.clock = clock
         self.host = host
         self.port = port
@@ -35,6 +37,8 @@ class ServerProcess:
                "--port", str(self.port)]
         if self.quiet:
             cmd.append("--quiet")
+        for key, value in sorted(self.settings.items()):
+            cmd += ["--set", "%s=%s" % (key, json.dumps(value))]
         env = dict(os.environ)
         env["PYTHONPATH"] = ROOT + os.pathsep + env.get("PYTHONPATH", "")
         if self.clock is not None:

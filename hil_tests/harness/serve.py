@@ -5,6 +5,7 @@ collide), then serves until SIGTERM/SIGINT. The database is a real SQLite file g
 """
 
 import argparse
+import json
 import signal
 import sys
 
@@ -15,6 +16,8 @@ def main(argv=None):
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--quiet", action="store_true", help="no request log")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=JSON",
+                        help="extra server setting, e.g. NO_SHOW_DELAY_MINUTES=1440 (repeatable)")
     args = parser.parse_args(argv)
     if not args.host.startswith("127.") and args.host not in ("localhost", "::1"):
         parser.error("the bench serves on loopback only")
@@ -29,6 +32,9 @@ def main(argv=None):
 
     # Plain HTTP on loopback: the session cookie cannot be "secure" or a browser would never send it back.
     config = {"DATABASE": args.db, "SECRET_KEY": "bench", "TESTING": False, "SESSION_COOKIE_SECURE": False}
+    for item in args.set:
+        key, _, value = item.partition("=")
+        config[key] = json.loads(value)
     app = create_app(config)
     from server import db as server_db
 
