@@ -302,6 +302,18 @@ CREATE TABLE meta (
     )
 
 
+@migrations(name="0002_box_disabled_and_command_origin")
+def box_disabled_and_command_origin(db):
+    # disabled: revoked by an administrator (stolen, decommissioned): its frames get ERR_BOX_DISABLED and
+    # nothing it sends is stored. Commands remember who queued them (agent id; NULL from the CLI) and what
+    # they are for (note, shown on the box page).
+    for statement in ("ALTER TABLE boxes ADD COLUMN disabled INTEGER NOT NULL DEFAULT 0",
+                      "ALTER TABLE boxes ADD COLUMN disabled_at INTEGER",
+                      "ALTER TABLE box_commands ADD COLUMN created_by INTEGER REFERENCES agents(id)",
+                      "ALTER TABLE box_commands ADD COLUMN note TEXT NOT NULL DEFAULT ''"):
+        db.execute(statement)
+
+
 def apply(db):
     """Apply every pending migration (idempotent)."""
     migrations.apply(db)

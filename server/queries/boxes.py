@@ -44,6 +44,19 @@ def get_key(db, box_id):
     return bytes.fromhex(key_hex) if key_hex else None
 
 
+def is_disabled(db, box_id):
+    """True when an administrator disabled the box (its frames get ERR_BOX_DISABLED, nothing is stored)."""
+    return bool(scalar(db, "SELECT disabled FROM boxes WHERE id = ?", (box_id,), 0))
+
+
+def set_disabled(db, box_id, disabled, now):
+    """Disable (stolen, decommissioned) or enable a box; False for an unknown box. Enabling keeps the replay
+    counter: the box continues above it (or learns it by RESYNC)."""
+    cur = db.execute("UPDATE boxes SET disabled = ?, disabled_at = ? WHERE id = ?",
+                     (1 if disabled else 0, int(now) if disabled else None, box_id))
+    return cur.rowcount == 1
+
+
 def vehicle_id(db, box_id):
     return scalar(db, "SELECT vehicle_id FROM boxes WHERE id = ?", (box_id,))
 
