@@ -22,7 +22,8 @@ Then, inside one ``BEGIN IMMEDIATE`` transaction (`server.db.write`):
 A frame that does not decode (garbage, unknown box, bad MAC, wrong version...) changes nothing and gets
 `frame.error_reply`: an authenticated error frame when the MAC was valid, a plain one otherwise.
 A counter resynchronisation request (`codes.T_RESYNC`) is answered with the last accepted counter and the
-time, and changes nothing either.
+time, and changes nothing either. A box an administrator disabled gets an authenticated ERR_BOX_DISABLED
+error frame to both kinds of request, and nothing it sends is stored.
 """
 
 import logging
@@ -87,6 +88,10 @@ def handle(db, data, now, horizon_s=allowlist.DEFAULT_HORIZON_S, settings=None, 
         last = sync_q.last_counter(db, exc.box_id) if exc.authenticated and exc.box_id is not None else 0
         return Result(frame.error_reply(exc, key_for_box, last, now), exc.code)
     key = key_for_box(req.box_id)
+    if boxes.is_disabled(db, req.box_id):  # revoked by an administrator: store nothing, say so (authenticated)
+        last = sync_q.last_counter(db, req.box_id)
+        return Result(frame.encode_response(req.box_id, req.counter, {
+            "error": errors.ERR_BOX_DISABLED, "last_counter": last, "time": now}, key), errors.ERR_BOX_DISABLED, req)
     if req.type == codes.T_RESYNC:
         last = sync_q.last_counter(db, req.box_id)
         return Result(frame.encode_resync_reply(req.box_id, req.nonce, last, now, key), 0, req)
