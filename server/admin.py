@@ -8,6 +8,7 @@ positions are shown only here (and to the driver), and every view is logged.
 import csv
 import datetime
 import io
+import logging
 import secrets
 import time
 
@@ -20,6 +21,7 @@ from server.queries import agents as agents_q
 from server.queries import boxes, equipment, org, positions, problems, reports, reservations, trips
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
+log = logging.getLogger(__name__)
 
 STAFF = ("manager", "admin")
 
@@ -163,10 +165,89 @@ def boxes_page():
             with write(db):
                 boxes.register(db, box_id, vehicle_id, new_key)
             flash("Boîtier %d enregistré. Copiez sa clé maintenant : elle ne sera plus affichée." % box_id)
+    return _boxes_list(db, errors, new_key=new_key)
+
+
+def _boxes_list(db, errors, new_key=None, cmd_errors=None):
     return render_template("admin/boxes.html", boxes=boxes.list_boxes(db, scope_department()), errors=errors,
-                           values=request.form, new_key=new_key, now=int(time.time()),
+                           values=request.form, new_key=new_key, now=int(time.time()), cmd_errors=cmd_errors or {},
+                           counts=boxes.command_counts(db), actions=list(boxes.ACTION_LABELS.items()),
                            vehicles=[(v["id"], "%s (%s)" % (v["plate"], v["model"])) for v in org.vehicles(db)]), (
-        400 if errors else 200)
+        400 if errors or cmd_errors else 200)
+
+
+def _box_in_scope(db, box_id):
+    """The box (404 unknown); a fleet manager only reaches the boxes of their department's vehicles."""
+    box = boxes.get(db, box_id)
+    if box is None:
+        abort(404)
+    if g.user["role"] != "admin" and (box["department_id"] is None or box["department_id"] != g.user["department_id"]):
+        abort(403)
+    return box
+
+
+def _queue_command(db, box_id, form, errors):
+    """Validate and queue the command of a posted form; True when queued (errors filled otherwise)."""
+    reservation = forms.integer(form, "reservation", errors, "Réservation", minimum=1, required=False)
+    if errors:
+        return False
+    action = form.get("action_cmd") or ""
+    try:
+        command_id, note = boxes.queue_command(db, box_id, action, int(time.time()), reservation_id=reservation,
+                                               version=form.get("version"), created_by=g.user["id"])
+    except boxes.CommandError as exc:
+        errors["action_cmd" if exc.field == "action" else exc.field] = exc.message
+        return False
+    log.info("box command: box %d %s%s (command %d) queued by %s (agent %d) from %s", box_id, action,
+             " " + note if note else "", command_id, g.user["email"], g.user["id"], request.remote_addr)
+    flash("Commande « %s » enregistrée pour le boîtier %d : elle partira à sa prochaine synchronisation."
+          % (boxes.ACTION_LABELS[action], box_id))
+    return True
+
+
+@bp.post("/boitiers/commande")
+@role_required(*STAFF)
+def box_command_from_list():
+    db = get_db()
+    errors = {}
+    box_id = forms.integer(request.form, "box_id", errors, "Numéro de boîtier", minimum=1, maximum=(1 << 32) - 1)
+    if box_id:
+        _box_in_scope(db, box_id)
+    if not errors and _queue_command(db, box_id, request.form, errors):
+        return redirect(url_for("admin.box_detail", box_id=box_id))
+    return _boxes_list(db, {}, cmd_errors=errors)
+
+
+@bp.route("/boitiers/<int:box_id>", methods=("GET", "POST"))
+@role_required(*STAFF)
+def box_detail(box_id):
+    db = get_db()
+    box = _box_in_scope(db, box_id)
+    errors = {}
+    if request.method == "POST":
+        action = request.form.get("action")
+        if action == "command":
+            if _queue_command(db, box_id, request.form, errors):
+                return redirect(url_for("admin.box_detail", box_id=box_id))
+        elif action in ("disable", "enable"):
+            if g.user["role"] != "admin":
+                abort(403)
+            with write(db):
+                boxes.set_disabled(db, box_id, action == "disable", int(time.time()))
+            log.info("box %s: box %d by %s (agent %d) from %s", action, box_id, g.user["email"], g.user["id"],
+                     request.remote_addr)
+            flash("Boîtier %d %s." % (box_id, "désactivé : ses synchronisations sont refusées et rien de ce qu'il "
+                                               "envoie n'est enregistré" if action == "disable" else "réactivé"))
+            return redirect(url_for("admin.box_detail", box_id=box_id))
+        else:
+            abort(400)
+    now = int(time.time())
+    return render_template("admin/box.html", box=box, commands=boxes.commands(db, box_id), errors=errors,
+                           values=request.form, now=now, actions=list(boxes.ACTION_LABELS.items()),
+                           reservations=[("", "Aucune (trajet non planifié)")] + [
+                               (r["id"], "n° %d — %s, %s" % (r["id"], r["agent_name"], timeutil.fmt(r["start"])))
+                               for r in boxes.open_reservations(db, box_id, now)],
+                           events=boxes.events(db, box_id, limit=20)), (400 if errors else 200)
 
 
 # -- agents, badges ---------------------------------------------------------------------------------------------

@@ -115,6 +115,55 @@ def box_register_command(box_id, plate, key_hex):
     click.echo("Boîtier %d enregistré dans %s." % (box_id, vehicle["plate"]))
 
 
+@click.command("box-command")
+@with_appcontext
+@click.argument("box_id", type=int)
+@click.argument("action", type=click.Choice(sorted(boxes.ACTIONS)))
+@click.option("--reservation", type=int, default=None, help="release : n° de la réservation liée (facultatif).")
+@click.option("--version", "version", default=None, help="update : version du firmware, X.Y.Z.")
+def box_command_command(box_id, action, reservation, version):
+    """Met en file une commande pour la prochaine synchronisation du boîtier BOX_ID.
+
+    resync : synchronisation forcée ; release : libération pour un trajet ; block : blocage au prochain
+    moment sûr (jamais moteur tournant) ; update : mise à jour disponible (--version)."""
+    init_db()
+    db = _db()
+    try:
+        command_id, note = boxes.queue_command(db, box_id, action, int(time.time()), reservation_id=reservation,
+                                               version=version)
+    except boxes.CommandError as exc:
+        raise click.ClickException(exc.message) from None
+    click.echo("Commande %d (%s%s) en attente de la prochaine synchronisation du boîtier %d."
+               % (command_id, boxes.ACTION_LABELS[action], ", " + note if note else "", box_id))
+
+
+def _set_disabled(box_id, disabled):
+    init_db()
+    db = _db()
+    with write(db):
+        found = boxes.set_disabled(db, box_id, disabled, int(time.time()))
+    if not found:
+        raise click.ClickException("aucun boîtier n° %d" % box_id)
+    click.echo("Boîtier %d %s." % (box_id, "désactivé : ses synchronisations sont refusées" if disabled
+                                   else "réactivé"))
+
+
+@click.command("box-disable")
+@with_appcontext
+@click.argument("box_id", type=int)
+def box_disable_command(box_id):
+    """Désactive le boîtier BOX_ID (volé, retiré du service) : ses synchronisations sont refusées."""
+    _set_disabled(box_id, True)
+
+
+@click.command("box-enable")
+@with_appcontext
+@click.argument("box_id", type=int)
+def box_enable_command(box_id):
+    """Réactive le boîtier BOX_ID."""
+    _set_disabled(box_id, False)
+
+
 @click.command("demo-data")
 @with_appcontext
 @click.option("--password", default="demo-autopartage", help="Mot de passe de tous les comptes de démonstration.")
@@ -130,5 +179,6 @@ def demo_data_command(password, seed):
 
 def init_app(app):
     for cmd in (import_fleet_command, import_agents_command, create_admin_command, purge_command,
-                maintenance_command, box_register_command, demo_data_command):
+                maintenance_command, box_register_command, demo_data_command, box_command_command, box_disable_command,
+                box_enable_command):
         app.cli.add_command(cmd)

@@ -6,7 +6,9 @@ Functions the sync endpoint calls: `get_key`, `accept_counter`, `update_health`,
 
 import re
 
+from protocol import codes
 from server.db import row, rows, scalar, write
+from server.queries import sync as sync_q
 
 KEY_RE = re.compile(r"^[0-9a-f]{32}$")
 
@@ -35,7 +37,8 @@ def get(db, box_id):
     """The box row without its key (for pages), or None."""
     return row(db, "SELECT b.id, b.vehicle_id, b.last_counter, b.last_ack, b.firmware, b.last_seen, b.csq, "
                "b.supply_mv, b.backlog, b.gps, b.uptime, b.reset_cause, b.allow_version, b.created_at, "
-               "v.plate FROM boxes b LEFT JOIN vehicles v ON v.id = b.vehicle_id WHERE b.id = ?", (box_id,))
+               "b.disabled, b.disabled_at, v.plate, v.model, v.department_id FROM boxes b "
+               "LEFT JOIN vehicles v ON v.id = b.vehicle_id WHERE b.id = ?", (box_id,))
 
 
 def get_key(db, box_id):
@@ -99,16 +102,127 @@ def update_health(db, box_id, health, now):
 
 def list_boxes(db, department_id=None):
     sql = ("SELECT b.id, b.vehicle_id, b.firmware, b.last_seen, b.csq, b.supply_mv, b.backlog, b.gps, b.uptime, "
-           "b.reset_cause, b.last_counter, v.plate, v.model, v.department_id FROM boxes b "
+           "b.reset_cause, b.last_counter, b.disabled, v.plate, v.model, v.department_id FROM boxes b "
            "LEFT JOIN vehicles v ON v.id = b.vehicle_id")
     if department_id is not None:
         return rows(db, sql + " WHERE v.department_id = ? ORDER BY b.id", (department_id,))
     return rows(db, sql + " ORDER BY b.id")
 
 
-def add_command(db, box_id, cmd, arg, now):
-    db.execute("INSERT INTO box_commands (box_id, cmd, arg, created_at) VALUES (?, ?, ?, ?)",
-               (box_id, cmd, arg, now))
+def add_command(db, box_id, cmd, arg, now, created_by=None, note=""):
+    """Queue a raw command for the box's next sync; returns its row id (`queue_command` validates first)."""
+    cur = db.execute("INSERT INTO box_commands (box_id, cmd, arg, created_at, created_by, note) "
+                     "VALUES (?, ?, ?, ?, ?, ?)", (box_id, cmd, arg, now, created_by, note))
+    return cur.lastrowid
+
+
+# -- administrators' commands (pages and CLI share the validation below) -------------------------------------
+
+ACTIONS = {"resync": codes.CMD_RESYNC, "release": codes.CMD_RELEASE, "block": codes.CMD_BLOCK,
+           "update": codes.CMD_FIRMWARE}
+ACTION_LABELS = {"resync": "Forcer une synchronisation", "release": "Libérer pour un trajet",
+                 "block": "Bloquer", "update": "Mise à jour disponible"}
+CMD_LABELS = {codes.CMD_RESYNC: "Synchronisation forcée", codes.CMD_RELEASE: "Libération pour un trajet",
+              codes.CMD_BLOCK: "Blocage", codes.CMD_FIRMWARE: "Mise à jour disponible",
+              codes.CMD_REBOOT: "Redémarrage"}
+STATE_LABELS = {"pending": "en attente", "sent": "envoyée", "acknowledged": "reçue par le boîtier"}
+VERSION_RE = re.compile(r"^(\d{1,3})\.(\d{1,2})\.(\d{1,2})$")
+
+
+class CommandError(ValueError):
+    """A command refused, with the form field at fault and a French message for the administrator."""
+
+    def __init__(self, field, message):
+        ValueError.__init__(self, message)
+        self.field = field
+        self.message = message
+
+
+def parse_version(text):
+    """'1.4.2' -> 10402 (CMD_FIRMWARE's arg: major*10000 + minor*100 + patch), or None when malformed."""
+    m = VERSION_RE.match((text or "").strip())
+    if not m or int(m.group(2)) > 99 or int(m.group(3)) > 99:
+        return None
+    return int(m.group(1)) * 10000 + int(m.group(2)) * 100 + int(m.group(3))
+
+
+def format_version(number):
+    return "%d.%d.%d" % (number // 10000, number // 100 % 100, number % 100)
+
+
+def queue_command(db, box_id, action, now, reservation_id=None, version=None, created_by=None):
+    """Validate and queue an administrator's command (`action` one of ACTIONS); returns (command id, note).
+
+    release: optional `reservation_id`, a booking of the box's vehicle not yet over and not cancelled (the
+    box acts once per reservation id; without one, the trip is recorded as unplanned with no badge).
+    update: `version` 'X.Y.Z'. Raises CommandError (field, French message) and queues nothing when refused:
+    unknown or disabled box, unknown action, bad reservation or version, the same command already waiting.
+    """
+    box = row(db, "SELECT id, vehicle_id, disabled FROM boxes WHERE id = ?", (box_id,))
+    if box is None:
+        raise CommandError("box_id", "Boîtier : aucun boîtier n° %s." % box_id)
+    if box["disabled"]:
+        raise CommandError("box_id", "Boîtier %d désactivé : réactivez-le avant de lui envoyer une commande."
+                           % box_id)
+    if action not in ACTIONS:
+        raise CommandError("action", "Commande : choisissez une commande de la liste.")
+    cmd, arg, note = ACTIONS[action], 0, ""
+    if action == "release" and reservation_id:
+        res = row(db, "SELECT id, vehicle_id, status, end FROM reservations WHERE id = ?", (reservation_id,))
+        if res is None or res["vehicle_id"] != box["vehicle_id"]:
+            raise CommandError("reservation", "Réservation : aucune réservation n° %s pour le véhicule de ce boîtier."
+                               % reservation_id)
+        if res["status"] != "booked" or res["end"] <= now:
+            raise CommandError("reservation", "Réservation : la réservation n° %d est annulée ou terminée."
+                               % reservation_id)
+        arg, note = reservation_id, "réservation n° %d" % reservation_id
+    elif action == "update":
+        number = parse_version(version)
+        if number is None:
+            raise CommandError("version", "Version : format X.Y.Z attendu (par exemple 1.4.2).")
+        arg, note = number, "version %s" % format_version(number)
+    if scalar(db, "SELECT 1 FROM box_commands WHERE box_id = ? AND cmd = ? AND arg = ? AND sent_at IS NULL",
+              (box_id, cmd, arg)):
+        raise CommandError("action", "Commande : la même commande attend déjà la prochaine synchronisation.")
+    with write(db):
+        command_id = add_command(db, box_id, cmd, arg, now, created_by, note)
+    return command_id, note
+
+
+def commands(db, box_id, limit=30):
+    """The box's latest commands, newest first, each with `state`: pending (waiting for the next sync),
+    sent (in a reply the box has not yet confirmed through `rx`) or acknowledged (a later sync confirmed
+    the reply; a box that does not report `rx` is assumed to have received it), and `state_label`."""
+    _counter, in_flight = sync_q.commands_in_flight(db, box_id)
+    out = rows(db, "SELECT c.*, a.name AS created_by_name FROM box_commands c "
+                   "LEFT JOIN agents a ON a.id = c.created_by WHERE c.box_id = ? ORDER BY c.id DESC "
+                   "LIMIT ?", (box_id, limit))
+    for c in out:
+        c["state"] = "pending" if c["sent_at"] is None else ("sent" if c["id"] in in_flight else "acknowledged")
+        c["state_label"] = STATE_LABELS[c["state"]]
+        c["label"] = CMD_LABELS.get(c["cmd"], "Commande %d" % c["cmd"])
+    return out
+
+
+def command_counts(db):
+    """{box id: {"pending": n, "sent": n}} for the list page (boxes without such commands are absent)."""
+    out = {}
+    for r in db.execute("SELECT box_id, count(*) FROM box_commands WHERE sent_at IS NULL GROUP BY box_id"):
+        out.setdefault(r[0], {"pending": 0, "sent": 0})["pending"] = r[1]
+    for r in db.execute("SELECT key FROM meta WHERE key LIKE 'sync.commands.%'"):
+        box_id = int(r[0].rsplit(".", 1)[1])
+        n = len(sync_q.commands_in_flight(db, box_id)[1])
+        if n:
+            out.setdefault(box_id, {"pending": 0, "sent": 0})["sent"] = n
+    return out
+
+
+def open_reservations(db, box_id, now, limit=20):
+    """Bookings of the box's vehicle not yet over (for "release for a trip"), soonest first."""
+    return rows(db, "SELECT r.id, r.start, r.end, a.name AS agent_name FROM reservations r "
+                    "JOIN boxes b ON b.vehicle_id = r.vehicle_id JOIN agents a ON a.id = r.agent_id "
+                    "WHERE b.id = ? AND r.status = 'booked' AND r.end > ? ORDER BY r.start LIMIT ?",
+                (box_id, now, limit))
 
 
 def pending_commands(db, box_id):
