@@ -13,7 +13,7 @@ from server.queries.common import Rules
 AGENT_PAGES = ["/reserver", "/mes-reservations", "/mes-trajets", "/materiel", "/compte", "/signaler"]
 STAFF_PAGES = ["/admin/", "/admin/vehicules", "/admin/boitiers", "/admin/agents", "/admin/habilitations",
                "/admin/calendrier", "/admin/trajets", "/admin/problemes", "/admin/rapports", "/admin/rapports.csv",
-               "/admin/evaluation", "/admin/agents/{agent}", "/admin/trajets/{trip}"]
+               "/admin/evaluation", "/admin/agents/{agent}", "/admin/trajets/{trip}", "/admin/boitiers/1"]
 ADMIN_PAGES = ["/admin/directions", "/admin/pools", "/admin/materiel", "/admin/journal-positions"]
 EXPECTED = {  # role -> (agent pages, staff pages, admin pages)
     None: (302, 302, 302),
