@@ -189,9 +189,10 @@ def encode_resync(box_id, nonce, box_key):
     return _seal(buf, start, box_key, box_id, 0, codes.T_RESYNC)
 
 
-def decode_request(data, key_for_box):
+def decode_request(data, key_for_box, rows=False):
     """Decode and authenticate a box -> server frame. key_for_box(box_id) -> 16-byte key or None.
-    Returns Request; raises ProtocolError only. Counter freshness is the caller's check (check_counter)."""
+    Returns Request; raises ProtocolError only. Counter freshness is the caller's check (check_counter).
+    rows=True: position records come as tuples (seq, t, lat, lon, speed, course), see decode_records."""
     box_id, counter, ftype, start = _parse_header(data)
     if ftype not in _REQUEST_TYPES:
         raise ProtocolError(ERR_TYPE, "type 0x%02x" % ftype, box_id, counter)
@@ -207,7 +208,7 @@ def decode_request(data, key_for_box):
                 raise ProtocolError(ERR_MALFORMED, "resync payload")
             return Request(box_id, counter, [], None, ftype, nonce)
         health = decode_health(reader)
-        records, skipped, last_seq = decode_records(reader)
+        records, skipped, last_seq = decode_records(reader, rows)
     except ProtocolError as exc:
         raise _authenticated(exc, box_id, counter) from None
     except Exception as exc:  # defensive: no other exception type may escape a decoder

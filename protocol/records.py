@@ -2,9 +2,9 @@
 # Byte layouts are in docs/protocol.md. Records are dicts (see docs/architecture.md); position samples are
 # grouped on the wire into TRACK records (consecutive sequence numbers) and delta-encoded.
 from protocol import codes
-from protocol.errors import ERR_INVALID, ERR_MALFORMED, ERR_TOO_MANY, ProtocolError
-from protocol.predict import predict
-from protocol.wire import MAX_UVARINT, put_svarint, put_uvarint, unzigzag, uvarint_size, zigzag
+from protocol.errors import ERR_INVALID, ERR_MALFORMED, ERR_TOO_MANY, ERR_TRUNCATED, ProtocolError
+from protocol.predict import K_LAT, K_LON, MAX_DT, MIN_COS, SIN14, predict, sin14
+from protocol.wire import MAX_UVARINT, MAX_VARINT_BYTES, put_svarint, put_uvarint, uvarint_size, zigzag
 
 BADGE_BYTES = 8
 MAX_RECORDS = 1024  # per request frame
@@ -272,16 +272,132 @@ class RecordPacker:
 
 _KNOWN = (codes.R_BADGE, codes.R_TRIP_START, codes.R_TRIP_END, codes.R_TRACK, codes.R_EVENT)
 
+_SIN360 = None  # sin14(d) for d = 0..359, built on the first track decoded (the box never decodes one)
 
-def decode_records(reader):
+
+def _sin360():
+    global _SIN360
+    if _SIN360 is None:
+        _SIN360 = tuple(sin14(d) for d in range(360))
+    return _SIN360
+
+
+def _uvarint_tail(buf, p, b):
+    """The rest of a varint whose first byte b (at buf[p - 1]) has its high bit set: -> (value, next p).
+    Same rules as wire.Reader.uvarint; reading past buf raises IndexError (the caller's truncation)."""
+    result = b & 0x7F
+    shift = 7
+    while True:
+        b = buf[p]
+        p += 1
+        result |= (b & 0x7F) << shift
+        if not b & 0x80:
+            break
+        shift += 7
+        if shift >= 7 * MAX_VARINT_BYTES:
+            raise ProtocolError(ERR_MALFORMED, "varint too long in track")
+    if b == 0:
+        raise ProtocolError(ERR_MALFORMED, "non-canonical varint in track")
+    return result, p
+
+
+def _track(buf, count, seq, t, prev, out, rows):
+    """Decode `count` samples from buf (bytes: the rest of a track body) after the chain state prev =
+    [lat, lon, speed, course] (updated). Appends dicts, or (seq, t, lat, lon, speed, course) tuples when
+    rows, to out; returns (seq, t, bytes used). The arithmetic is predict.predict's, inlined: one loop for
+    both interpreters, with the per-sample velocity vector computed once (it serves two predictions)."""
+    sin = _sin360()
+    p_lat, p_lon, p_speed, p_course = prev
+    n0 = e0 = 0
+    p = 0
+    i = 0
+    while i < count:
+        if i:
+            b = buf[p]
+            p += 1
+            if b & 0x80:
+                b, p = _uvarint_tail(buf, p, b)
+            dt = b & 15
+            if not dt:
+                z = buf[p]
+                p += 1
+                if z & 0x80:
+                    z, p = _uvarint_tail(buf, p, z)
+                dt = -((z + 1) >> 1) if z & 1 else z >> 1
+            b >>= 4
+            speed = p_speed + (-((b + 1) >> 1) if b & 1 else b >> 1)
+            t += dt
+            seq += 1
+        else:
+            z = buf[p]
+            p += 1
+            if z & 0x80:
+                z, p = _uvarint_tail(buf, p, z)
+            speed = p_speed + (-((z + 1) >> 1) if z & 1 else z >> 1)
+        z = buf[p]
+        p += 1
+        if z & 0x80:
+            z, p = _uvarint_tail(buf, p, z)
+        course = (p_course + (-((z + 1) >> 1) if z & 1 else z >> 1)) % 360
+        z = buf[p]
+        p += 1
+        if z & 0x80:
+            z, p = _uvarint_tail(buf, p, z)
+        rlat = -((z + 1) >> 1) if z & 1 else z >> 1
+        z = buf[p]
+        p += 1
+        if z & 0x80:
+            z, p = _uvarint_tail(buf, p, z)
+        rlon = -((z + 1) >> 1) if z & 1 else z >> 1
+        if t < 0 or not 0 <= speed <= MAX_SPEED:
+            raise ProtocolError(ERR_MALFORMED, "track sample %d" % i)
+        # this sample's GPS velocity (cm/s * 2**14, north and east), as predict() computes it
+        n1 = speed * sin[(course + 90) % 360]
+        e1 = speed * sin[course]
+        if i and 0 < dt <= MAX_DT:
+            rlat += (n0 + n1) * dt * K_LAT // (1 << 29)
+            # cos_lat14(p_lat)
+            a = p_lat if p_lat >= 0 else -p_lat
+            d = a // 10000000
+            if d >= 90:
+                c = 0
+            else:
+                c0 = SIN14[90 - d]
+                c = c0 + (SIN14[89 - d] - c0) * (a - d * 10000000) // 10000000
+            if c >= MIN_COS:
+                rlon += (e0 + e1) * dt * K_LON // (c << 15)
+        p_lat += rlat
+        p_lon += rlon
+        p_speed = speed
+        p_course = course
+        n0 = n1
+        e0 = e1
+        if not (-LAT_LIMIT <= p_lat <= LAT_LIMIT and -LON_LIMIT <= p_lon <= LON_LIMIT):
+            raise ProtocolError(ERR_MALFORMED, "position out of range")
+        if rows:
+            out.append((seq, t, p_lat, p_lon, speed, course))
+        else:
+            out.append({"type": "pos", "seq": seq, "t": t, "lat": p_lat, "lon": p_lon, "speed": speed,
+                        "course": course})
+        i += 1
+    prev[0] = p_lat
+    prev[1] = p_lon
+    prev[2] = p_speed
+    prev[3] = p_course
+    return seq, t, p
+
+
+def decode_records(reader, rows=False):
     """Read the records section to the end of reader. Returns (records, skipped, last_seq): skipped counts
     records of unknown tags (newer boxes), passed over thanks to their length prefix; last_seq is the
-    highest sequence number in the frame, skipped records included (None for no record at all)."""
+    highest sequence number in the frame, skipped records included (None for no record at all).
+    rows=True (the server's bulk insert): position samples come as tuples (seq, t, lat, lon, speed, course)
+    instead of dicts; every other record is a dict either way."""
     records = []
     skipped = 0
     c_seq = c_t = 0
     last_seq = -1
-    p_lat = p_lon = p_speed = p_course = 0
+    prev = [0, 0, 0, 0]  # position chain: lat, lon, speed, course of the previous sample in the frame
     while reader.remaining():
         tag = reader.u8()
         body = reader.sub()
@@ -302,35 +418,12 @@ def decode_records(reader):
                 raise ProtocolError(ERR_MALFORMED, "empty track")
             if len(records) + count > MAX_RECORDS:
                 raise ProtocolError(ERR_TOO_MANY, "track of %d samples" % count)
-            for i in range(count):
-                if i:
-                    w = body.uvarint()
-                    dt = w & 15
-                    if not dt:
-                        dt = body.svarint()
-                    speed = p_speed + unzigzag(w >> 4)
-                    t += dt
-                    seq += 1
-                else:
-                    speed = p_speed + body.svarint()
-                course = (p_course + body.svarint()) % 360
-                rlat = body.svarint()
-                rlon = body.svarint()
-                if i:
-                    plat, plon = predict(p_lat, p_speed, p_course, speed, course, dt)
-                    rlat += plat
-                    rlon += plon
-                p_lat += rlat
-                p_lon += rlon
-                p_speed = speed
-                p_course = course
-                if t < 0 or not 0 <= speed <= MAX_SPEED:
-                    raise ProtocolError(ERR_MALFORMED, "track sample %d" % i)
-                if not (-LAT_LIMIT <= p_lat <= LAT_LIMIT and -LON_LIMIT <= p_lon <= LON_LIMIT):
-                    raise ProtocolError(ERR_MALFORMED, "position out of range")
-                records.append({"type": "pos", "seq": seq, "t": t, "lat": p_lat, "lon": p_lon,
-                                "speed": speed, "course": course})
-            if body.remaining():
+            buf = body.take(body.remaining())
+            try:
+                seq, t, used = _track(buf, count, seq, t, prev, records, rows)
+            except IndexError:  # a sample runs past the track's length
+                raise ProtocolError(ERR_TRUNCATED, "track of %d samples" % count) from None
+            if used != len(buf):
                 raise ProtocolError(ERR_MALFORMED, "trailing bytes in track")
             c_seq = last_seq = seq
             c_t = t
