@@ -63,6 +63,7 @@ KIND_SPOT = const(3)
 END_BADGE = const(1)
 END_TIMEOUT = const(2)  # ignition off for the grace time
 END_REBOOT = const(3)  # trip closed at boot after a power cut or reset
+END_BLOCK = const(4)  # the server withdrew the release (CMD_BLOCK): closed at the first safe moment
 
 # Server commands (reply section "commands": {"cmd": CMD_*, "arg": int}).
 CMD_RESYNC = const(1)  # sync again now (more to send or receive); arg unused (0)

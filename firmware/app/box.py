@@ -211,6 +211,10 @@ class Box:
                 self._journal_decision(trips.NO_BADGE, decision)
                 self.imm.release(self.clock.ticks_ms())
                 self.trips.open(trips.NO_BADGE, decision.reservation, self.odo_m())
+        elif cmd == codes.CMD_BLOCK:
+            # Withdraw the current release: the immobilizer arms as soon as it is safe (ignition off and a
+            # fresh fix showing the car stopped), never while the engine runs; no grace time.
+            self._trip_ended(self.imm.request_arm(codes.END_BLOCK, self.clock.ticks_ms()))
         else:
             # CMD_FIRMWARE is for the flashing tool; CMD_REBOOT and anything unknown: nothing here may
             # touch the relay, so they are only counted.

@@ -15,7 +15,7 @@ KEY = bytes(range(100, 116))
 T0 = 1750000000
 UIDS = (b"\x04\x01\x01\x01", b"\x04\x02\x02\x02", b"\x04\x03\x03\x03", b"\x04\x04\x04\x04")  # res, role, spot, ?
 SPEEDS = (0, 500, 1400, 1600, 3000, 8000, 30000)
-COMMANDS = (codes.CMD_RESYNC, codes.CMD_RELEASE, codes.CMD_FIRMWARE, codes.CMD_REBOOT, 0, 77, -3)
+COMMANDS = (codes.CMD_RESYNC, codes.CMD_RELEASE, codes.CMD_FIRMWARE, codes.CMD_REBOOT, codes.CMD_BLOCK, 0, 77, -3)
 OPS = ("tap", "ign", "speed", "wait", "reboot", "sync", "cmd", "gps_off")
 
 

@@ -116,7 +116,7 @@ def test_server_answer_cannot_block_a_running_engine():
     b.tap(UID_A)
     b.set_ignition(True)
     before = list(relay.writes)
-    for cmd in (codes.CMD_REBOOT, codes.CMD_RELEASE, codes.CMD_FIRMWARE, codes.CMD_RESYNC, 99, -1):
+    for cmd in (codes.CMD_REBOOT, codes.CMD_RELEASE, codes.CMD_FIRMWARE, codes.CMD_RESYNC, codes.CMD_BLOCK, 99, -1):
         b.apply_response({"ack": 3, "time": T + 100, "commands": [{"cmd": cmd, "arg": 0}, "junk"],
                           "config": {"grace_s": 30, "moving_mms": 999999, "nope": 1}, "allow": {
                               "version": 2, "full": True, "add": [], "remove": []}, "error": 0})
@@ -124,6 +124,23 @@ def test_server_answer_cannot_block_a_running_engine():
     assert relay.writes == before and relay.value() == 0
     assert b.settings.grace_s == 30 and b.settings.moving_mms == 1500
     assert b.sync_wanted & box.WANT_DEMAND
+
+
+def test_block_command_closes_the_trip_at_ignition_off_without_grace_time():
+    clock = ManualClock(T + 60)
+    b, relay = _box(temp_dir("tb"), clock)
+    b.apply_response(_allow_response())
+    b.tap(UID_A)
+    b.set_ignition(True)
+    b.fix(Fix(t=clock.time(), speed_mms=15000))
+    b.apply_response({"commands": [{"cmd": codes.CMD_BLOCK, "arg": 0}]})
+    assert relay.value() == 0  # driving: the block waits
+    b.set_ignition(False)
+    assert relay.value() == 0  # rolling out: no fix since the engine stopped
+    b.fix(Fix(t=clock.time(), speed_mms=0))
+    assert relay.value() == 1  # stopped, engine off: armed at once, no grace time
+    ends = [r for r in b.journal.pending(100) if r["type"] == "trip_end"]
+    assert len(ends) == 1 and ends[0]["reason"] == codes.END_BLOCK
 
 
 def test_release_command_opens_an_unplanned_trip_when_armed():
