@@ -272,14 +272,14 @@ class RecordPacker:
 
 _KNOWN = (codes.R_BADGE, codes.R_TRIP_START, codes.R_TRIP_END, codes.R_TRACK, codes.R_EVENT)
 
-_SIN360 = None  # sin14(d) for d = 0..359, built on the first track decoded (the box never decodes one)
+_SIN450 = None  # sin14(d) for d = 0..449 (cosine = _SIN450[d + 90]), built on the first track decoded
 
 
-def _sin360():
-    global _SIN360
-    if _SIN360 is None:
-        _SIN360 = tuple(sin14(d) for d in range(360))
-    return _SIN360
+def _sin450():
+    global _SIN450
+    if _SIN450 is None:
+        _SIN450 = tuple(sin14(d) for d in range(450))
+    return _SIN450
 
 
 def _uvarint_tail(buf, p, b):
@@ -305,27 +305,33 @@ def _track(buf, count, seq, t, prev, out, rows):
     """Decode `count` samples from buf (bytes: the rest of a track body) after the chain state prev =
     [lat, lon, speed, course] (updated). Appends dicts, or (seq, t, lat, lon, speed, course) tuples when
     rows, to out; returns (seq, t, bytes used). The arithmetic is predict.predict's, inlined: one loop for
-    both interpreters, with the per-sample velocity vector computed once (it serves two predictions)."""
-    sin = _sin360()
+    both interpreters, varints of one or two bytes read in place, each sample's velocity vector computed
+    once (it serves the predictions of both its neighbours)."""
+    sin = _sin450()
+    append = out.append
     p_lat, p_lon, p_speed, p_course = prev
     n0 = e0 = 0
     p = 0
-    i = 0
-    while i < count:
+    for i in range(count):
         if i:
-            b = buf[p]
+            w = buf[p]
             p += 1
-            if b & 0x80:
-                b, p = _uvarint_tail(buf, p, b)
-            dt = b & 15
+            if w & 0x80:
+                y = buf[p]
+                if y & 0x80 or not y:
+                    w, p = _uvarint_tail(buf, p, w)
+                else:
+                    w = (w & 0x7F) | (y << 7)
+                    p += 1
+            dt = w & 15
             if not dt:
                 z = buf[p]
                 p += 1
                 if z & 0x80:
                     z, p = _uvarint_tail(buf, p, z)
                 dt = -((z + 1) >> 1) if z & 1 else z >> 1
-            b >>= 4
-            speed = p_speed + (-((b + 1) >> 1) if b & 1 else b >> 1)
+            w >>= 4
+            speed = p_speed + (-((w + 1) >> 1) if w & 1 else w >> 1)
             t += dt
             seq += 1
         else:
@@ -342,44 +348,51 @@ def _track(buf, count, seq, t, prev, out, rows):
         z = buf[p]
         p += 1
         if z & 0x80:
-            z, p = _uvarint_tail(buf, p, z)
+            y = buf[p]
+            if y & 0x80 or not y:
+                z, p = _uvarint_tail(buf, p, z)
+            else:
+                z = (z & 0x7F) | (y << 7)
+                p += 1
         rlat = -((z + 1) >> 1) if z & 1 else z >> 1
         z = buf[p]
         p += 1
         if z & 0x80:
-            z, p = _uvarint_tail(buf, p, z)
+            y = buf[p]
+            if y & 0x80 or not y:
+                z, p = _uvarint_tail(buf, p, z)
+            else:
+                z = (z & 0x7F) | (y << 7)
+                p += 1
         rlon = -((z + 1) >> 1) if z & 1 else z >> 1
-        if t < 0 or not 0 <= speed <= MAX_SPEED:
+        if t < 0 or speed < 0 or speed > MAX_SPEED:
             raise ProtocolError(ERR_MALFORMED, "track sample %d" % i)
         # this sample's GPS velocity (cm/s * 2**14, north and east), as predict() computes it
-        n1 = speed * sin[(course + 90) % 360]
+        n1 = speed * sin[course + 90]
         e1 = speed * sin[course]
         if i and 0 < dt <= MAX_DT:
             rlat += (n0 + n1) * dt * K_LAT // (1 << 29)
             # cos_lat14(p_lat)
             a = p_lat if p_lat >= 0 else -p_lat
             d = a // 10000000
-            if d >= 90:
-                c = 0
-            else:
-                c0 = SIN14[90 - d]
-                c = c0 + (SIN14[89 - d] - c0) * (a - d * 10000000) // 10000000
-            if c >= MIN_COS:
-                rlon += (e0 + e1) * dt * K_LON // (c << 15)
+            if d < 90:
+                c = SIN14[90 - d]
+                c += (SIN14[89 - d] - c) * (a - d * 10000000) // 10000000
+                if c >= MIN_COS:
+                    rlon += (e0 + e1) * dt * K_LON // (c << 15)
         p_lat += rlat
         p_lon += rlon
+        if p_lat < -LAT_LIMIT or p_lat > LAT_LIMIT or p_lon < -LON_LIMIT or p_lon > LON_LIMIT:
+            raise ProtocolError(ERR_MALFORMED, "position out of range")
         p_speed = speed
         p_course = course
         n0 = n1
         e0 = e1
-        if not (-LAT_LIMIT <= p_lat <= LAT_LIMIT and -LON_LIMIT <= p_lon <= LON_LIMIT):
-            raise ProtocolError(ERR_MALFORMED, "position out of range")
         if rows:
-            out.append((seq, t, p_lat, p_lon, speed, course))
+            append((seq, t, p_lat, p_lon, speed, course))
         else:
-            out.append({"type": "pos", "seq": seq, "t": t, "lat": p_lat, "lon": p_lon, "speed": speed,
-                        "course": course})
-        i += 1
+            append({"type": "pos", "seq": seq, "t": t, "lat": p_lat, "lon": p_lon, "speed": speed,
+                    "course": course})
     prev[0] = p_lat
     prev[1] = p_lon
     prev[2] = p_speed

@@ -83,7 +83,7 @@ def handle(db, data, now, horizon_s=allowlist.DEFAULT_HORIZON_S, settings=None, 
         return key_cache[box_id]
 
     try:
-        req = frame.decode_request(data, key_for_box)
+        req = frame.decode_request(data, key_for_box, rows=True)
     except errors.ProtocolError as exc:
         last = sync_q.last_counter(db, exc.box_id) if exc.authenticated and exc.box_id is not None else 0
         return Result(frame.error_reply(exc, key_for_box, last, now), exc.code)
@@ -122,36 +122,42 @@ def handle(db, data, now, horizon_s=allowlist.DEFAULT_HORIZON_S, settings=None, 
     return result
 
 
-def _valid(r):
-    return 0 <= r["t"] <= MAX_TIME
-
-
 def _apply(db, req, now, horizon_s, settings, allow_refresh_s, result):
     box_id = req.box_id
+    # Position records are tuples (seq, t, lat, lon, speed, course), the others dicts (decode_request's
+    # rows=True): a frame of positions goes to the database without a dict per record.
+    seqs = [r[0] if type(r) is tuple else r["seq"] for r in req.records]
     # Chained sequence numbers can add up beyond what SQLite (and an ack varint) holds: a box bug, dropped.
-    records = [r for r in req.records if r["seq"] <= MAX_SEQ]
+    if seqs and seqs[-1] > MAX_SEQ:  # seqs ascend within a frame
+        records = [r for r, s in zip(req.records, seqs) if s <= MAX_SEQ]
+        seqs = [s for s in seqs if s <= MAX_SEQ]
+    else:
+        records = req.records
     result.dropped = len(req.records) - len(records)
-    new = sync_q.claim_new(db, box_id, [r["seq"] for r in records])
+    new = sync_q.claim_new(db, box_id, seqs)
     result.duplicates = len(records) - len(new)
+    if result.duplicates:
+        records = [r for r, s in zip(records, seqs) if s in new]
     run = []  # consecutive new positions, stored together
 
     def flush():
         if run:
-            stored, dropped = positions.add_many(db, box_id, run)
+            stored, dropped = positions.add_rows(db, box_id, run)
             result.stored += stored
             result.dropped += dropped
             del run[:]
 
     for r in records:
-        if r["seq"] not in new:
+        if type(r) is tuple:
+            if r[1] > MAX_TIME:  # the decoder gives t >= 0
+                result.dropped += 1
+            else:
+                run.append(r)
             continue
-        if not _valid(r):
+        if not 0 <= r["t"] <= MAX_TIME:
             result.dropped += 1
             continue
         kind = r["type"]
-        if kind == "pos":
-            run.append(r)
-            continue
         flush()
         if kind == "badge":
             badge_events.add(db, box_id, r["t"], r["badge"], r["granted"], r["reason"])
@@ -176,7 +182,7 @@ def _apply(db, req, now, horizon_s, settings, allow_refresh_s, result):
     # Acknowledge up to the frame's last seq, records of unknown types (a newer box) included.
     last_seq = getattr(req, "last_seq", None)
     if last_seq is None or last_seq > MAX_SEQ:
-        last_seq = records[-1]["seq"] if records else None
+        last_seq = seqs[-1] if seqs else None
     if last_seq is not None:
         ack = last_seq
         boxes.set_ack(db, box_id, ack)

@@ -16,27 +16,53 @@ def add_many(db, box_id, records):
     Each position goes to the box's trip that was open at its time `t` (start <= t <= end, or still
     open); a position outside every trip is dropped, never stored. One SELECT and one executemany.
     """
-    if not records:
+    return add_rows(db, box_id, [(0, int(r["t"]), int(r["lat"]), int(r["lon"]), int(r.get("speed", 0)),
+                                  int(r.get("course", 0))) for r in records])
+
+
+_INSERT = "INSERT INTO positions (trip_id, t, lat, lon, speed, course) VALUES (?, ?, ?, ?, ?, ?)"
+# the rows as they are, their first field (seq) replaced by the trip: one statement per trip, no new tuples
+_INSERT_TRIP = "INSERT INTO positions (trip_id, t, lat, lon, speed, course) VALUES (%d, ?2, ?3, ?4, ?5, ?6)"
+
+
+def add_rows(db, box_id, rows):
+    """add_many for tuples (seq, t, lat, lon, speed, course) of ints, as `protocol.frame.decode_request(...,
+    rows=True)` gives them (seq is not stored). Returns (stored, dropped)."""
+    if not rows:
         return 0, 0
-    ts = [int(r["t"]) for r in records]
+    t_min = min(r[1] for r in rows)
+    t_max = max(r[1] for r in rows)
     trips = db.execute("SELECT id, start, end FROM trips WHERE box_id = ? AND start <= ? "
-                       "AND (end IS NULL OR end >= ?) ORDER BY start", (box_id, max(ts), min(ts))).fetchall()
-    starts = [tr[1] for tr in trips]
-    batch = []
-    for rec, t in zip(records, ts):
-        i = bisect.bisect_right(starts, t) - 1
-        if i < 0:
-            continue
-        trip_id, _start, end = trips[i]
-        if end is not None and t > end:
-            continue
-        batch.append((trip_id, t, int(rec["lat"]), int(rec["lon"]), int(rec.get("speed", 0)),
-                      int(rec.get("course", 0))))
-    if batch:
-        with write(db):
-            db.conn.executemany("INSERT INTO positions (trip_id, t, lat, lon, speed, course) "
-                                "VALUES (?, ?, ?, ?, ?, ?)", batch)
-    return len(batch), len(records) - len(batch)
+                       "AND (end IS NULL OR end >= ?) ORDER BY start", (box_id, t_max, t_min)).fetchall()
+    if not trips:
+        return 0, len(rows)
+    if len(trips) == 1 and trips[0][1] <= t_min and (trips[0][2] is None or trips[0][2] >= t_max):
+        # the usual frame: every position inside the one trip the box has open
+        statements = [(_INSERT_TRIP % int(trips[0][0]), rows)]
+        stored = len(rows)
+    else:
+        starts = [tr[1] for tr in trips]
+        batch = []
+        for rec in rows:
+            t = rec[1]
+            i = bisect.bisect_right(starts, t) - 1
+            if i < 0:
+                continue
+            trip_id, _start, end = trips[i]
+            if end is not None and t > end:
+                continue
+            batch.append((trip_id, t, rec[2], rec[3], rec[4], rec[5]))
+        statements = [(_INSERT, batch)] if batch else []
+        stored = len(batch)
+    if statements:
+        if db.conn.in_transaction:  # the sync frame's transaction: all or nothing already
+            for sql, params in statements:
+                db.conn.executemany(sql, params)
+        else:
+            with write(db):
+                for sql, params in statements:
+                    db.conn.executemany(sql, params)
+    return stored, len(rows) - stored
 
 
 def for_trip(db, trip_id, viewer_id, now, remote_addr=""):

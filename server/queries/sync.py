@@ -8,6 +8,8 @@ commands stay "in flight" (meta key ``sync.commands.<box>`` = ``"<counter>:<id>,
 not report `rx` (0) is assumed to have received its replies.
 """
 
+import itertools
+
 from server.db import scalar
 
 CHUNK = 500  # SQLite host parameters per statement stay well under the limit
@@ -25,10 +27,10 @@ def claim_new(db, box_id, seqs):
         return set()
     seen = {r[0] for r in db.execute("SELECT seq FROM box_records WHERE box_id = ? AND seq BETWEEN ? AND ?",
                                      (box_id, min(seqs), max(seqs)))}
-    new = [s for s in seqs if s not in seen]
+    new = [s for s in seqs if s not in seen] if seen else seqs
     if new:
         db.conn.executemany("INSERT OR IGNORE INTO box_records (box_id, seq) VALUES (?, ?)",
-                            [(box_id, s) for s in new])
+                            zip(itertools.repeat(box_id), new))
     return set(new)
 
 
