@@ -39,8 +39,14 @@ class Stopped(Exception):
     pass
 
 
+_SAY_LOCK = threading.Lock()
+
+
 def say(text):
-    print(text, flush=True)
+    # Boxes report from their own threads: one whole line at a time.
+    with _SAY_LOCK:
+        sys.stdout.write(text + "\n")
+        sys.stdout.flush()
 
 
 class Demo:
