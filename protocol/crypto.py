@@ -50,14 +50,16 @@ def ctr_xor(enc_key16, nonce12, data, start=0, end=None, first_block=0):
     cipher = aes(enc_key16, 1)
     block = first_block
     pos = start
-    counters = bytearray(16 * _CHUNK_BLOCKS)
+    chunk = max(0, min(_CHUNK_BLOCKS, (end - start + 15) >> 4))
+    counters = bytearray(16 * chunk)
+    for o in range(0, 16 * chunk, 16):
+        counters[o : o + 12] = nonce12  # only the block index changes from one chunk to the next
     while pos < end:
-        n = min(_CHUNK_BLOCKS, (end - pos + 15) >> 4)
+        n = min(chunk, (end - pos + 15) >> 4)
         for i in range(n):
-            o = i << 4
-            counters[o : o + 12] = nonce12
-            counters[o + 12 : o + 16] = ((block + i) & 0xFFFFFFFF).to_bytes(4, "big")
-        stream = cipher.encrypt(counters if n == _CHUNK_BLOCKS else counters[: n << 4])
+            o = (i << 4) + 12
+            counters[o : o + 4] = ((block + i) & 0xFFFFFFFF).to_bytes(4, "big")
+        stream = cipher.encrypt(counters if n == chunk else counters[: n << 4])
         size = min(n << 4, end - pos)
         # XOR the chunk as one big integer: much faster than a byte loop on MicroPython.
         mixed = int.from_bytes(bytes(data[pos : pos + size]), "big") ^ int.from_bytes(stream[:size], "big")

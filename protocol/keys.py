@@ -15,10 +15,17 @@ def check_key(box_key):
         raise ProtocolError(ERR_INVALID, "box key must be 16 bytes")
 
 
+_derived = [None, None]  # the last box key and its (mac_key32, enc_key16): a frame and its reply use one key
+
+
 def derive(box_key16):
     """Return (mac_key32, enc_key16)."""
     check_key(box_key16)
-    return hmac_sha256(box_key16, _MAC_LABEL), hmac_sha256(box_key16, _ENC_LABEL)[:16]
+    key = bytes(box_key16)
+    if _derived[0] != key:
+        _derived[1] = (hmac_sha256(key, _MAC_LABEL), hmac_sha256(key, _ENC_LABEL)[:16])
+        _derived[0] = key
+    return _derived[1]
 
 
 def badge_hash(box_key16, uid_bytes):
