@@ -310,24 +310,30 @@ def decode_response(data, box_id, counter, box_key):
     return response
 
 
-def encode_resync_reply(box_id, nonce, last_counter, time, box_key):
+def encode_resync_reply(box_id, nonce, last_counter, time, box_key, last_seq=0):
     """Server's answer to a resync request: echoes the box's nonce (freshness), gives the last accepted
-    counter (the box continues at last_counter + 1) and the time. Authenticated, not encrypted."""
+    counter (the box continues at last_counter + 1), the time, and the highest journal sequence number the
+    server holds for the box (last_seq: a reflashed box continues its journal numbering above it, so its new
+    records are not taken for duplicates). Authenticated, not encrypted."""
     if not isinstance(nonce, (bytes, bytearray)) or len(nonce) != NONCE_BYTES:
         raise ProtocolError(ERR_INVALID, "nonce must be %d bytes" % NONCE_BYTES)
     _check_id(last_counter, "last_counter")
     _check_id(time, "time")
+    _check_id(last_seq, "last_seq")
     buf = _header(box_id, 0, codes.T_RESYNC_REPLY)
     start = len(buf)
     buf.extend(nonce)
     put_uvarint(buf, last_counter)
     put_uvarint(buf, time)
+    put_uvarint(buf, last_seq)
     return _seal(buf, start, box_key, box_id, 0, codes.T_RESYNC_REPLY)
 
 
 def decode_resync_reply(data, box_id, nonce, box_key):
-    """Box side: -> {"last_counter", "time"} (the box sets its counter to max(own, last_counter + 1)).
-    An authenticated error frame (e.g. ERR_BOX_DISABLED) comes back as {"error": code, ...}."""
+    """Box side: -> {"error": 0, "last_counter", "time", "last_seq"} (the box sets its counter to
+    max(own, last_counter + 1) and its next journal sequence to max(own, last_seq + 1)). A reply without
+    last_seq (a server older than the field) reads as last_seq 0. An authenticated error frame (e.g.
+    ERR_BOX_DISABLED) comes back as {"error": code, "last_counter", "time", "last_seq": 0}."""
     got_box, got_counter, ftype, start = _reply_header(data, box_id, 0)
     payload = _open(data, got_box, got_counter, ftype, start, box_key)
     if got_box != box_id:
@@ -335,11 +341,13 @@ def decode_resync_reply(data, box_id, nonce, box_key):
     try:
         reader = Reader(payload)
         if ftype == codes.T_ERROR and got_counter == 0:
-            result = {"error": reader.uvarint(), "last_counter": reader.uvarint(), "time": reader.uvarint()}
+            result = {"error": reader.uvarint(), "last_counter": reader.uvarint(), "time": reader.uvarint(),
+                      "last_seq": 0}
         elif ftype == codes.T_RESYNC_REPLY:
             if not equal(reader.take(NONCE_BYTES), nonce):
                 raise ProtocolError(ERR_NONCE, "nonce not echoed")
-            result = {"error": ERR_NONE, "last_counter": reader.uvarint(), "time": reader.uvarint()}
+            result = {"error": ERR_NONE, "last_counter": reader.uvarint(), "time": reader.uvarint(),
+                      "last_seq": reader.uvarint() if reader.remaining() else 0}
         else:
             raise ProtocolError(ERR_TYPE, "type 0x%02x" % ftype)
         if reader.remaining():

@@ -286,12 +286,25 @@ def response_vectors():
               "box_key": KEY.hex(), "box_id": BOX, "counter": 42, "hex": data.hex(), "response": full,
               "reencode": False})
 
-    data = frame.encode_resync_reply(BOX, NONCE, 57, T0 + 6000, KEY)
+    data = frame.encode_resync_reply(BOX, NONCE, 57, T0 + 6000, KEY, last_seq=61)
     got = frame.decode_resync_reply(data, BOX, NONCE, KEY)
-    assert got == {"error": 0, "last_counter": 57, "time": T0 + 6000}
-    v.append({"name": "resync_reply", "note": "the box continues at counter 58", "kind": "resync_reply",
-              "box_key": KEY.hex(), "box_id": BOX, "counter": 0, "nonce": NONCE.hex(), "hex": data.hex(),
-              "response": got, "reencode": True})
+    assert got == {"error": 0, "last_counter": 57, "time": T0 + 6000, "last_seq": 61}
+    v.append({"name": "resync_reply", "note": "the box continues at counter 58 and journal sequence 62",
+              "kind": "resync_reply", "box_key": KEY.hex(), "box_id": BOX, "counter": 0, "nonce": NONCE.hex(),
+              "hex": data.hex(), "response": got, "reencode": True})
+
+    # A server older than last_seq: the reply ends after time; the box reads last_seq 0.
+    body = frame._header(BOX, 0, codes.T_RESYNC_REPLY)
+    start = len(body)
+    body.extend(NONCE)
+    put_uvarint(body, 57)
+    put_uvarint(body, T0 + 6000)
+    data = frame._seal(body, start, KEY, BOX, 0, codes.T_RESYNC_REPLY)
+    got = frame.decode_resync_reply(data, BOX, NONCE, KEY)
+    assert got == {"error": 0, "last_counter": 57, "time": T0 + 6000, "last_seq": 0}
+    v.append({"name": "resync_reply_without_last_seq", "note": "an older server's answer: last_seq reads 0",
+              "kind": "resync_reply", "box_key": KEY.hex(), "box_id": BOX, "counter": 0, "nonce": NONCE.hex(),
+              "hex": data.hex(), "response": got, "reencode": False})
     return v
 
 
