@@ -21,16 +21,18 @@ Then, inside one ``BEGIN IMMEDIATE`` transaction (`server.db.write`):
 
 A frame that does not decode (garbage, unknown box, bad MAC, wrong version...) changes nothing and gets
 `frame.error_reply`: an authenticated error frame when the MAC was valid, a plain one otherwise.
-A counter resynchronisation request (`codes.T_RESYNC`) is answered with the last accepted counter and the
-time, and changes nothing either. A box an administrator disabled gets an authenticated ERR_BOX_DISABLED
-error frame to both kinds of request, and nothing it sends is stored.
+A counter resynchronisation request (`codes.T_RESYNC`) is answered with the last accepted counter, the
+time and the highest journal seq stored for the box (`last_seq`: a reflashed box continues its numbering
+above it instead of having its new records dropped as duplicates), and changes nothing either. A box an
+administrator disabled gets an authenticated ERR_BOX_DISABLED error frame to both kinds of request, and
+nothing it sends is stored.
 """
 
 import logging
 
 from protocol import codes, errors, frame
 from server.db import write
-from server.queries import allowlist, badge_events, boxes, positions, trips
+from server.queries import allowlist, badge_events, box_records, boxes, positions, trips
 from server.queries import sync as sync_q
 
 log = logging.getLogger(__name__)
@@ -94,7 +96,8 @@ def handle(db, data, now, horizon_s=allowlist.DEFAULT_HORIZON_S, settings=None, 
             "error": errors.ERR_BOX_DISABLED, "last_counter": last, "time": now}, key), errors.ERR_BOX_DISABLED, req)
     if req.type == codes.T_RESYNC:
         last = sync_q.last_counter(db, req.box_id)
-        return Result(frame.encode_resync_reply(req.box_id, req.nonce, last, now, key), 0, req)
+        last_seq = min(box_records.last_seq(db, req.box_id), frame.MAX_ID)
+        return Result(frame.encode_resync_reply(req.box_id, req.nonce, last, now, key, last_seq), 0, req)
 
     result = Result(b"", 0, req)
     try:

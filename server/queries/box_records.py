@@ -14,3 +14,11 @@ def claim(db, box_id, seq):
 def claim_many(db, box_id, seqs):
     """The subset of `seqs` that was new (claimed now), in the given order."""
     return [s for s in seqs if claim(db, box_id, s)]
+
+
+def last_seq(db, box_id):
+    """The highest journal sequence number stored for this box (0 for none): told to the box in the RESYNC
+    answer so that a reflashed box, whose journal restarts at 1, numbers its records above it. The dedup
+    rows outlive a reflash and a re-registration, so this survives both (one index seek)."""
+    r = db.execute("SELECT max(seq) FROM box_records WHERE box_id = ?", (box_id,)).fetchone()
+    return r[0] if r is not None and r[0] is not None else 0

@@ -17,7 +17,9 @@ def register(db, box_id, vehicle_id, key_hex):
     """Register box `box_id` in vehicle `vehicle_id` with its 16-byte key (32 hex chars).
 
     Re-registering a box (reflashed with a new key) replaces its key, resets its replay counter and
-    acknowledgement, and moves it to `vehicle_id` (a box previously in that vehicle is detached).
+    acknowledgement, and moves it to `vehicle_id` (a box previously in that vehicle is detached). Its
+    (box, seq) dedup rows are kept: the reflashed box learns the highest one from its RESYNC answer
+    (`last_seq`) and numbers its journal records above it, so none is taken for a duplicate.
     Raises ValueError on a malformed key or box id.
     """
     key_hex = (key_hex or "").strip().lower()

@@ -165,6 +165,31 @@ def test_a_stale_counter_gets_the_last_one_and_the_box_resynchronises(box, clien
     assert box.sync()["error"] == 0
 
 
+def test_the_resync_reply_carries_the_last_seq_stored_and_it_outlives_a_re_registration(box, client, db, fleet):
+    nonce = b"\x11" * 8
+    reply = frame.decode_resync_reply(post(client, frame.encode_resync(BOX, nonce, KEY)), BOX, nonce, KEY)
+    assert reply["last_seq"] == 0  # nothing stored yet
+    t0 = int(time.time()) - 600
+    assert box.sync(trip_records(box, t0))["ack"] == box.seq == 9
+    box.sync([box.record("event", t0 + 200, code=codes.EV_IGNITION, value=1)])
+    reply = frame.decode_resync_reply(post(client, frame.encode_resync(BOX, nonce, KEY)), BOX, nonce, KEY)
+    assert (reply["error"], reply["last_counter"], reply["last_seq"]) == (0, 2, 10)
+
+    # reflashed with a new key and registered again (CLI box-register): counter reset, dedup rows kept
+    other = bytes(range(100, 116))
+    boxes.register(db, BOX, fleet.car, other.hex())
+    state = dump(db)
+    reply = frame.decode_resync_reply(post(client, frame.encode_resync(BOX, nonce, other)), BOX, nonce, other)
+    assert (reply["last_counter"], reply["last_seq"]) == (0, 10)
+    assert dump(db) == state  # the exchange stores nothing
+    reborn = Box(client, key=other)
+    reborn.seq = reply["last_seq"]  # the firmware numbers its journal above last_seq
+    events = db.execute("SELECT count(*) FROM box_events WHERE box_id = ?", (BOX,)).fetchone()[0]
+    answer = reborn.sync([reborn.record("event", t0 + 300, code=codes.EV_REBOOT, value=0)])
+    assert answer["error"] == 0 and answer["ack"] == 11
+    assert db.execute("SELECT count(*) FROM box_events WHERE box_id = ?", (BOX,)).fetchone()[0] == events + 1
+
+
 @pytest.mark.parametrize("case", ["garbage", "empty", "unknown_box", "bad_mac", "version", "other_key"])
 def test_frames_that_do_not_authenticate_get_a_plain_error_and_change_nothing(case, box, client, db):
     data, counter = box.frame()
