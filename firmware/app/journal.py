@@ -14,6 +14,13 @@
 #
 # Space: when the journal would exceed its budget, position samples go first (oldest segment first), then
 # events, and only then whole segments of badge decisions and trip summaries, oldest first.
+#
+# Numbering after a reflash: the server keeps the (box, seq) of every record it stored, and a reflash
+# erases the journal, which then numbers from 1 again: the server would drop the new records as
+# duplicates. raise_seq(floor), given the RESYNC answer's last_seq + 1, sets an offset kept in "j/base"
+# (written like "j/ack") that is added to the on-disk numbers on the way out: pending() and append() give
+# base + seq and acknowledge() takes such a number, so the unacknowledged records (never sent: the RESYNC
+# comes before any sync) and every later one go out at or above floor. The on-disk numbers never change.
 import struct
 
 try:
@@ -167,7 +174,8 @@ class Journal:
         self.segment = segment
         self.segments = []
         self.acked = 0
-        self.next_seq = 1
+        self.next_seq = 1  # on disk; the server sees base + seq
+        self.base = 0
         # counters (reported in health / events)
         self.torn_bytes = 0  # bytes dropped at boot (torn tails, corruption)
         self.evicted = 0  # records dropped to stay within the budget
@@ -185,7 +193,8 @@ class Journal:
             elif len(name) == 8 and name.isdigit():
                 numbers.append(int(name))
         numbers.sort()
-        self.acked = self._read_ack()
+        self.acked = self._read_number(DIR + "/ack")
+        self.base = self._read_number(DIR + "/base")
         self.segments = []
         last = 0
         for number in numbers:
@@ -220,16 +229,26 @@ class Journal:
             f.close()
         self.fs.rename(tmp, name)
 
-    def _read_ack(self):
+    def _read_number(self, name):
         try:
-            text = self._read(DIR + "/ack")
+            text = self._read(name)
             return int(text) if text.strip().isdigit() else 0
         except (OSError, ValueError):
             return 0
 
+    def _write_number(self, name, value):
+        tmp = name + ".tmp"
+        f = self.fs.open(tmp, "wb")
+        try:
+            f.write(("%d\n" % value).encode())
+        finally:
+            f.close()
+        self.fs.rename(tmp, name)
+
     # -- writing ------------------------------------------------------------------------------------
     def append(self, record):
-        """Commit one record; returns its sequence number, or 0 when the record was refused."""
+        """Commit one record; returns its sequence number (as sent: base included), or 0 when the record
+        was refused."""
         seq = self.next_seq
         try:
             data = encode(record, seq)
@@ -249,7 +268,7 @@ class Journal:
             f.close()
         seg.add(seq, data[HEAD:-TAIL], len(data))
         self.next_seq = seq + 1
-        return seq
+        return seq + self.base
 
     def size(self):
         total = 0
@@ -288,7 +307,8 @@ class Journal:
 
     # -- reading and acknowledgement ---------------------------------------------------------------
     def pending(self, limit=100):
-        """The oldest unacknowledged records (dicts with type, seq, t and fields), at most `limit`."""
+        """The oldest unacknowledged records (dicts with type, seq, t and fields; seq as sent, base
+        included), at most `limit`."""
         out = []
         for seg in self.segments:
             if seg.last <= self.acked:
@@ -296,7 +316,7 @@ class Journal:
             for _end, seq, body in parse(self._read(seg.name())):
                 if seq <= self.acked:
                     continue
-                record = decode_body(body, seq)
+                record = decode_body(body, seq + self.base)
                 if record is not None:
                     out.append(record)
                     if len(out) >= limit:
@@ -316,17 +336,12 @@ class Journal:
         return total
 
     def acknowledge(self, seq):
-        """The server holds every record up to seq: store that atomically, delete the segments it covers."""
-        seq = min(seq, self.next_seq - 1)
+        """The server holds every record up to seq (as sent): store that atomically, delete the segments it
+        covers."""
+        seq = min(seq - self.base, self.next_seq - 1)
         if seq <= self.acked:
             return False
-        tmp = DIR + "/ack.tmp"
-        f = self.fs.open(tmp, "wb")
-        try:
-            f.write(("%d\n" % seq).encode())
-        finally:
-            f.close()
-        self.fs.rename(tmp, DIR + "/ack")
+        self._write_number(DIR + "/ack", seq)
         self.acked = seq
         self._drop_acked()
         return True
@@ -338,3 +353,17 @@ class Journal:
                 break
             seg = self.segments.pop(0)
             self.fs.remove(seg.name())
+
+    def next_seq_out(self):
+        """The sequence number the next record will go out with (base included)."""
+        return self.next_seq + self.base
+
+    def raise_seq(self, floor):
+        """Make the unacknowledged records and every later one go out numbered at or above `floor` (the
+        RESYNC answer's last_seq + 1): nothing changes when the next number is already there. The offset
+        is stored atomically before this returns. True when the numbering moved."""
+        if not isinstance(floor, int) or floor <= self.next_seq + self.base:
+            return False
+        self._write_number(DIR + "/base", floor - 1 - self.acked)
+        self.base = floor - 1 - self.acked
+        return True

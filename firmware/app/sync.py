@@ -3,8 +3,12 @@
 # The request frame carries the oldest unacknowledged journal records (as many as fit one frame) and the
 # box's health; the answer is applied by Box.apply_response (ack -> journal, allow-list, time, config,
 # commands). The frame counter is persisted *before* the frame leaves, so a power cut can never make
-# the box reuse one. A stale counter (the box was reflashed) is repaired from the server's authenticated
-# error frame, which carries the last counter it accepted.
+# the box reuse one. A box that does not know its counter (no counter file: first boot, reflash, file lost
+# or unreadable) sends a RESYNC request first, in the same modem session, before any encrypted frame: the
+# authenticated answer echoes its random nonce and gives the server's last accepted counter (the box
+# continues above it) and the highest journal sequence the server holds (the journal numbers above it, so
+# records of a reflashed box are not taken for duplicates of its previous life's). A counter that is known
+# but stale (flash restored from an old image) is still repaired from the server's ERR_STALE error frame.
 #
 # When: SyncPlan.due() says why a sync is due (trip end, on demand, a reservation about to start,
 # periodic while parked, first sync after boot); failures back off exponentially with +-25 % jitter so
@@ -107,14 +111,17 @@ def http_body(raw):
 
 
 class SyncClient:
-    def __init__(self, box, config, key):
+    def __init__(self, box, config, key, urandom=None):
         self.box = box
+        self.urandom = urandom  # urandom(n) -> n random bytes (hal: os.urandom); the RESYNC nonce
         self.box_id = config.get("box_id", 0)
         self.host = config.get("server_host", "")
         self.port = config.get("server_port", 80)
         self.path = config.get("server_path", "/api/v1/sync")
         self.key = key
         self.counter = 0
+        self.known = False  # the counter was read from its file (else: RESYNC before any sync frame)
+        self.resyncs = 0
         # figures for health and the bench
         self.ok = 0
         self.failed = 0
@@ -126,13 +133,17 @@ class SyncClient:
         self.offered = 0  # unacknowledged records when it was built
 
     def load(self):
-        value = store.read(self.box.fs, COUNTER_FILE, 0)
+        value = store.read(self.box.fs, COUNTER_FILE, None)
+        self.known = False
         if isinstance(value, list) and len(value) == 2:
             self.counter, self.rx = value
+            self.known = True
         elif isinstance(value, int):
             self.counter = value
+            self.known = True
         if not isinstance(self.counter, int) or self.counter < 0:
             self.counter = 0
+            self.known = False
         if not isinstance(self.rx, int) or self.rx < 0:
             self.rx = 0
 
@@ -153,6 +164,52 @@ class SyncClient:
         self.sent = n
         self.offered = health.get("backlog", len(records))
         return http_post(self.host, self.path, data), counter
+
+    def _nonce(self):
+        if self.urandom is not None:
+            nonce = bytes(self.urandom(frame.NONCE_BYTES))
+            if len(nonce) == frame.NONCE_BYTES:
+                return nonce
+        import random  # no hal source (tests): never used on a box, main.py passes the board's urandom
+
+        return bytes([random.getrandbits(8) for _ in range(frame.NONCE_BYTES)])
+
+    def build_resync(self):
+        """The HTTP request of a RESYNC exchange and its nonce."""
+        nonce = self._nonce()
+        return http_post(self.host, self.path, frame.encode_resync(self.box_id, nonce, self.key)), nonce
+
+    def handle_resync(self, raw, nonce):
+        """Apply the answer to a RESYNC request: counter, journal numbering, time. True when adopted."""
+        status, body = http_body(raw or b"")
+        if status != 200 or not body:
+            self.last_error = -status if status else -1
+            return False
+        try:
+            reply = frame.decode_resync_reply(body, self.box_id, nonce, self.key)
+        except errors.ProtocolError as exc:
+            self.last_error = exc.code
+            return False
+        error = reply.get("error") or 0
+        if error:  # e.g. ERR_BOX_DISABLED: authenticated, nothing adopted
+            self.last_error = error
+            self.box._event(codes.EV_PROTOCOL_ERROR, error)
+            return False
+        box = self.box
+        last_seq = reply.get("last_seq") or 0
+        # The journal's numbering first: a power cut before the counter file is written only means
+        # another RESYNC at the next boot, and raise_seq does nothing the second time.
+        if 0 < last_seq < 0xFFFFFFFF:
+            box.journal.raise_seq(last_seq + 1)
+        last = reply.get("last_counter") or 0
+        if last > self.counter:
+            self.counter = last  # the next frame goes out with last + 1
+        self.known = True
+        self._save()
+        self.resyncs += 1
+        box._event(codes.EV_COUNTER_RESYNC, self.counter + 1)
+        box.apply_response({"time": reply.get("time") or 0})
+        return True
 
     def handle(self, raw, counter):
         """Apply the HTTP answer to request `counter`. Returns True when the server took the request."""
@@ -199,9 +256,15 @@ class SyncClient:
                 csq = await modem.signal_quality()
             except Exception:
                 csq = 99
-            request, counter = self.build(health_fn(csq))
-            raw = await modem.tcp_exchange(self.host, self.port, request, timeout_ms)
-            ok = self.handle(raw, counter)
+            ok = True
+            if not self.known:  # RESYNC first: never an encrypted frame under a counter that may be reused
+                request, nonce = self.build_resync()
+                raw = await modem.tcp_exchange(self.host, self.port, request, timeout_ms)
+                ok = self.handle_resync(raw, nonce)
+            if ok:
+                request, counter = self.build(health_fn(csq))
+                raw = await modem.tcp_exchange(self.host, self.port, request, timeout_ms)
+                ok = self.handle(raw, counter)
         except Exception as exc:  # ModemError, ModemTimeout, OSError: all mean "try later"
             self.last_error = -2
             self.last_exception = exc

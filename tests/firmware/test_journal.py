@@ -75,6 +75,26 @@ def test_acknowledge_deletes_segments_and_survives_reboot():
     assert _open(root, segment=64).append({"type": "event", "t": 1, "code": 1, "value": 0}) == 21
 
 
+def test_raise_seq_renumbers_what_goes_out_above_the_servers_last_seq_and_survives_reboot():
+    root = temp_dir("jr")
+    j = _open(root, segment=64)
+    for i in range(6):
+        j.append({"type": "event", "t": 1000 + i, "code": 2, "value": i})
+    j.acknowledge(2)
+    assert not j.raise_seq(7) and not j.raise_seq(5)  # already there: nothing changes
+    assert [r["seq"] for r in j.pending()] == [3, 4, 5, 6]
+    assert j.raise_seq(101)  # a reflashed box: the server holds seqs up to 100
+    assert [r["seq"] for r in j.pending()] == [101, 102, 103, 104]  # unsent records go out above it
+    assert j.next_seq_out() == 105
+    assert j.append({"type": "event", "t": 2000, "code": 2, "value": 9}) == 105
+    assert not j.raise_seq(50)  # never down
+    j2 = _open(root, segment=64)  # power cut / reboot: the offset is on flash
+    assert [r["seq"] for r in j2.pending()] == [101, 102, 103, 104, 105]
+    assert j2.acknowledge(103) and [r["seq"] for r in j2.pending()] == [104, 105]
+    assert j2.backlog() == 2
+    assert not DirFS(root).exists("j/base.tmp")
+
+
 def test_ack_cut_before_rename_keeps_previous_ack():
     root = temp_dir("jt")
     j = _open(root)

@@ -18,7 +18,10 @@ class LoopServer:
     def __init__(self):
         self.last_counter = 0
         self.seen = {}
+        self.duplicates = 0  # records whose (box, seq) was already stored: dropped, as the server does
         self.requests = []
+        self.types = []
+        self.counters = []  # counters of the encrypted frames, in arrival order
         self.extra = {}
         self.raw = None  # when set, answered instead of a frame
 
@@ -26,8 +29,14 @@ class LoopServer:
         head, body = request_bytes.split(b"\r\n\r\n", 1)
         self.requests.append(head)
         req = frame.decode_request(body, lambda box_id: KEY if box_id == BOX_ID else None)
+        self.types.append(req.type)
         if self.raw is not None:
             return self.raw
+        if req.type == codes.T_RESYNC:
+            resp = frame.encode_resync_reply(BOX_ID, req.nonce, self.last_counter, T, KEY,
+                                             max(self.seen) if self.seen else 0)
+            return b"HTTP/1.0 200 OK\r\nContent-Length: %d\r\n\r\n" % len(resp) + resp
+        self.counters.append(req.counter)
         check = frame.check_counter(req.counter, self.last_counter)
         if check:
             resp = frame.encode_response(BOX_ID, req.counter, {"error": check, "last_counter": self.last_counter,
@@ -35,7 +44,10 @@ class LoopServer:
         else:
             self.last_counter = req.counter
             for r in req.records:
-                self.seen[r["seq"]] = r
+                if r["seq"] in self.seen:
+                    self.duplicates += 1
+                else:
+                    self.seen[r["seq"]] = r
             response = {"ack": max(self.seen) if self.seen else 0, "time": T + 5, "allow": None, "config": {},
                         "commands": [], "error": 0}
             response.update(self.extra)
@@ -103,8 +115,9 @@ def test_sync_sends_the_journal_and_applies_ack_time_and_allow_list():
     c = _client(b)
     assert b.journal.backlog() > 0
     assert _run(c.run_once(modem, lambda csq: b.health("0.1.0", csq), "bench", 5000))
-    assert modem.calls == ["start", "attach bench", "tcp 127.0.0.1:8080", "off"]
-    assert b"POST /api/v1/sync HTTP/1.0" in server.requests[0]
+    # first boot, no counter file: RESYNC then the sync frame, in one modem session
+    assert modem.calls == ["start", "attach bench", "tcp 127.0.0.1:8080", "tcp 127.0.0.1:8080", "off"]
+    assert b"POST /api/v1/sync HTTP/1.0" in server.requests[0] and b"POST /api/v1/sync HTTP/1.0" in server.requests[1]
     assert b.journal.backlog() == 0 and server.seen
     assert b.allow.version == 5 and b.settings.grace_s == 120
     assert b.tap(b"\x01\x02\x03\x04").granted
@@ -112,12 +125,83 @@ def test_sync_sends_the_journal_and_applies_ack_time_and_allow_list():
     assert _client(b).counter == 1
 
 
-def test_reflashed_box_repairs_its_counter_from_the_servers_error_frame():
-    root = temp_dir("sc")
+def test_a_box_without_counter_file_resyncs_before_any_encrypted_frame():
+    root = temp_dir("sn")
     b = _box(root)
     server = LoopServer()
     server.last_counter = 40  # the server saw counters up to 40 before the box was reflashed
     c = _client(b)
+    assert not c.known
+    modem = LoopModem(server)
+    assert _run(c.run_once(modem, lambda csq: b.health("0.1.0", csq), "bench", 5000)), c.last_error
+    # one modem session: the RESYNC exchange, then the sync frame under counter 41; no counter reused
+    assert modem.calls == ["start", "attach bench", "tcp 127.0.0.1:8080", "tcp 127.0.0.1:8080", "off"]
+    assert server.types == [codes.T_RESYNC, codes.T_SYNC] and server.counters == [41]
+    assert c.counter == 41 and c.known and c.resyncs == 1 and b.journal.backlog() == 0
+    events = [(r["code"], r["value"]) for r in server.seen.values() if r["type"] == "event"]
+    assert (codes.EV_COUNTER_RESYNC, 41) in events
+    # persisted: the next boot knows its counter and syncs at once
+    again = _client(b)
+    assert again.known and again.counter == 41
+    assert _run(again.run_once(LoopModem(server), lambda csq: b.health("0.1.0", csq), "bench", 5000))
+    assert server.types[2:] == [codes.T_SYNC] and server.counters == [41, 42]
+
+
+def test_a_failed_resync_sends_no_frame_and_is_tried_again():
+    b = _box(temp_dir("sq"))
+    server = LoopServer()
+    server.last_counter = 7
+    c = _client(b)
+    server.raw = b"HTTP/1.0 200 OK\r\nContent-Length: 3\r\n\r\nbad"
+    assert not _run(c.run_once(LoopModem(server), lambda csq: b.health("0.1.0", csq), "bench", 5000))
+    assert server.types == [codes.T_RESYNC] and not c.known and c.counter == 0
+    assert _client(b).known is False  # nothing persisted
+    server.raw = None
+    assert _run(c.run_once(LoopModem(server), lambda csq: b.health("0.1.0", csq), "bench", 5000))
+    assert server.types == [codes.T_RESYNC, codes.T_RESYNC, codes.T_SYNC] and server.counters == [8]
+
+
+def test_a_reflashed_box_continues_its_journal_numbering_and_loses_nothing():
+    server = LoopServer()
+    first = _box(temp_dir("s1"))
+    c = _client(first)
+    for i in range(5):
+        first.journal.append({"type": "event", "t": T + i, "code": codes.EV_IGNITION, "value": i % 2})
+    assert _run(c.run_once(LoopModem(server), lambda csq: first.health("0.1.0", csq), "bench", 5000))
+    assert _run(c.run_once(LoopModem(server), lambda csq: first.health("0.1.0", csq), "bench", 5000))
+    old_top = max(server.seen)
+    assert old_top >= 7 and server.duplicates == 0
+
+    # reflashed: a fresh filesystem, the same key; it journals offline before it reaches the server
+    root = temp_dir("s2")
+    b = _box(root)
+    for i in range(3):
+        b.journal.append({"type": "event", "t": T + 100 + i, "code": codes.EV_IGNITION, "value": i % 2})
+    assert b.journal.pending(100)[0]["seq"] == 1  # numbered from 1 again on its own
+    fresh = b.journal.backlog()
+    c2 = _client(b)
+    assert _run(c2.run_once(LoopModem(server), lambda csq: b.health("0.1.0", csq), "bench", 5000)), c2.last_error
+    assert server.duplicates == 0 and b.journal.backlog() == 0
+    new = sorted(s for s in server.seen if s > old_top)
+    assert len(new) == fresh + 1  # the offline records and the EV_COUNTER_RESYNC event, none dropped
+    assert new == list(range(old_top + 1, old_top + 2 + fresh))
+    # the numbering survives a reboot (offset persisted) and keeps going up
+    b2 = _box(root)
+    assert b2.journal.next_seq_out() > new[-1]
+    c3 = _client(b2)
+    assert c3.known
+    assert _run(c3.run_once(LoopModem(server), lambda csq: b2.health("0.1.0", csq), "bench", 5000))
+    assert server.duplicates == 0 and max(server.seen) > new[-1] and server.types.count(codes.T_RESYNC) == 2
+
+
+def test_a_stale_counter_is_repaired_from_the_servers_error_frame():
+    root = temp_dir("sc")
+    b = _box(root)
+    server = LoopServer()
+    server.last_counter = 40  # the box's flash was restored from an old image: it believes it is at 3
+    b.fs.open(sync.COUNTER_FILE, "wb").write(b"[3, 0]")
+    c = _client(b)
+    assert c.known and c.counter == 3
     modem = LoopModem(server)
     assert not _run(c.run_once(modem, lambda csq: b.health("0.1.0", csq), "bench", 5000))
     assert c.counter == 40 and c.last_error == errors.ERR_STALE
