@@ -190,7 +190,7 @@ async def main():
         from drivers import sim800
 
         modem = sim800.Modem(modem_uart, power=board.modem_power, profile=config.get("modem", "sim800"))
-        client = sync.SyncClient(box, config, key)
+        client = sync.SyncClient(box, config, key, hal.urandom)
         client.load()
         plan = sync.SyncPlan(box.settings, _rand)
         tasks.append(supervise("sync", lambda: sync_task(box, board, modem, client, plan, state), state))

@@ -16,6 +16,14 @@ def load_config(path):
     return data if isinstance(data, dict) else {}
 
 
+def urandom(n):
+    """n random bytes from the platform's generator (ESP32: hardware RNG; Unix: the kernel's): the RESYNC
+    nonce must not repeat across boots, which a freshly seeded PRNG could do."""
+    import os
+
+    return os.urandom(n)
+
+
 def board(config=None):
     """The board singleton. On the Unix port the config path comes from `--config PATH`."""
     if not _board:
