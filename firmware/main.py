@@ -16,13 +16,15 @@ except ImportError:
 import hal
 from drivers.aio import sleep_ms, wait_for_ms
 from app import box as boxmod
-from app import feedback, sync
+from app import feedback
 from app.version import VERSION
 from protocol import keys
 
 WATCHDOG_MS = 30000  # real time; fed every second by its own task
 RESTART_MS = 2000  # a crashed task is restarted after this
 GPS_STALE_MS = 5000
+CONTROL_MS = 100  # control tick while the car is in use or a timer runs
+PARKED_CONTROL_MS = 1000  # parked (armed, ignition off, nothing pending): a tap wakes the task at once
 
 
 def _rand(n):
@@ -49,14 +51,23 @@ async def supervise(name, factory, state):
         await sleep_ms(RESTART_MS)
 
 
-async def control_task(board, box, ignition):
-    # Ignition sense, timers (grace time, pending arm), the Unix control line.
+async def control_task(board, box, ignition, wake):
+    # Ignition sense, timers (grace time, pending arm), the Unix control line. Parked with nothing
+    # pending it ticks ten times less often; the reader task sets `wake` after a tap so a release is
+    # followed at once by the fast tick (ignition, grace time).
     while True:
         board.poll()
         box.set_ignition(ignition.value())
         box.supply(board.supply_mv())
         box.tick()
-        await sleep_ms(100)
+        if box.parked():
+            wake.clear()
+            try:
+                await wait_for_ms(wake.wait(), PARKED_CONTROL_MS)
+            except asyncio.TimeoutError:
+                pass
+        else:
+            await sleep_ms(CONTROL_MS)
 
 
 async def gps_task(box, uart, state):
@@ -89,13 +100,14 @@ def make_reader(kind, uart):
     return pn532.PN532(uart)
 
 
-async def reader_task(box, reader, fb):
+async def reader_task(box, reader, fb, wake):
     await reader.start()
     while True:
         uid = await reader.poll()
         if uid:
             decision = box.tap(uid)
             fb.show(decision.outcome)
+            wake.set()
         else:
             await sleep_ms(40)
 
@@ -172,8 +184,9 @@ async def main():
         box.ready = False  # no valid key: every tap answers "not ready" (4 pulses); the relay logic runs
         _log("config: no valid key")
 
+    wake = asyncio.Event()
     tasks = [
-        supervise("control", lambda: control_task(board, box, ignition), state),
+        supervise("control", lambda: control_task(board, box, ignition, wake), state),
         supervise("feedback", lambda: fb.run(sleep_ms), state),
         watchdog_task(board.watchdog(config.get("watchdog_ms", WATCHDOG_MS))),
     ]
@@ -183,10 +196,11 @@ async def main():
     reader_uart = board.uart("reader")
     if reader_uart is not None:
         reader = make_reader(config.get("reader", "pn532"), reader_uart)
-        tasks.append(supervise("reader", lambda: reader_task(box, reader, fb), state))
+        tasks.append(supervise("reader", lambda: reader_task(box, reader, fb, wake), state))
     modem_uart = board.uart("modem")
     if modem_uart is not None and key is not None:
         gc.collect()
+        from app import sync  # frame/records/crypto: loaded only on a box that can sync
         from drivers import sim800
 
         modem = sim800.Modem(modem_uart, power=board.modem_power, profile=config.get("modem", "sim800"))

@@ -155,6 +155,12 @@ class Box:
         self._trip_ended(self.imm.tick(now_ms))
         self.clock.tick()
 
+    def parked(self):
+        """Armed, ignition off, relay driven armed, no trip open: nothing needs a fast tick."""
+        imm = self.imm
+        return (imm.state == immobilizer.ARMED and not imm.ignition and not imm.pending and imm.output == 1
+                and self.trips.current is None)
+
     # -- server answer ----------------------------------------------------------------------------
     def apply_response(self, response):
         """Apply a decoded sync answer. Nothing in it can block a running engine."""

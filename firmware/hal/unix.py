@@ -276,10 +276,11 @@ class Board:
         self.control.poll()
 
     def duty_line(self):
-        """`DUTY <awake_ms> <real_ms>`: CPU time used (the Unix stand-in for time awake) and wall time,
-        both real milliseconds since boot."""
+        """`DUTY <awake_ms> <real_ms> <sim_ms>`: CPU time used (the Unix stand-in for time awake) and wall
+        time, both real milliseconds since boot, and the same wall time in simulated milliseconds."""
         awake = (_proc_stat() - self._cpu0) * 10
-        return "DUTY %d %d" % (awake, self.clock.real_ms() - self._real0)
+        real = self.clock.real_ms() - self._real0
+        return "DUTY %d %d %d" % (awake, real, real * self.clock.factor)
 
     def mem_line(self):
         """`MEM <free> <allocated>`: heap bytes after a collection (for the heap bench)."""

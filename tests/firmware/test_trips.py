@@ -205,3 +205,24 @@ def test_supply_loss_and_return_are_journaled_once_each():
     events = [(r["code"], r["value"]) for r in b.journal.pending(100) if r["type"] == "event"
               and r["code"] in (codes.EV_POWER_LOSS, codes.EV_POWER_RESTORED)]
     assert events == [(codes.EV_POWER_LOSS, 10000), (codes.EV_POWER_RESTORED, 12000), (codes.EV_POWER_LOSS, 9500)]
+
+
+def test_parked_only_when_armed_ignition_off_and_no_trip():
+    root = temp_dir("tpk")
+    clock = ManualClock(T + 60)
+    b, relay = _box(root, clock)
+    b.apply_response(_allow_response())
+    assert b.parked()  # armed, ignition off, nothing open: the control task may tick slowly
+    b.set_ignition(True)
+    assert not b.parked()  # ignition on while armed
+    b.set_ignition(False)
+    assert b.parked()
+    assert b.tap(UID_A).granted and relay.value() == 0
+    assert not b.parked()  # released, trip open
+    b.set_ignition(True)
+    b.fix(Fix(t=T + 70, speed_mms=15000))
+    assert b.tap(UID_A).reason == codes.REASON_END_TRIP
+    assert not b.parked()  # arm pending: the engine runs
+    b.set_ignition(False)
+    b.fix(Fix(t=T + 80, speed_mms=0))
+    assert relay.value() == 1 and b.parked()
