@@ -122,6 +122,7 @@ class SyncClient:
         self.counter = 0
         self.known = False  # the counter was read from its file (else: RESYNC before any sync frame)
         self.resyncs = 0
+        self.after_resync = False  # the next reply is the first since a RESYNC
         # figures for health and the bench
         self.ok = 0
         self.failed = 0
@@ -207,6 +208,7 @@ class SyncClient:
         self.known = True
         self._save()
         self.resyncs += 1
+        self.after_resync = True
         box._event(codes.EV_COUNTER_RESYNC, self.counter + 1)
         box.apply_response({"time": reply.get("time") or 0})
         return True
@@ -240,6 +242,12 @@ class SyncClient:
         self.box.apply_response(response)
         self.rx = counter
         self._save()
+        if self.after_resync:
+            self.after_resync = False
+            if not self.box.allow.version and not response.get("allow"):
+                # A reflashed box reports allow 0 and rx 0, which the server reads as "an older box holding
+                # what it was last sent": now that rx is set, the next request gets the full list.
+                self.box.sync_wanted |= 2
         if self.sent < self.offered:
             self.box.sync_wanted |= 2  # more records than one frame holds: go again at once
         self.last_error = 0

@@ -16,7 +16,7 @@ from boxfakes import Fix, ManualClock, RecordingPin  # noqa: E402  (the firmware
 
 from app import access, box, sync  # noqa: E402
 from hal.fsdir import DirFS  # noqa: E402
-from protocol import codes  # noqa: E402
+from protocol import codes, frame  # noqa: E402
 from server.queries import boxes, reservations  # noqa: E402
 
 KEY = bytes(range(16, 32))
@@ -56,6 +56,11 @@ class FlaskModem:
         status = "%d %s" % (response.status_code, response.status.split(" ", 1)[1])
         return ("HTTP/1.0 %s\r\nContent-Type: %s\r\nContent-Length: %d\r\n\r\n" % (
             status, response.content_type, len(response.data))).encode() + response.data
+
+
+def _request(raw):
+    """The decoded frame of a raw HTTP request as the modem sent it."""
+    return frame.decode_request(raw.split(b"\r\n\r\n", 1)[1], lambda box_id: KEY)
 
 
 def _sync(client, b, modem):
@@ -115,14 +120,15 @@ def test_firmware_sync_client_and_endpoint_agree_end_to_end(client, db, fleet, t
     assert (health["firmware"], health["csq"], health["supply_mv"]) == ("1.0.0", 18, 12400)
     assert health["last_counter"] == sync_client.counter == 2
 
-    # a reflashed box (counter file lost) repairs its counter from the server's error frame, then syncs
+    # the counter file lost: RESYNC first (never an encrypted frame under a reused counter), then the sync
     b.fs.remove(sync.COUNTER_FILE)
     reflashed = sync.SyncClient(b, CONFIG, KEY)
     reflashed.load()
-    assert reflashed.counter == 0
-    assert not _sync(reflashed, b, modem)
-    assert reflashed.retry_now and reflashed.counter == 2
+    assert reflashed.counter == 0 and not reflashed.known
+    before = len(modem.requests)
     assert _sync(reflashed, b, modem), reflashed.last_error
+    assert [_request(r).type for r in modem.requests[before:]] == [codes.T_RESYNC, codes.T_SYNC]
+    assert _request(modem.requests[-1]).counter == reflashed.counter == 3
     assert boxes.get(db, BOX_ID)["last_counter"] == 3
 
     # an administrator's "release for one trip" reaches the box at its next sync, once
@@ -135,3 +141,84 @@ def test_firmware_sync_client_and_endpoint_agree_end_to_end(client, db, fleet, t
     assert _sync(reflashed, b, modem) and relay.value() == 0
     assert db.execute("SELECT count(*) FROM box_commands WHERE box_id = ? AND sent_at IS NULL",
                       (BOX_ID,)).fetchone()[0] == 0
+
+
+def _trip(b, clock, n_fixes=8, lat0=472186000):
+    """Badge-in, drive with GPS fixes, badge-out (the on-the-spot agent)."""
+    assert b.tap(UID).granted
+    b.set_ignition(True)
+    for i in range(n_fixes):
+        clock.advance(30)
+        b.fix(Fix(t=clock.time(), speed_mms=14000, lat=lat0 + 3000 * i, lon=-15536000 + 2000 * i, course_cdeg=4500))
+    b.set_ignition(False)
+    clock.advance(5)
+    assert b.tap(UID).reason == codes.REASON_END_TRIP
+    b.fix(Fix(t=clock.time(), speed_mms=0, lat=lat0 + 3000 * n_fixes, lon=-15536000 + 2000 * n_fixes))
+
+
+def _counts(db):
+    one = (BOX_ID,)
+    return {"records": db.execute("SELECT count(*) FROM box_records WHERE box_id = ?", one).fetchone()[0],
+            "badge": db.execute("SELECT count(*) FROM badge_events WHERE box_id = ?", one).fetchone()[0],
+            "event": db.execute("SELECT count(*) FROM box_events WHERE box_id = ?", one).fetchone()[0],
+            "pos": db.execute("SELECT count(*) FROM positions p JOIN trips t ON t.id = p.trip_id "
+                              "WHERE t.box_id = ?", one).fetchone()[0],
+            "trip_start": db.execute("SELECT count(*) FROM trips WHERE box_id = ?", one).fetchone()[0]}
+
+
+def test_a_reflashed_box_resyncs_and_none_of_its_new_records_is_dropped_or_duplicated(client, db, fleet, tmp_path):
+    boxes.register(db, BOX_ID, fleet.car, KEY.hex())
+    t0 = int(time.time()) - 3 * 3600
+    modem = FlaskModem(client)
+
+    # first life: allow-list, one trip, everything acknowledged
+    clock = ManualClock(t0)
+    (tmp_path / "first").mkdir()
+    (tmp_path / "reflashed").mkdir()
+    first = box.Box(DirFS(str(tmp_path / "first")), clock, RecordingPin(), KEY, BOX_ID)
+    first.boot(False)
+    c1 = sync.SyncClient(first, CONFIG, KEY)
+    c1.load()
+    assert _sync(c1, first, modem), c1.last_error
+    _trip(first, clock)
+    assert _sync(c1, first, modem), c1.last_error
+    old = _counts(db)
+    old_top = db.execute("SELECT max(seq) FROM box_records WHERE box_id = ?", (BOX_ID,)).fetchone()[0]
+    assert old["pos"] >= 6 and old_top >= 10
+
+    # reflashed: a fresh data directory, the same key and box id; it works offline before its first sync
+    clock2 = ManualClock(t0 + 3600)
+    b = box.Box(DirFS(str(tmp_path / "reflashed")), clock2, RecordingPin(), KEY, BOX_ID)
+    b.boot(False)
+    assert b.tap(UID).outcome == access.NOT_READY  # no allow-list yet: journaled all the same
+    assert b.journal.pending(10)[0]["seq"] == 1  # its own numbering restarted
+    c2 = sync.SyncClient(b, CONFIG, KEY)
+    c2.load()
+    first_request = len(modem.requests)
+    assert _sync(c2, b, modem), c2.last_error
+    # the server took it for a box holding the list it was last sent: with rx now set, it asks again at once
+    assert not b.allow.loaded and b.sync_wanted & box.WANT_DEMAND
+    b.sync_wanted = 0
+    assert _sync(c2, b, modem), c2.last_error
+    assert b.allow.loaded and not b.sync_wanted
+    clock2.advance(600)  # both lives took the server's time: their trip 1 must not start in the same second
+    _trip(b, clock2, lat0=472300000)
+    assert _sync(c2, b, modem), c2.last_error
+    while b.journal.backlog():  # what the last answer made the box journal (EV_CLOCK_SET...)
+        assert _sync(c2, b, modem), c2.last_error
+
+    frames = [_request(r) for r in modem.requests[first_request:]]
+    assert frames[0].type == codes.T_RESYNC and all(f.type == codes.T_SYNC for f in frames[1:])
+    sent = [r for f in frames[1:] for r in f.records]
+    seqs = [r[0] if type(r) is tuple else r["seq"] for r in sent]
+    assert min(seqs) == old_top + 1 and len(set(seqs)) == len(seqs)  # numbered above the first life, once each
+    kinds = {}
+    for r in sent:
+        kind = "pos" if type(r) is tuple else r["type"]
+        kinds[kind] = kinds.get(kind, 0) + 1
+    assert kinds["pos"] >= 6 and kinds["badge"] == 3 and kinds["trip_start"] == 1
+    new = _counts(db)
+    assert new["records"] - old["records"] == len(sent)  # none taken for a duplicate
+    for kind in ("badge", "event", "pos", "trip_start"):
+        assert new[kind] - old[kind] == kinds.get(kind, 0), kind  # each stored, once
+    assert any(r["type"] == "event" and r["code"] == codes.EV_COUNTER_RESYNC for r in sent if type(r) is dict)
