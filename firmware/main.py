@@ -24,6 +24,8 @@ WATCHDOG_MS = 30000  # real time; fed every second by its own task
 RESTART_MS = 2000  # a crashed task is restarted after this
 GPS_STALE_MS = 5000
 CONTROL_MS = 100  # control tick while the car is in use or a timer runs
+GPS_IDLE_MS = 50
+PARKED_GPS_MS = 250  # 240 bytes at 9600 baud: well within the 1 KB UART buffer (hal/esp32.py)
 PARKED_CONTROL_MS = 1000  # parked (armed, ignition off, nothing pending): a tap wakes the task at once
 
 
@@ -54,7 +56,8 @@ async def supervise(name, factory, state):
 async def control_task(board, box, ignition, wake):
     # Ignition sense, timers (grace time, pending arm), the Unix control line. Parked with nothing
     # pending it ticks ten times less often; the reader task sets `wake` after a tap so a release is
-    # followed at once by the fast tick (ignition, grace time).
+    # followed at once by the fast tick (ignition, grace time), and the board ends the wait early on
+    # an input (a byte on the Unix control line).
     while True:
         board.poll()
         box.set_ignition(ignition.value())
@@ -62,10 +65,7 @@ async def control_task(board, box, ignition, wake):
         box.tick()
         if box.parked():
             wake.clear()
-            try:
-                await wait_for_ms(wake.wait(), PARKED_CONTROL_MS)
-            except asyncio.TimeoutError:
-                pass
+            await board.wait_input(wake, PARKED_CONTROL_MS)
         else:
             await sleep_ms(CONTROL_MS)
 
@@ -80,7 +80,9 @@ async def gps_task(box, uart, state):
         line = uart.readline()
         if not line or burst >= 8:
             burst = 0
-            await sleep_ms(50 if not line else 0)  # idle, or let the other tasks run during a burst
+            # idle (less often when parked: the receiver's lines wait in the UART buffer), or let the
+            # other tasks run during a burst
+            await sleep_ms(0 if line else (PARKED_GPS_MS if box.parked() else GPS_IDLE_MS))
             if not line:
                 continue
         burst += 1

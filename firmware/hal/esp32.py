@@ -124,6 +124,14 @@ class Board:
     def poll(self):
         pass
 
+    async def wait_input(self, event, ms):
+        """The parked control task's sleep: up to `ms` ms, ended early by `event` (a tap). The ignition
+        pin is read at the next tick (the relay is armed while parked)."""
+        try:
+            await asyncio.wait_for_ms(event.wait(), ms)  # type: ignore[attr-defined]
+        except asyncio.TimeoutError:
+            pass
+
     def announce(self, version):
         print("BOOT %s" % version)
 

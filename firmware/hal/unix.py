@@ -192,6 +192,34 @@ class Watchdog:
                 self.board.watchdog_fired()
 
 
+_io_queue = getattr(getattr(asyncio, "core", None), "_io_queue", None)  # MicroPython asyncio's poller
+
+
+def _readable(f):
+    """Awaitable (MicroPython asyncio): resumes when the file has a byte to read."""
+    yield _io_queue.queue_read(f)  # type: ignore[union-attr]
+
+
+async def _set_when_readable(f, event):
+    await _readable(f)
+    event.set()
+
+
+async def wait_input(uart, event, ms):
+    """Up to `ms` real milliseconds; returns early when `event` is set or the line `uart` has a byte
+    (the event loop's poll() wakes on it, no periodic wake-up)."""
+    watcher = None
+    if uart is not None and _io_queue is not None:
+        watcher = asyncio.create_task(_set_when_readable(uart.f, event))
+    try:
+        await asyncio.wait_for_ms(event.wait(), ms)  # type: ignore[attr-defined]
+    except asyncio.TimeoutError:
+        pass
+    finally:
+        if watcher is not None:
+            watcher.cancel()
+
+
 def _proc_stat():
     try:
         with open("/proc/self/stat") as f:
@@ -274,6 +302,11 @@ class Board:
     def poll(self):
         """Read the control line (the control task calls this often)."""
         self.control.poll()
+
+    def wait_input(self, event, ms):
+        """Awaitable: the parked control task's sleep, up to `ms` real ms, ended early by `event` (a tap)
+        or by a byte on the control line (ignition, supply, PING, DUTY)."""
+        return wait_input(self.control.uart, event, ms)
 
     def duty_line(self):
         """`DUTY <awake_ms> <real_ms> <sim_ms>`: CPU time used (the Unix stand-in for time awake) and wall

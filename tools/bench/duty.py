@@ -56,6 +56,18 @@ def parse_duty(lines):
     return {}
 
 
+def wait_duty(control, mark, count, timeout=5.0):
+    """The last DUTY report once `count` of them arrived since `mark` (the parked box answers within
+    its tick), empty when none came."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        lines = control.lines(mark)
+        if len([1 for line in lines if line.startswith("DUTY ")]) >= count:
+            break
+        time.sleep(0.05)
+    return parse_duty(control.lines(mark))
+
+
 def main(argv):
     parser = argparse.ArgumentParser(prog="python -m tools.bench duty", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -81,14 +93,12 @@ def main(argv):
             initial = box.control.pin("modem_power", 0)
             t_start = time.monotonic()
             box.control.send("DUTY")
-            time.sleep(0.3)
-            duty_start = parse_duty(box.control.lines(mark))
+            duty_start = wait_duty(box.control, mark, 1)
             bench.clock.sleep(args.days * DAY)
             t_end = time.monotonic()
             history = box.control.pin_history("modem_power", mark)
             box.control.send("DUTY")
-            time.sleep(0.5)
-            duty_end = parse_duty(box.control.lines(mark))
+            duty_end = wait_duty(box.control, mark, 2)
             syncs = bench.last_seen(1)[1]
         finally:
             bench.close()
