@@ -15,7 +15,7 @@ def check_key(box_key):
         raise ProtocolError(ERR_INVALID, "box key must be 16 bytes")
 
 
-_derived = [None, None]  # the last box key and its (mac_key32, enc_key16): a frame and its reply use one key
+_derived = [None, None]  # type: list  # the last box key and its (mac_key32, enc_key16): a frame and its reply use one key
 
 
 def derive(box_key16):
