@@ -18,17 +18,20 @@ import random
 import threading
 import time
 
-import serial
-
+from hil_tests.emulators.serial_line import SerialEmulator
 from tools import tracks
 
 
-class GpsEmulator:
+class GpsEmulator(SerialEmulator):
+    thread_name = "gps-emulator"
+    read_timeout = 0.1
+    write_timeout = 2
+    join_timeout = 5
+
     def __init__(self, url_or_serial, rate=1.0, baudrate=9600, position=None, talker="GP", seed=0,
                  noise="realistic", loop=False):
-        self.url = url_or_serial
+        super().__init__(url_or_serial, baudrate)
         self.rate = float(rate)
-        self.baudrate = baudrate
         self.talker = talker
         self.loop = loop
         self.time_offset_s = 0
@@ -50,10 +53,6 @@ class GpsEmulator:
         self._garbage_left = 0
         self._silent = False
         self._done = threading.Event()
-        self._stop = threading.Event()
-        self._thread = None
-        self._serial = None
-        self._own_serial = False
 
     # -- what to send ---------------------------------------------------------------------------------
 
@@ -98,36 +97,7 @@ class GpsEmulator:
         """Wait until the loaded route has been sent completely."""
         return self._done.wait(timeout)
 
-    # -- thread ----------------------------------------------------------------------------------------
-
-    def start(self):
-        if isinstance(self.url, str):
-            self._serial = serial.serial_for_url(self.url, baudrate=self.baudrate, timeout=0.1, write_timeout=2)
-            self._own_serial = True
-        else:
-            self._serial = self.url
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._run, name="gps-emulator", daemon=True)
-        self._thread.start()
-        return self
-
-    def stop(self):
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(5)
-            self._thread = None
-        if self._own_serial and self._serial is not None:
-            try:
-                self._serial.close()
-            except (OSError, serial.SerialException):
-                pass
-        self._serial = None
-
-    def __enter__(self):
-        return self.start()
-
-    def __exit__(self, *exc):
-        self.stop()
+    # -- thread (start/stop/context manager: SerialEmulator) ---------------------------------------------
 
     def next_epoch(self):
         """The lines of the next epoch (advances the route); used by the thread, callable for tests."""
@@ -182,12 +152,9 @@ class GpsEmulator:
             lines = self.next_epoch()
             if not self._silent:
                 data = b"".join(lines)
-                try:
-                    self._serial.write(data)
+                if self._write(data):
                     self.lines_sent += len(lines)
                     self.bytes_sent += len(data)
-                except (OSError, serial.SerialException, serial.SerialTimeoutException):
-                    pass
                 self.epochs_sent += 1
             deadline += period
             delay = deadline - time.monotonic()

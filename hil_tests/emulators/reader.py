@@ -7,7 +7,7 @@
 import threading
 import time
 
-import serial
+from hil_tests.emulators.serial_line import SerialEmulator
 
 ACK = b"\x00\x00\xff\x00\xff\x00"
 ERROR_FRAME = b"\x00\x00\xff\x01\xff\x7f\x81\x00"
@@ -31,52 +31,20 @@ def rdm6300_frame(uid5, corrupt=False):
     return b"\x02" + ("%s%02X" % (uid5.hex().upper(), check)).encode() + b"\x03"
 
 
-class _SerialDevice:
+class _BadgeReader(SerialEmulator):
+    """What both readers share: a card on the reader (or None), guarded by `_lock`."""
+
     def __init__(self, url, baudrate):
-        self.url = url
-        self.baudrate = baudrate
-        self._serial = None
-        self._stop = threading.Event()
-        self._thread = None
+        super().__init__(url, baudrate)
         self._lock = threading.Lock()
         self.card = None
-
-    def start(self):
-        self._serial = serial.serial_for_url(self.url, baudrate=self.baudrate, timeout=0.05)
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._run, name=type(self).__name__, daemon=True)
-        self._thread.start()
-        return self
-
-    def stop(self):
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(2.0)
-        if self._serial is not None:
-            try:
-                self._serial.close()
-            except Exception:
-                pass
-            self._serial = None
-
-    def __enter__(self):
-        return self.start()
-
-    def __exit__(self, *exc):
-        self.stop()
 
     def remove(self):
         with self._lock:
             self.card = None
 
-    def _write(self, data):
-        try:
-            self._serial.write(data)
-        except Exception:
-            pass
 
-
-class PN532Emulator(_SerialDevice):
+class PN532Emulator(_BadgeReader):
     """Answers HSU frames: wake-up, SAMConfiguration, RFConfiguration, GetFirmwareVersion,
     InListPassiveTarget (ISO 14443A, 106 kbps), InRelease."""
 
@@ -95,31 +63,10 @@ class PN532Emulator(_SerialDevice):
         with self._lock:
             self.card = uid
 
-    def _read_available(self):
-        # One byte with the port timeout, then whatever else is already there: no 50 ms wait per command.
-        data = self._serial.read(1)
-        if data:
-            waiting = self._serial.in_waiting
-            if waiting:
-                data += self._serial.read(waiting)
-        return data
-
-    def _run(self):
-        buf = b""
-        while not self._stop.is_set():
-            try:
-                data = self._read_available()
-            except Exception:
-                if self._stop.is_set():
-                    return
-                time.sleep(0.05)
-                continue
-            if not data:
-                continue
-            if not self.awake and b"\x55" in data:
-                self.awake = True
-            buf += data
-            buf = self._frames(buf)
+    def _received(self, data):
+        if not self.awake and b"\x55" in data:
+            self.awake = True
+        self._rx = self._frames(self._rx + data)
 
     def _frames(self, buf):
         while True:
@@ -180,7 +127,7 @@ class PN532Emulator(_SerialDevice):
             self._write(ERROR_FRAME)
 
 
-class Rdm6300Emulator(_SerialDevice):
+class Rdm6300Emulator(_BadgeReader):
     """Pushes `02 <10 hex> <2 hex XOR> 03` every `period_s` while a card is present."""
 
     def __init__(self, url, period_s=0.1, baudrate=9600):

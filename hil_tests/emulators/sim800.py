@@ -11,7 +11,7 @@ import socket
 import threading
 import time
 
-import serial
+from hil_tests.emulators.serial_line import SerialEmulator
 
 BOOT_BANNER = (b"RDY", b"+CFUN: 1", b"+CPIN: READY", b"Call Ready", b"SMS Ready")
 
@@ -48,15 +48,16 @@ def _split_args(text):
     return args
 
 
-class Sim800Emulator:
+class Sim800Emulator(SerialEmulator):
+    thread_name = "sim800-emu"
+
     def __init__(self, url, server=None, profile="sim800", time_fn=time.time, tz_quarters=4, baudrate=115200,
                  chunk=1000, powered=True):
-        self.url = url
+        super().__init__(url, baudrate)
         self.server = tuple(server) if server else None
         self.profile = profile
         self.time_fn = time_fn
         self.tz_quarters = tz_quarters
-        self.baudrate = baudrate
         self.chunk = chunk  # bytes per +IPD frame
         # fault modes
         self.registered = True
@@ -74,11 +75,8 @@ class Sim800Emulator:
         self.boots = 0
         self.csq = 18
         # state
-        self._serial = None
         self._wlock = threading.RLock()
         self._state_lock = threading.RLock()
-        self._threads = []
-        self._stop = threading.Event()
         self._powered = bool(powered)  # False: off until set_power(1) (the box's modem_power pin)
         # Until the bench wires the box's power pin to set_power(), a modem the box switched off with
         # AT+CPOWD=1 comes back on the next byte it receives (standing in for the power-key pulse the
@@ -102,31 +100,10 @@ class Sim800Emulator:
         self._rxbuf = b""
         self._rx_announced = False
 
-    def start(self):
-        self._serial = serial.serial_for_url(self.url, baudrate=self.baudrate, timeout=0.05)
-        self._stop.clear()
-        t = threading.Thread(target=self._run, name="sim800-emu", daemon=True)
-        self._threads = [t]
-        t.start()
-        return self
-
-    def stop(self):
-        self._stop.set()
-        for t in self._threads:
-            t.join(2.0)
+    def _release(self):
+        # start/stop/context manager: SerialEmulator; the TCP connection goes before the port
         self._close_socket()
-        if self._serial is not None:
-            try:
-                self._serial.close()
-            except Exception:
-                pass
-            self._serial = None
-
-    def __enter__(self):
-        return self.start()
-
-    def __exit__(self, *exc):
-        self.stop()
+        super()._release()
 
     # ------------------------------------------------------------------ fault controls
     def fail(self, prefix, reply="+CME ERROR: 100", count=1):
@@ -183,13 +160,10 @@ class Sim800Emulator:
 
     # ------------------------------------------------------------------ output
     def _write(self, data):
-        if self._serial is None or not self._powered:
-            return
+        if not self._powered:
+            return False
         with self._wlock:
-            try:
-                self._serial.write(data)
-            except Exception:
-                pass
+            return super()._write(data)
 
     def _urc(self, line):
         if self.silent:
@@ -201,47 +175,28 @@ class Sim800Emulator:
         self._write(out)
 
     # ------------------------------------------------------------------ input loop
-    def _read_available(self):
-        # One byte with the port timeout, then whatever else is already there: no 50 ms wait per command.
-        data = self._serial.read(1)
-        if data:
-            waiting = self._serial.in_waiting
-            if waiting:
-                data += self._serial.read(waiting)
-        return data
-
-    def _run(self):
-        buf = b""
-        while not self._stop.is_set():
-            try:
-                data = self._read_available()
-            except Exception:
-                if self._stop.is_set():
-                    return
-                time.sleep(0.05)
+    def _received(self, data):
+        if not self._powered:
+            if self._wake_on_input:
+                self._wake_on_input = False
+                self._powered = True
+                self.reboot()
+            return
+        buf = self._rx + data
+        while True:
+            i = buf.find(b"\r")
+            if i < 0:
+                if len(buf) > 2048:
+                    buf = b""
+                break
+            raw, buf = buf[:i], buf[i + 1:]
+            if self.echo and not self.silent:
+                self._write(raw + b"\r")
+            line = raw.strip(b"\n ").decode("latin-1")
+            if not line:
                 continue
-            if not data:
-                continue
-            if not self._powered:
-                if self._wake_on_input:
-                    self._wake_on_input = False
-                    self._powered = True
-                    self.reboot()
-                continue
-            buf += data
-            while True:
-                i = buf.find(b"\r")
-                if i < 0:
-                    if len(buf) > 2048:
-                        buf = b""
-                    break
-                raw, buf = buf[:i], buf[i + 1:]
-                if self.echo and not self.silent:
-                    self._write(raw + b"\r")
-                line = raw.strip(b"\n ").decode("latin-1")
-                if not line:
-                    continue
-                buf = self._command(line, buf)
+            buf = self._command(line, buf)
+        self._rx = buf
 
     def _read_exact(self, n, initial, timeout=10.0):
         """Payload bytes after a `>` prompt: `initial` already buffered, the rest from the line."""
