@@ -150,6 +150,12 @@ def _apply(db, req, now, horizon_s, settings, allow_refresh_s, result):
             result.dropped += dropped
             del run[:]
 
+    if records and type(records[0]) is tuple and type(records[-1]) is tuple:
+        # the usual frame, a track and nothing else: stored in one go
+        times = [r[1] if type(r) is tuple else -1 for r in records]
+        if min(times) >= 0 and max(times) <= MAX_TIME:
+            run.extend(records)
+            records = ()
     for r in records:
         if type(r) is tuple:
             if r[1] > MAX_TIME:  # the decoder gives t >= 0

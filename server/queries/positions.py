@@ -30,8 +30,9 @@ def add_rows(db, box_id, rows):
     rows=True)` gives them (seq is not stored). Returns (stored, dropped)."""
     if not rows:
         return 0, 0
-    t_min = min(r[1] for r in rows)
-    t_max = max(r[1] for r in rows)
+    ts = [r[1] for r in rows]
+    t_min = min(ts)
+    t_max = max(ts)
     trips = db.execute("SELECT id, start, end FROM trips WHERE box_id = ? AND start <= ? "
                        "AND (end IS NULL OR end >= ?) ORDER BY start", (box_id, t_max, t_min)).fetchall()
     if not trips:
