@@ -180,16 +180,23 @@ class SyncClient:
         nonce = self._nonce()
         return http_post(self.host, self.path, frame.encode_resync(self.box_id, nonce, self.key)), nonce
 
-    def handle_resync(self, raw, nonce):
-        """Apply the answer to a RESYNC request: counter, journal numbering, time. True when adopted."""
+    def _open(self, raw, decode, expected):
+        """HTTP answer -> the decoded reply frame (decode(body, box_id, expected, key)), or None with
+        last_error set (negative: HTTP status or -1 for no answer; positive: protocol error code)."""
         status, body = http_body(raw or b"")
         if status != 200 or not body:
             self.last_error = -status if status else -1
-            return False
+            return None
         try:
-            reply = frame.decode_resync_reply(body, self.box_id, nonce, self.key)
+            return decode(body, self.box_id, expected, self.key)
         except errors.ProtocolError as exc:
             self.last_error = exc.code
+            return None
+
+    def handle_resync(self, raw, nonce):
+        """Apply the answer to a RESYNC request: counter, journal numbering, time. True when adopted."""
+        reply = self._open(raw, frame.decode_resync_reply, nonce)
+        if reply is None:
             return False
         error = reply.get("error") or 0
         if error:  # e.g. ERR_BOX_DISABLED: authenticated, nothing adopted
@@ -215,14 +222,8 @@ class SyncClient:
 
     def handle(self, raw, counter):
         """Apply the HTTP answer to request `counter`. Returns True when the server took the request."""
-        status, body = http_body(raw or b"")
-        if status != 200 or not body:
-            self.last_error = -status if status else -1
-            return False
-        try:
-            response = frame.decode_response(body, self.box_id, counter, self.key)
-        except errors.ProtocolError as exc:
-            self.last_error = exc.code
+        response = self._open(raw, frame.decode_response, counter)
+        if response is None:
             return False
         error = response.get("error") or 0
         if error:

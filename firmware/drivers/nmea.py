@@ -403,6 +403,10 @@ class NmeaParser:
         hdop = _fixed(f[8], 2)
         if lat is not None and (tod < 0 or quality < 0):
             raise _Bad()
+        self._fix_quality(tod, quality, sats, hdop, lat, lon)
+
+    def _fix_quality(self, tod, quality, sats, hdop, lat, lon):
+        # GGA and GNS carry the same fix-quality fields for the epoch `tod`
         self._join(tod)
         self._seen_gga = True
         self._has_gga = True
@@ -432,15 +436,7 @@ class NmeaParser:
                 break
             if ch not in b"NE":
                 raise _Bad()
-        self._join(tod)
-        self._seen_gga = True
-        self._has_gga = True
-        self._quality = quality
-        self._sats = sats
-        self._hdop = hdop
-        if lat is not None:
-            self._lat = lat
-            self._lon = lon
+        self._fix_quality(tod, quality, sats, hdop, lat, lon)
 
     def _gll(self, f):
         # GLL,lat,NS,lon,EW,time,status[,mode]
