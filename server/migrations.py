@@ -2,7 +2,8 @@
 
 Conventions: times are epoch seconds (UTC) in INTEGER columns, money in cents, distances in metres,
 coordinates in 1e-7 degrees, binary identifiers (box keys, badge UIDs, badge hashes) as lowercase hex TEXT.
-Add a new migration function at the end to change the schema; never edit one that has shipped.
+Add a new migration function at the end to change the schema; never edit one that has shipped, never lose
+data (a table is dropped only after its rows were moved, as 0003 does).
 """
 
 from sqlite_utils.migrations import Migrations
@@ -312,6 +313,27 @@ def box_disabled_and_command_origin(db):
                       "ALTER TABLE box_commands ADD COLUMN created_by INTEGER REFERENCES agents(id)",
                       "ALTER TABLE box_commands ADD COLUMN note TEXT NOT NULL DEFAULT ''"):
         db.execute(statement)
+
+
+@migrations(name="0003_record_runs")
+def record_runs(db):
+    # Dedup of journal records as runs of consecutive sequence numbers instead of one row per record:
+    # storing a frame of 500 positions no longer inserts 500 index entries (server ingest rate). The
+    # existing rows are folded into runs (gaps and islands: seq - row number is constant along a run).
+    # one statement at a time (not executescript, which commits): the migration stays one transaction
+    db.execute("""CREATE TABLE box_record_runs (
+    box_id INTEGER NOT NULL,
+    first INTEGER NOT NULL,
+    last INTEGER NOT NULL,
+    PRIMARY KEY (box_id, first),
+    CHECK (last >= first)
+) WITHOUT ROWID""")
+    db.execute("""INSERT INTO box_record_runs (box_id, first, last)
+    SELECT box_id, min(seq), max(seq) FROM (
+        SELECT box_id, seq, seq - row_number() OVER (PARTITION BY box_id ORDER BY seq) AS island
+        FROM box_records)
+    GROUP BY box_id, island""")
+    db.execute("DROP TABLE box_records")
 
 
 def apply(db):

@@ -6,7 +6,7 @@ Then, inside one ``BEGIN IMMEDIATE`` transaction (`server.db.write`):
 1. counter freshness (`frame.check_counter`): equal to the last accepted one -> ERR_REPLAY, below it ->
    ERR_STALE; both answered with an authenticated error frame carrying the last accepted counter, so the
    box repairs its counter (docs/protocol.md); nothing is written;
-2. journal records deduplicated by (box, seq) (`box_records`): a record sent again because an answer was
+2. journal records deduplicated by (box, seq) (`box_records`, runs of sequence numbers): a record sent again because an answer was
    lost is acknowledged again but stored once;
 3. records stored in journal order: badge decisions, trip starts (an unplanned trip becomes an unplanned
    reservation), runs of positions (kept only inside a trip of the box, CNIL), trip ends, events; a
@@ -137,10 +137,11 @@ def _apply(db, req, now, horizon_s, settings, allow_refresh_s, result):
     else:
         records = req.records
     result.dropped = len(req.records) - len(records)
-    new = sync_q.claim_new(db, box_id, seqs)
+    new = box_records.claim_new(db, box_id, seqs)
     result.duplicates = len(records) - len(new)
     if result.duplicates:
-        records = [r for r, s in zip(records, seqs) if s in new]
+        fresh = set(new)
+        records = [r for r, s in zip(records, seqs) if s in fresh]
     run = []  # consecutive new positions, stored together
 
     def flush():

@@ -116,7 +116,9 @@ class BenchFleet:
         return found[0] if found else None
 
     def records(self, box_id):
-        return [r["seq"] for r in self.rows("SELECT seq FROM box_records WHERE box_id = ? ORDER BY seq", (box_id,))]
+        from server.queries import box_records
+
+        return box_records.stored_seqs(self.db, box_id)
 
     def wait(self, predicate, timeout, interval=0.2):
         """Poll predicate() until truthy (returned) or timeout (returns the last falsy value)."""

@@ -1,5 +1,5 @@
 """The few statements of the sync endpoint that the other data-layer modules do not already provide:
-batch deduplication of journal records, the box's replay counter, and delivery tracking of commands.
+the box's replay counter, and delivery tracking of commands (deduplication is `box_records`).
 
 Command delivery: the reply that carries commands has a counter (the request's); the box reports in its
 health `rx` the counter of the last reply it decoded. Until a later request shows `rx >= counter`, the
@@ -8,52 +8,12 @@ commands stay "in flight" (meta key ``sync.commands.<box>`` = ``"<counter>:<id>,
 not report `rx` (0) is assumed to have received its replies.
 """
 
-import itertools
-
 from server.db import scalar
-
-CHUNK = 500  # SQLite host parameters per statement stay well under the limit
 
 
 def last_counter(db, box_id):
     """The last request counter accepted from this box (0 for none or an unknown box)."""
     return scalar(db, "SELECT last_counter FROM boxes WHERE id = ?", (box_id,), 0)
-
-
-_INSERT_RUN = ("INSERT OR IGNORE INTO box_records (box_id, seq) WITH RECURSIVE r(s) AS "
-               "(SELECT ? UNION ALL SELECT s + 1 FROM r WHERE s < ?) SELECT ?, s FROM r")
-MIN_RUN = 8  # consecutive seqs from this many on are inserted by one statement (no binding per row)
-
-
-def claim_new(db, box_id, seqs):
-    """Claim the journal sequence numbers of one frame (strictly ascending, as the decoder guarantees) in
-    `box_records`; returns the set of those that were new. One range read, then one statement per run of
-    consecutive new numbers (a frame of positions is one or a few runs) and one executemany for the
-    scattered rest, inside the frame's transaction."""
-    if not seqs:
-        return set()
-    seen = {r[0] for r in db.execute("SELECT seq FROM box_records WHERE box_id = ? AND seq BETWEEN ? AND ?",
-                                     (box_id, seqs[0], seqs[-1]))}
-    new = [s for s in seqs if s not in seen] if seen else seqs
-    n = len(new)
-    if n >= MIN_RUN and new[-1] - new[0] == n - 1:  # ascending: one run, the usual frame
-        db.conn.execute(_INSERT_RUN, (new[0], new[-1], box_id))
-        return set(new)
-    single = []
-    i = 0
-    while i < n:
-        j = i + 1
-        while j < n and new[j] == new[j - 1] + 1:
-            j += 1
-        if j - i >= MIN_RUN:
-            db.conn.execute(_INSERT_RUN, (new[i], new[j - 1], box_id))
-        else:
-            single.extend(new[i:j])
-        i = j
-    if single:
-        db.conn.executemany("INSERT OR IGNORE INTO box_records (box_id, seq) VALUES (?, ?)",
-                            zip(itertools.repeat(box_id), single))
-    return set(new)
 
 
 def _meta_key(box_id):

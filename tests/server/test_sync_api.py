@@ -142,7 +142,7 @@ def test_a_lost_answer_is_harmless_the_resent_records_are_acked_once_stored(box,
     answer = box.sync(records)  # the box sends the same records with its next counter
     assert answer["error"] == 0 and answer["ack"] == records[-1]["seq"]
     after = dump(db)
-    for table in ("trips", "positions", "badge_events", "box_events", "reservations", "box_records"):
+    for table in ("trips", "positions", "badge_events", "box_events", "reservations", "box_record_runs"):
         assert after[table] == state[table], table
     # a frame mixing old and new records stores only the new ones
     more = records[-3:] + [box.record("event", int(time.time()), code=codes.EV_RELAY, value=1)]

@@ -17,7 +17,7 @@ from boxfakes import Fix, ManualClock, RecordingPin  # noqa: E402  (the firmware
 from app import access, box, sync  # noqa: E402
 from hal.fsdir import DirFS  # noqa: E402
 from protocol import codes, frame  # noqa: E402
-from server.queries import boxes, reservations  # noqa: E402
+from server.queries import box_records, boxes, reservations  # noqa: E402
 
 KEY = bytes(range(16, 32))
 BOX_ID = 12
@@ -158,7 +158,7 @@ def _trip(b, clock, n_fixes=8, lat0=472186000):
 
 def _counts(db):
     one = (BOX_ID,)
-    return {"records": db.execute("SELECT count(*) FROM box_records WHERE box_id = ?", one).fetchone()[0],
+    return {"records": len(box_records.stored_seqs(db, BOX_ID)),
             "badge": db.execute("SELECT count(*) FROM badge_events WHERE box_id = ?", one).fetchone()[0],
             "event": db.execute("SELECT count(*) FROM box_events WHERE box_id = ?", one).fetchone()[0],
             "pos": db.execute("SELECT count(*) FROM positions p JOIN trips t ON t.id = p.trip_id "
@@ -183,7 +183,7 @@ def test_a_reflashed_box_resyncs_and_none_of_its_new_records_is_dropped_or_dupli
     _trip(first, clock)
     assert _sync(c1, first, modem), c1.last_error
     old = _counts(db)
-    old_top = db.execute("SELECT max(seq) FROM box_records WHERE box_id = ?", (BOX_ID,)).fetchone()[0]
+    old_top = box_records.last_seq(db, BOX_ID)
     assert old["pos"] >= 6 and old_top >= 10
 
     # reflashed: a fresh data directory, the same key and box id; it works offline before its first sync

@@ -1,27 +1,60 @@
 """The sync endpoint's bulk paths: dedup claims by runs and scattered numbers, positions stored from rows."""
 
 from server.db import write
-from server.queries import boxes, positions, trips
-from server.queries import sync as sync_q
+from server.queries import box_records, boxes, positions, trips
 
 
-def _claimed(db, box_id):
-    return [r[0] for r in db.execute("SELECT seq FROM box_records WHERE box_id = ? ORDER BY seq", (box_id,))]
+def _runs(db, box_id):
+    return [tuple(r) for r in db.execute("SELECT first, last FROM box_record_runs WHERE box_id = ? ORDER BY first",
+                                         (box_id,))]
 
 
 def test_claim_new_runs_and_scattered_numbers(db):
     with write(db):
-        assert sync_q.claim_new(db, 7, list(range(100, 140))) == set(range(100, 140))  # one run
+        assert box_records.claim_new(db, 7, list(range(100, 140))) == list(range(100, 140))  # one run
     with write(db):
         # overlap with what was claimed, a run of 10, a short run and isolated numbers
         seqs = [98, 99, 100, 139, 140, 141] + list(range(150, 160)) + [170, 171, 175]
-        assert sync_q.claim_new(db, 7, seqs) == {98, 99, 140, 141, 170, 171, 175} | set(range(150, 160))
+        assert box_records.claim_new(db, 7, seqs) == [98, 99, 140, 141] + list(range(150, 160)) + [170, 171, 175]
     with write(db):
-        assert sync_q.claim_new(db, 7, seqs) == set()
-        assert sync_q.claim_new(db, 8, [100, 101]) == {100, 101}  # another box: its own numbers
+        assert box_records.claim_new(db, 7, seqs) == []
+        assert box_records.claim_new(db, 8, [100, 101]) == [100, 101]  # another box: its own numbers
     expected = [98, 99] + list(range(100, 142)) + list(range(150, 160)) + [170, 171, 175]
-    assert _claimed(db, 7) == expected
-    assert _claimed(db, 8) == [100, 101]
+    assert box_records.stored_seqs(db, 7) == expected
+    assert box_records.stored_seqs(db, 8) == [100, 101]
+    # kept as runs: [98, 141], [150, 159], [170, 171], [175, 175]; filling a gap joins its neighbours
+    assert _runs(db, 7) == [(98, 141), (150, 159), (170, 171), (175, 175)]
+    with write(db):
+        assert box_records.claim_new(db, 7, list(range(142, 150)) + [160, 174]) == list(range(142, 150)) + [160, 174]
+    assert _runs(db, 7) == [(98, 160), (170, 171), (174, 175)]
+    assert box_records.last_seq(db, 7) == 175 and box_records.last_seq(db, 9) == 0
+
+
+def test_a_box_sending_in_order_keeps_one_run(db):
+    for first in range(1, 5001, 500):
+        with write(db):
+            assert box_records.claim_new(db, 7, list(range(first, first + 500))) == list(range(first, first + 500))
+    assert _runs(db, 7) == [(1, 5000)]
+
+
+def test_migration_folds_per_record_rows_into_runs(tmp_path):
+    import sqlite_utils
+
+    from server.migrations import migrations
+
+    db = sqlite_utils.Database(str(tmp_path / "old.sqlite"))
+    # the database as it was before 0003: one row per stored record
+    old = migrations.__class__("autopartage")
+    for m in migrations._migrations[:2]:
+        old._migrations.append(m)
+    old.apply(db)
+    db.conn.executemany("INSERT INTO box_records (box_id, seq) VALUES (?, ?)",
+                        [(7, s) for s in [1, 2, 3, 5, 6, 9]] + [(8, 1), (8, 2)])
+    db.conn.commit()
+    migrations.apply(db)
+    assert _runs(db, 7) == [(1, 3), (5, 6), (9, 9)]
+    assert _runs(db, 8) == [(1, 2)]
+    assert "box_records" not in db.table_names()
 
 
 def test_add_rows_fills_the_open_trip_or_splits_between_trips(db, fleet):
