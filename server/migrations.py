@@ -336,6 +336,13 @@ def record_runs(db):
     db.execute("DROP TABLE box_records")
 
 
+@migrations(name="0004_positions_without_time_index")
+def positions_without_time_index(db):
+    # The purge finds old positions through their trips (a trip's positions lie inside it), so nothing
+    # reads positions by time alone; the index cost every stored position a random insertion.
+    db.execute("DROP INDEX IF EXISTS positions_t")
+
+
 def apply(db):
     """Apply every pending migration (idempotent)."""
     migrations.apply(db)

@@ -84,9 +84,10 @@ def purge(db, before):
     """Reduce positions of trips that ended before `before` to trip summaries (count, bounding box,
     top speed) and delete them. Returns the number of positions deleted."""
     deleted = 0
+    # a position lies inside its trip, so a trip that ended before `before` holds only older positions
     trip_ids = [r[0] for r in db.execute(
-        "SELECT DISTINCT p.trip_id FROM positions p JOIN trips t ON t.id = p.trip_id "
-        "WHERE p.t < ? AND t.end IS NOT NULL AND t.end < ?", (before, before)).fetchall()]
+        "SELECT t.id FROM trips t WHERE t.start < ? AND t.end IS NOT NULL AND t.end < ? "
+        "AND EXISTS (SELECT 1 FROM positions p WHERE p.trip_id = t.id)", (before, before)).fetchall()]
     for trip_id in trip_ids:
         with write(db):
             s = row(db, "SELECT count(*) AS n, min(lat) AS min_lat, min(lon) AS min_lon, max(lat) AS max_lat, "

@@ -143,7 +143,6 @@ def _raw_rate(path, rows):
                  "lat INTEGER NOT NULL, lon INTEGER NOT NULL, speed INTEGER NOT NULL DEFAULT 0, "
                  "course INTEGER NOT NULL DEFAULT 0)")
     conn.execute("CREATE INDEX positions_trip_t ON positions(trip_id, t)")
-    conn.execute("CREATE INDEX positions_t ON positions(t)")
     t0 = time.perf_counter()
     conn.execute("BEGIN")
     conn.executemany("INSERT INTO positions (trip_id, t, lat, lon, speed, course) VALUES (?, ?, ?, ?, ?, ?)", rows)
