@@ -1,10 +1,15 @@
 """Compile the firmware the way it is flashed: mpy-cross -march=xtensawin, following firmware/manifest.py.
 
-Usage: python -m tools.build_firmware [--out build/firmware] [--march xtensawin]
+Usage: python -m tools.build_firmware [--out build/firmware] [--march xtensawin] [--no-romfs]
 Prints each file and the total .mpy size; any file MicroPython rejects fails the build (exit 1).
+Then writes `<out>.romfs` (build/firmware.romfs): a ROMFS image of the build, made by mpremote's own
+builder (`mpremote romfs build`), for a box that runs its modules in place from flash (docs/firmware.md,
+"Running from ROMFS"); prints firmware_romfs_bytes.
 """
 
 import argparse
+import contextlib
+import io
 import os
 import shutil
 import subprocess
@@ -72,15 +77,38 @@ def build(out_dir, march):
     return failures
 
 
+def build_romfs(src_dir, out_path):
+    """Write the ROMFS image of `src_dir` (files as they are: the .mpy build, main.py source) with
+    mpremote's builder, like `mpremote romfs --no-mpy -o OUT build DIR`; returns its size in bytes."""
+    from mpremote.romfs import make_romfs
+
+    with contextlib.redirect_stdout(io.StringIO()):  # its file tree would drown the build's own listing
+        image = make_romfs(src_dir, mpy_cross=False)
+    tmp = out_path + ".tmp"
+    with open(tmp, "wb") as f:
+        f.write(image)
+    os.replace(tmp, out_path)
+    return len(image)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", default=os.path.join(ROOT, "build", "firmware"))
     parser.add_argument("--march", default="xtensawin", help="mpy-cross target architecture (ESP32: xtensawin)")
+    parser.add_argument("--no-romfs", action="store_true", help="do not write the <out>.romfs image")
     args = parser.parse_args(argv)
-    failures = build(args.out, args.march)
+    out = os.path.normpath(args.out)
+    romfs_path = out + ".romfs"
+    if os.path.exists(romfs_path):
+        os.remove(romfs_path)  # never leave an image of an older build next to this one
+    failures = build(out, args.march)
     if failures:
         print("firmware build FAILED: %d file(s) rejected" % failures)
         return 1
+    if not args.no_romfs:
+        size = build_romfs(out, romfs_path)
+        shown = os.path.relpath(romfs_path, ROOT) if romfs_path.startswith(ROOT + os.sep) else romfs_path
+        print("firmware_romfs_bytes: %d (%s)" % (size, shown))
     return 0
 
 

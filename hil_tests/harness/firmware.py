@@ -1,5 +1,9 @@
 """Run the real firmware (`micropython main.py --config PATH`) from the mpy-cross build.
 
+`romfs=True` runs the same build from its ROMFS image instead (build/firmware.romfs, written by
+`make firmware`): `micropython tools/romfs_boot.py IMAGE --config PATH` mounts it at /rom and runs
+/rom/main.py, with the box's directory as working directory (docs/firmware.md, "Running from ROMFS").
+
 Each box gets a directory with its generated `config.json` and its data dir (the Unix HAL's
 filesystem root, which survives restarts: that is what a power cut test needs). The process's
 stdout/stderr go to `firmware.log` in that directory so a failing test can show them.
@@ -18,6 +22,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 BUILD = os.path.join(ROOT, "build", "firmware")
 SOURCE = os.path.join(ROOT, "firmware")
 DEFAULT_HEAP = "512K"
+ROMFS_BOOT = os.path.join(ROOT, "tools", "romfs_boot.py")
 
 
 def micropython_binary():
@@ -29,8 +34,9 @@ _snapshot = []
 
 
 def firmware_dir():
-    """A snapshot of build/firmware (the .mpy build) taken once per bench process, so that a `make firmware`
-    running meanwhile cannot pull files from under a box; AUTOPARTAGE_FIRMWARE points elsewhere if set."""
+    """A snapshot of build/firmware (the .mpy build, and its image build/firmware.romfs) taken once per bench
+    process, so that a `make firmware` running meanwhile cannot pull files from under a box;
+    AUTOPARTAGE_FIRMWARE points elsewhere if set."""
     chosen = os.environ.get("AUTOPARTAGE_FIRMWARE")
     if chosen:
         return chosen
@@ -40,12 +46,20 @@ def firmware_dir():
         target = tempfile.mkdtemp(prefix="autopartage-fw-")
         try:
             shutil.copytree(BUILD, os.path.join(target, "firmware"))
+            if os.path.exists(BUILD + ".romfs"):
+                shutil.copyfile(BUILD + ".romfs", os.path.join(target, "firmware.romfs"))
         except (OSError, shutil.Error):
             shutil.rmtree(target, ignore_errors=True)
             return BUILD
         atexit.register(shutil.rmtree, target, True)
         _snapshot.append(os.path.join(target, "firmware"))
     return _snapshot[0]
+
+
+def romfs_image(firmware=None):
+    """The ROMFS image of a firmware directory: `<dir>.romfs` next to it (build/firmware.romfs, or its
+    copy in the snapshot)."""
+    return (firmware or firmware_dir()).rstrip("/") + ".romfs"
 
 
 def box_config(box_id, key_hex, vehicle, server, uarts, control, data_dir, clock_factor=1, reader="pn532", **extra):
@@ -73,11 +87,12 @@ def box_config(box_id, key_hex, vehicle, server, uarts, control, data_dir, clock
 class FirmwareProcess:
     """One box's firmware process; restartable (power cut = kill + start again on the same data dir)."""
 
-    def __init__(self, directory, config, heap=DEFAULT_HEAP, firmware=None):
+    def __init__(self, directory, config, heap=DEFAULT_HEAP, firmware=None, romfs=False):
         self.directory = directory
         self.config = config
         self.heap = heap
         self.firmware = firmware or firmware_dir()
+        self.romfs = romfs  # run from the ROMFS image of the build (tools/romfs_boot.py); settable before start()
         self.config_path = os.path.join(directory, "config.json")
         self.log_path = os.path.join(directory, "firmware.log")
         self.proc = None
@@ -90,14 +105,23 @@ class FirmwareProcess:
             json.dump(self.config, f, indent=1, sort_keys=True)
 
     def start(self):
-        if not os.path.exists(os.path.join(self.firmware, "main.py")):
+        if self.romfs:
+            image = os.path.abspath(romfs_image(self.firmware))
+            if not os.path.exists(image):
+                raise FileNotFoundError("no ROMFS image %s: run `make firmware`" % image)
+            # The box's directory as cwd: no firmware module there, every import comes from /rom.
+            cmd = [ROMFS_BOOT, image, "--config", os.path.abspath(self.config_path)]
+            cwd = self.directory
+        elif not os.path.exists(os.path.join(self.firmware, "main.py")):
             raise FileNotFoundError("no firmware in %s: run `make firmware`" % self.firmware)
+        else:
+            cmd, cwd = ["main.py", "--config", self.config_path], self.firmware
         self.starts += 1
         log = open(self.log_path, "ab")
         log.write(b"--- start %d\n" % self.starts)
         log.flush()
-        cmd = [micropython_binary(), "-X", "heapsize=" + self.heap, "main.py", "--config", self.config_path]
-        self.proc = subprocess.Popen(cmd, cwd=self.firmware, stdout=log, stderr=subprocess.STDOUT,
+        cmd = [micropython_binary(), "-X", "heapsize=" + self.heap] + cmd
+        self.proc = subprocess.Popen(cmd, cwd=cwd, stdout=log, stderr=subprocess.STDOUT,
                                      stdin=subprocess.DEVNULL)
         log.close()
         return self
