@@ -27,6 +27,9 @@ CONTROL_MS = 100  # control tick while the car is in use or a timer runs
 GPS_IDLE_MS = 50
 PARKED_GPS_MS = 250  # 240 bytes at 9600 baud: well within the 1 KB UART buffer (hal/esp32.py)
 PARKED_CONTROL_MS = 1000  # parked (armed, ignition off, nothing pending): a tap wakes the task at once
+DOZE_MAX_MS = 10000  # box time: the longest sleep of a parked box (well inside the watchdog's 30 s)
+AWAKE_AFTER_DOZE_MS = 20  # real time: a round for the other tasks (reader, GPS, sync check) after a sleep
+ARMED_READER_MS = 10  # an armed reader is looked at this often (a read, no command): taps decided at once
 
 
 def _rand(n):
@@ -53,11 +56,23 @@ async def supervise(name, factory, state):
         await sleep_ms(RESTART_MS)
 
 
-async def control_task(board, box, ignition, wake):
+def doze_ms(box, plan, state, fb, reader):
+    """How long (box ms) the parked box may sleep now, 0 when something needs it awake: a sync session,
+    a buzzer pattern, a reader that could not be armed to wake it, a sync due."""
+    if state["session"] or fb.busy() or (reader is not None and not reader.armed):
+        return 0
+    wait = DOZE_MAX_MS if plan is None else plan.next_due_ms(box.clock.ticks_ms(), box)
+    if wait is None or wait > DOZE_MAX_MS:
+        return DOZE_MAX_MS
+    return wait
+
+
+async def control_task(board, box, ignition, wake, sleep_plan):
     # Ignition sense, timers (grace time, pending arm), the Unix control line. Parked with nothing
-    # pending it ticks ten times less often; the reader task sets `wake` after a tap so a release is
-    # followed at once by the fast tick (ignition, grace time), and the board ends the wait early on
-    # an input (a byte on the Unix control line).
+    # pending the whole box sleeps (board.doze: no task runs) until the next sync is due or the ignition,
+    # the reader or (Unix) the control line wakes it, then gives the other tasks a round; when it may
+    # not sleep it ticks ten times less often. The reader task sets `wake` after a tap so a release is
+    # followed at once by the fast tick (ignition, grace time).
     while True:
         board.poll()
         box.set_ignition(ignition.value())
@@ -65,7 +80,12 @@ async def control_task(board, box, ignition, wake):
         box.tick()
         if box.parked():
             wake.clear()
-            await board.wait_input(wake, PARKED_CONTROL_MS)
+            ms = sleep_plan()
+            if ms:
+                board.doze(ms)
+                await board.wait_input(wake, AWAKE_AFTER_DOZE_MS)
+            else:
+                await board.wait_input(wake, PARKED_CONTROL_MS)
         else:
             await sleep_ms(CONTROL_MS)
 
@@ -103,15 +123,21 @@ def make_reader(kind, uart):
 
 
 async def reader_task(box, reader, fb, wake):
+    # Parked, the reader is armed: it answers only when a card comes, which wakes a sleeping box.
     await reader.start()
     while True:
+        if box.parked():
+            if not reader.armed:
+                await reader.arm()
+        elif reader.armed:
+            await reader.disarm()
         uid = await reader.poll()
         if uid:
             decision = box.tap(uid)
             fb.show(decision.outcome)
             wake.set()
         else:
-            await sleep_ms(40)
+            await sleep_ms(ARMED_READER_MS if reader.armed else 40)
 
 
 async def sync_task(box, board, modem, client, plan, state):
@@ -133,9 +159,10 @@ async def sync_task(box, board, modem, client, plan, state):
         wanted = box.sync_wanted
         box.sync_wanted = 0
         timeout_ms = settings.get("sync_timeout_s") * 1000
+        state["session"] = True  # the box stays awake for the whole session
         try:
             ok = await wait_for_ms(client.run_once(modem, health, board.config.get("apn", ""), timeout_ms),
-                                           timeout_ms * 2)
+                                   timeout_ms * 2)
         except asyncio.TimeoutError:
             ok = False
             try:
@@ -143,6 +170,8 @@ async def sync_task(box, board, modem, client, plan, state):
             except Exception:
                 pass
             modem.stop()
+        finally:
+            state["session"] = False
         state["syncs"] += 1
         if ok:
             plan.succeeded(box.clock.ticks_ms(), reason, box)
@@ -166,7 +195,7 @@ async def main():
         key = keys.parse_hex_key(config.get("key", ""))
     except Exception:
         key = None
-    state = {"crashes": 0, "syncs": 0, "gps_fix_ms": None}
+    state = {"crashes": 0, "syncs": 0, "gps_fix_ms": None, "session": False}
     fb = feedback.Feedback(board.pin("buzzer"), board.pin("led"))
 
     odometer = None
@@ -187,8 +216,14 @@ async def main():
         _log("config: no valid key")
 
     wake = asyncio.Event()
+    # filled below: the sync plan and the reader decide with the rest whether the parked box may sleep
+    parts = {"plan": None, "reader": None}  # type: dict
+
+    def sleep_plan():
+        return doze_ms(box, parts["plan"], state, fb, parts["reader"])
+
     tasks = [
-        supervise("control", lambda: control_task(board, box, ignition, wake), state),
+        supervise("control", lambda: control_task(board, box, ignition, wake, sleep_plan), state),
         supervise("feedback", lambda: fb.run(sleep_ms), state),
         watchdog_task(board.watchdog(config.get("watchdog_ms", WATCHDOG_MS))),
     ]
@@ -197,7 +232,7 @@ async def main():
         tasks.append(supervise("gps", lambda: gps_task(box, gps_uart, state), state))
     reader_uart = board.uart("reader")
     if reader_uart is not None:
-        reader = make_reader(config.get("reader", "pn532"), reader_uart)
+        reader = parts["reader"] = make_reader(config.get("reader", "pn532"), reader_uart)
         tasks.append(supervise("reader", lambda: reader_task(box, reader, fb, wake), state))
     modem_uart = board.uart("modem")
     if modem_uart is not None and key is not None:
@@ -208,7 +243,7 @@ async def main():
         modem = sim800.Modem(modem_uart, power=board.modem_power, profile=config.get("modem", "sim800"))
         client = sync.SyncClient(box, config, key, hal.urandom)
         client.load()
-        plan = sync.SyncPlan(box.settings, _rand)
+        plan = parts["plan"] = sync.SyncPlan(box.settings, _rand)
         tasks.append(supervise("sync", lambda: sync_task(box, board, modem, client, plan, state), state))
     gc.collect()
     await asyncio.gather(*[asyncio.create_task(t) for t in tasks])

@@ -392,6 +392,44 @@ def test_pn532_driver_against_emulator():
     assert reader.taps == 2 and reader.bad_frames == 1 and reader.timeouts == 0
 
 
+def test_armed_pn532_stays_silent_until_a_card_comes_and_an_ack_aborts_it():
+    stream = PtyStream()
+    emu = PN532Emulator(stream.path).start()
+    reader = PN532(stream, timeout_ms=500, poll_ms=2)
+    uid = b"\xde\xad\xbe\xef"
+
+    async def quiet_polls(n):
+        got = []
+        for _ in range(n):
+            got.append(await reader.poll())
+            await asyncio.sleep(0.02)
+        return got
+
+    async def main():
+        assert await reader.start() and await reader.arm()
+        assert await quiet_polls(5) == [None] * 5 and reader.armed and emu.pending
+        emu.tap(uid)  # the pending command answers: this is what wakes a sleeping box
+        got = await quiet_polls(3)
+        assert got[0] == uid and not reader.armed
+        emu.remove()
+        assert await quiet_polls(3) == [None] * 3  # bounded polls again: the card is seen gone
+        assert await reader.arm()
+        await asyncio.sleep(0.05)  # the emulator's thread takes the command
+        assert emu.pending
+        await reader.disarm()
+        await asyncio.sleep(0.05)
+        assert not emu.pending and emu.aborts == 1
+        emu.tap(uid)
+        assert await reader.poll() == uid  # an ordinary poll finds it
+
+    try:
+        asyncio.run(main())
+    finally:
+        emu.stop()
+        stream.close()
+    assert reader.taps == 2 and reader.bad_frames == 0
+
+
 def test_rdm6300_emulator_and_driver():
     stream = PtyStream()
     emu = Rdm6300Emulator(stream.path, period_s=0.05).start()

@@ -181,7 +181,7 @@ def test_firmware_boots_and_a_badge_releases_the_relay_without_server(tmp_path):
         control.send("SET ignition 1")
         control.send("DUTY")
         duty = control.wait("DUTY ", 5)
-        assert duty is not None and len(duty.split()) == 4
+        assert duty is not None and len(duty.split()) == 6
         assert proc.poll() is None, (tmp_path / "firmware.log").read_text()
     finally:
         proc.kill()

@@ -72,3 +72,33 @@ def test_rdm6300_box_grants_a_booked_em4100_card_and_denies_an_unknown_one(make_
     since, pulses = _tap(box, "eve")
     assert pulses == GRANTED, bench.diagnostics()
     assert box.control.wait_pin("relay", 0, 2, since=since) is not None
+
+
+def _duty(box):
+    mark = box.control.mark()
+    box.control.send("DUTY")
+    line = box.control.wait_line("DUTY ", 5, since=mark)
+    assert line is not None, "no DUTY answer"
+    fields = [int(v) for v in line.line.split()[1:6]]
+    return {"real_ms": fields[1], "asleep_ms": fields[3], "sleeps": fields[4]}
+
+
+def test_a_parked_box_sleeps_and_a_badge_wakes_it(make_bench):
+    """Parked, the whole firmware sleeps between syncs (board.doze); the armed reader ends the sleep when
+    a card comes, so the decision is as quick as when awake."""
+    bench = make_bench(factor=60)
+    box = bench.box(3, start=False)
+    now = bench.clock.now()
+    bench.fleet.reserve(3, "alice", now - 300, now + 2 * HOUR)
+    box.start()
+    assert bench.wait_sync(3, timeout=30), "the box never synced:\n" + bench.diagnostics()
+    first = _duty(box)
+    bench.clock.sleep(120)  # two parked minutes of box time (2 s real)
+    second = _duty(box)
+    slept = second["sleeps"] - first["sleeps"]
+    asleep = second["asleep_ms"] - first["asleep_ms"]
+    assert slept >= 5, (first, second)
+    assert asleep * 2 > second["real_ms"] - first["real_ms"], (first, second)  # asleep most of the time
+    since, pulses = _tap(box, "alice")
+    wake = box.control.wait_pin("relay", 0, 2, since=since)
+    assert wake is not None and pulses == GRANTED, bench.diagnostics()

@@ -15,6 +15,7 @@ class Feedback:
         self.played = 0
         self.dropped = 0
         self._event = None  # an asyncio.Event, made by run() (no event loop work at construction)
+        self._playing = False
 
     def show(self, pulses):
         if 1 <= pulses <= 4 and len(self.queue) < 4:
@@ -40,6 +41,10 @@ class Feedback:
         self.played += 1
         self.led.value(self.led_steady)
 
+    def busy(self):
+        """A pattern is queued or playing (the box must stay awake to play it)."""
+        return bool(self.queue) or self._playing
+
     async def run(self, sleep_ms):
         """Play queued patterns forever; sleep_ms is a real-time async sleep. Idle costs nothing: the
         task waits on an event that show() sets."""
@@ -51,5 +56,9 @@ class Feedback:
                 await self._event.wait()
                 self._event.clear()
                 continue
-            await self.play(self.queue.pop(0), sleep_ms)
-            await sleep_ms(1000)  # patterns apart from each other
+            self._playing = True
+            try:
+                await self.play(self.queue.pop(0), sleep_ms)
+                await sleep_ms(1000)  # patterns apart from each other
+            finally:
+                self._playing = False

@@ -54,6 +54,24 @@ class SyncPlan:
             return DUE_PERIODIC
         return 0
 
+    def next_due_ms(self, now_ms, box):
+        """Milliseconds until due() can next become true by the clock alone (0: due now, None: nothing
+        scheduled): how long a parked box may sleep. A tap, the ignition or a trip end wake it anyway."""
+        if self.due(now_ms, box):
+            return 0
+        if self.failures and now_ms < self.next_try_ms:
+            return self.next_try_ms - now_ms  # the backoff ends first: whatever is wanted is looked at then
+        waits = []
+        start = box.next_reservation_start()
+        if start and start != self.prepared_for:
+            waits.append((start - self.settings.get("sync_before_s") - box.clock.now()) * 1000)
+        if box.trips is None or box.trips.current is None:
+            waits.append(self.last_ok_ms + self.settings.get("sync_period_s") * 1000 - now_ms)
+        if not waits:
+            return None
+        wait = min(waits)
+        return wait if wait > 0 else 1
+
     def succeeded(self, now_ms, reason, box):
         self.failures = 0
         self.last_ok_ms = now_ms

@@ -13,6 +13,8 @@ CMD_GET_FIRMWARE = 0x02
 CMD_SAM_CONFIGURATION = 0x14
 CMD_RF_CONFIGURATION = 0x32
 CMD_IN_LIST_PASSIVE_TARGET = 0x4A
+RETRIES_POLL = 0x02  # passive-activation retries of a poll: it answers "no card" in a few ms
+RETRIES_ENDLESS = 0xFF
 
 # parse_frame kinds
 NEED_MORE = 0
@@ -100,16 +102,69 @@ class PN532:
         self._awake = False
         self._present = None
         self._absent = 0
+        self.armed = False  # an InListPassiveTarget left pending with endless retries (parked box)
+        self._endless = False  # the chip's passive-activation retries are endless (0xFF)
 
     async def start(self):
         """Wake the chip up, normal SAM mode, bounded passive-activation retries (so polls return)."""
         self._drain()
         if await self._call(bytes((CMD_SAM_CONFIGURATION, 0x01, 0x14, 0x01)), WAKEUP) is None:
             return False
-        if await self._call(bytes((CMD_RF_CONFIGURATION, 0x05, 0xFF, 0x01, 0x02))) is None:
+        if not await self._retries(RETRIES_POLL):
             return False
         self._awake = True
+        self.armed = False
         return True
+
+    async def _retries(self, passive):
+        """RFConfiguration MaxRetries: ATR 0xFF, PSL 1, passive activation `passive` (0xFF: endless)."""
+        ok = await self._call(bytes((CMD_RF_CONFIGURATION, 0x05, 0xFF, 0x01, passive))) is not None
+        if ok:
+            self._endless = passive == RETRIES_ENDLESS
+        return ok
+
+    async def arm(self):
+        """For a sleeping box: leave one InListPassiveTarget pending with endless retries, so the chip
+        answers (bytes on the line, IRQ low: the box's wake-up) only when a card comes. Not while a card
+        is still held: it would answer at once, again and again. Returns whether the reader is armed."""
+        if self.armed or self._present is not None:
+            return self.armed
+        if not self._awake and not await self.start():
+            return False
+        if not await self._retries(RETRIES_ENDLESS):
+            return False
+        self.stream.write(build_frame(bytes((CMD_IN_LIST_PASSIVE_TARGET, 0x01, 0x00))))
+        self.armed = True
+        return True
+
+    async def disarm(self):
+        """Back to bounded polls: an ACK from the host aborts the pending command (PN532 manual 6.2.1.3)."""
+        if self.armed:
+            self.armed = False
+            self.stream.write(ACK)
+            self._drain()
+
+    def _armed_answer(self):
+        """The pending command's answer if it came (then disarmed), without writing anything."""
+        for _ in range(16):  # bounded: a babbling line cannot hold the caller
+            chunk = self.stream.read(64)
+            if not chunk:
+                break
+            self._buf += chunk
+        while True:
+            kind, payload, used = parse_frame(self._buf)
+            if used:
+                self._buf = self._buf[used:]
+            if kind == NEED_MORE:
+                return None
+            if kind == ACK_FRAME:
+                continue
+            self.armed = False
+            if kind == DATA_FRAME and payload is not None and len(payload) >= 2 \
+                    and payload[1] == CMD_IN_LIST_PASSIVE_TARGET + 1:
+                return payload[2:]
+            self.bad_frames += 1  # damaged (the wake-up may cost the first bytes): polled again at once
+            return None
 
     async def firmware_version(self):
         data = await self._call(bytes((CMD_GET_FIRMWARE,)))
@@ -119,9 +174,14 @@ class PN532:
 
     async def poll(self):
         """The UID of a card newly presented since the last poll, else None."""
-        if not self._awake and not await self.start():
-            return None
-        data = await self._call(bytes((CMD_IN_LIST_PASSIVE_TARGET, 0x01, 0x00)))
+        if self.armed:
+            data = self._armed_answer()
+        else:
+            if not self._awake and not await self.start():
+                return None
+            if self._endless and not await self._retries(RETRIES_POLL):
+                return None
+            data = await self._call(bytes((CMD_IN_LIST_PASSIVE_TARGET, 0x01, 0x00)))
         if data is None:
             return None
         try:

@@ -53,6 +53,9 @@ def _resync(buf):
 
 
 class RDM6300:
+    # The reader pushes a card's frames by itself: always ready to wake a sleeping box (its TX line).
+    armed = True
+
     def __init__(self, stream, release_ms=500, ticks=None):
         self.stream = stream
         self.release_ms = release_ms
@@ -70,6 +73,12 @@ class RDM6300:
         for _ in range(64):
             if not self.stream.read(64):
                 break
+
+    async def arm(self):
+        return True
+
+    async def disarm(self):
+        pass
 
     async def poll(self):
         for _ in range(16):  # bounded: never spin on a babbling line

@@ -25,18 +25,19 @@ PROFILES = {  # type: dict
     "tcall_sim800": {
         "uarts": {"modem": (1, 27, 26, 115200), "gps": (2, 33, 32, 9600), "reader": (0, 19, 18, 115200)},
         "out": {"relay": 14, "led": 13, "buzzer": 15, "modem_power": 23},
-        "in": {"ignition": 34},
+        "in": {"ignition": 34, "reader_wake": 35},
         "modem_pwkey": 4,
         "modem_rst": 5,
     },
     "tcall_sim7000": {
         "uarts": {"modem": (1, 27, 26, 115200), "gps": (2, 33, 32, 9600), "reader": (0, 19, 18, 115200)},
         "out": {"relay": 14, "led": 12, "buzzer": 15, "modem_power": 4},
-        "in": {"ignition": 34},
+        "in": {"ignition": 34, "reader_wake": 35},
         "modem_pwkey": 4,
         "modem_rst": 5,
     },
 }
+DOZE_MAX_MS = 10000  # the watchdog (30 s) is fed between two sleeps
 READER_BAUD = {"pn532": 115200, "rdm6300": 9600}
 
 
@@ -123,6 +124,22 @@ class Board:
 
     def poll(self):
         pass
+
+    def doze(self, box_ms):
+        """Light sleep (RAM, state and pins kept; the modem is off while parked) for up to `box_ms`, woken
+        by the ignition (ext0, high) or the reader's wake line (GPIO 35 low: PN532 P70_IRQ when its
+        pending InListPassiveTarget answers, or the RDM6300's TX; docs/installation.md). GPS bytes that
+        came meanwhile are stale (and the UART drops some while asleep): discarded."""
+        import esp32
+
+        esp32.wake_on_ext0(self._pins["ignition"], esp32.WAKEUP_ANY_HIGH)
+        wake = self._pins.get("reader_wake")
+        if wake is not None:
+            esp32.wake_on_gpio((wake,), esp32.WAKEUP_ALL_LOW)
+        machine.lightsleep(max(1, min(box_ms, DOZE_MAX_MS)))
+        gps = self._uarts.get("gps")
+        if gps is not None:
+            gps.discard()
 
     async def wait_input(self, event, ms):
         """The parked control task's sleep: up to `ms` ms, ended early by `event` (a tap). The ignition

@@ -37,6 +37,14 @@ class LineStream:
             data, self.buf = self.buf[:n], self.buf[n:]
         return data
 
+    def discard(self):
+        """Drop what is waiting (stale lines after the box slept), at most 16 reads."""
+        self.buf = b""
+        for _ in range(16):
+            if not self._fill():
+                break
+        self.buf = b""
+
     def readline(self):
         self._fill()
         i = self.buf.find(b"\n")

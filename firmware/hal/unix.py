@@ -5,6 +5,7 @@ import os
 import sys
 import time
 
+import select
 import termios
 
 from hal.fsdir import DirFS
@@ -21,12 +22,15 @@ import asyncio
 _sleep_ms = getattr(asyncio, "sleep_ms", None) or (lambda ms: asyncio.sleep(ms * 0.001))  # float-ok: CPython
 _ticks_ms = getattr(time, "ticks_ms", None) or (lambda: time.monotonic_ns() // 1000000)  # type: ignore[attr-defined]
 _ticks_diff = getattr(time, "ticks_diff", None) or (lambda a, b: a - b)
+_ticks_us = getattr(time, "ticks_us", None) or (lambda: time.monotonic_ns() // 1000)  # type: ignore[attr-defined]
 _sleep_ms_blocking = getattr(time, "sleep_ms", None) or (lambda ms: time.sleep(ms * 0.001))  # float-ok: CPython
 
 # Linux termios: index of the control characters in tcgetattr()'s list, and VMIN/VTIME in it.
 _CC = 6
 _VTIME = 5
 _VMIN = 6
+
+DOZE_REAL_MAX_MS = 10000  # the watchdog (30 s real) must not fire while the box sleeps
 
 OUTPUTS = ("relay", "led", "buzzer", "modem_power")
 INPUTS = ("ignition",)
@@ -256,6 +260,8 @@ class Board:
             self._pins[name] = InPin(name, self.control)
         self._cpu0 = _proc_stat()
         self._real0 = self.clock.real_ms()
+        self.asleep_us = 0  # real time spent in doze(), in µs: a sleep on a fast clock lasts a few ms
+        self.dozes = 0
         self._cause = self._read_cause()
 
     # reset cause: a marker file says whether the last run ended by the watchdog
@@ -308,12 +314,32 @@ class Board:
         or by a byte on the control line (ignition, supply, PING, DUTY)."""
         return wait_input(self.control.uart, event, ms)
 
+    def doze(self, box_ms):
+        """The parked box's sleep (a light sleep on the ESP32): a blocking wait, so no task runs, for up to
+        `box_ms` of the box's clock, ended by a byte on the control line (ignition, PING, DUTY) or from the
+        reader (an armed PN532 answers when a card comes, an RDM6300 sends by itself). GPS lines queued
+        meanwhile are stale: dropped. The time asleep is counted for the DUTY report."""
+        real = box_ms // self.clock.factor
+        real = max(1, min(real, DOZE_REAL_MAX_MS))
+        poller = select.poll()
+        for uart in (self.control.uart, self._uarts.get("reader")):
+            if uart is not None:
+                poller.register(uart.f, select.POLLIN)
+        start = _ticks_us()
+        poller.poll(real)
+        self.asleep_us += _ticks_diff(_ticks_us(), start)
+        self.dozes += 1
+        gps = self._uarts.get("gps")
+        if gps is not None:
+            gps.discard()
+
     def duty_line(self):
-        """`DUTY <awake_ms> <real_ms> <sim_ms>`: CPU time used (the Unix stand-in for time awake) and wall
-        time, both real milliseconds since boot, and the same wall time in simulated milliseconds."""
-        awake = (_proc_stat() - self._cpu0) * 10
+        """`DUTY <cpu_ms> <real_ms> <sim_ms> <asleep_ms> <dozes>`: CPU time used and wall time, real
+        milliseconds since boot, the same wall time in simulated milliseconds, the real milliseconds spent
+        asleep in doze() and how many times the box slept (docs/bench.md)."""
+        cpu = (_proc_stat() - self._cpu0) * 10
         real = self.clock.real_ms() - self._real0
-        return "DUTY %d %d %d" % (awake, real, real * self.clock.factor)
+        return "DUTY %d %d %d %d %d" % (cpu, real, real * self.clock.factor, self.asleep_us // 1000, self.dozes)
 
     def mem_line(self):
         """`MEM <free> <allocated>`: heap bytes after a collection (for the heap bench)."""

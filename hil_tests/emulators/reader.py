@@ -46,7 +46,9 @@ class _BadgeReader(SerialEmulator):
 
 class PN532Emulator(_BadgeReader):
     """Answers HSU frames: wake-up, SAMConfiguration, RFConfiguration, GetFirmwareVersion,
-    InListPassiveTarget (ISO 14443A, 106 kbps), InRelease."""
+    InListPassiveTarget (ISO 14443A, 106 kbps), InRelease. With endless passive-activation retries
+    (RFConfiguration MaxRetries, last byte 0xFF) an InListPassiveTarget without a card stays pending
+    until `tap()` (then answered) or until the host aborts it with an ACK frame or a new command."""
 
     def __init__(self, url, baudrate=115200):
         super().__init__(url, baudrate)
@@ -55,6 +57,9 @@ class PN532Emulator(_BadgeReader):
         self.corrupt_next = False
         self.frames = []  # command codes received (valid frames)
         self.bad_frames = 0
+        self.endless = False  # passive-activation retries 0xFF
+        self.pending = False  # an InListPassiveTarget waiting for a card
+        self.aborts = 0
 
     def tap(self, uid):
         uid = bytes(uid)
@@ -62,6 +67,9 @@ class PN532Emulator(_BadgeReader):
             raise ValueError("ISO 14443A UIDs are 4, 7 or 10 bytes")
         with self._lock:
             self.card = uid
+            pending, self.pending = self.pending, False
+        if pending:
+            self._answer_list(uid, ack=False)
 
     def _received(self, data):
         if not self.awake and b"\x55" in data:
@@ -78,6 +86,11 @@ class PN532Emulator(_BadgeReader):
                 return buf
             n, lcs = buf[2], buf[3]
             if n == 0 and lcs == 0xFF or n == 0xFF and lcs == 0:  # ACK/NAK from the host
+                if n == 0:
+                    with self._lock:
+                        if self.pending:
+                            self.aborts += 1
+                        self.pending = False
                 buf = buf[4:]
                 continue
             if (n + lcs) & 0xFF:
@@ -97,31 +110,44 @@ class PN532Emulator(_BadgeReader):
             self.frames.append(payload[1])
             self._handle(payload[1], payload[2:])
 
-    def _answer(self, data):
+    def _answer(self, data, ack=True):
         corrupt = self.corrupt_next
         self.corrupt_next = False
-        self._write(ACK)
-        time.sleep(0.002)
+        if ack:
+            self._write(ACK)
+            time.sleep(0.002)
         self._write(pn532_frame(b"\xd5" + data, corrupt=corrupt))
 
+    def _answer_list(self, uid, ack=True):
+        if uid is None:
+            self._answer(b"\x4b\x00", ack)
+        else:
+            sens = {4: b"\x00\x04", 7: b"\x00\x44", 10: b"\x00\x84"}[len(uid)]
+            self._answer(b"\x4b\x01\x01" + sens + b"\x08" + bytes((len(uid),)) + uid, ack)
+
     def _handle(self, cmd, args):
+        with self._lock:
+            self.pending = False  # a new command aborts the pending one
         if cmd == 0x02:
             self._answer(b"\x03\x32\x01\x06\x07")
         elif cmd == 0x14:
             self._answer(b"\x15")
         elif cmd == 0x32:
+            if len(args) >= 4 and args[0] == 0x05:
+                self.endless = args[3] == 0xFF
             self._answer(b"\x33")
         elif cmd == 0x52:
             self._answer(b"\x53\x00")
         elif cmd == 0x4A and len(args) >= 2 and args[1] == 0x00:
             with self._lock:
                 uid = self.card
+                wait = self.pending = uid is None and self.endless
+            if wait:
+                self._write(ACK)  # it keeps trying: the answer comes with the card
+                return
             if uid is None:
                 time.sleep(0.01)  # the passive-activation retries before giving up
-                self._answer(b"\x4b\x00")
-            else:
-                sens = {4: b"\x00\x04", 7: b"\x00\x44", 10: b"\x00\x84"}[len(uid)]
-                self._answer(b"\x4b\x01\x01" + sens + b"\x08" + bytes((len(uid),)) + uid)
+            self._answer_list(uid)
         else:
             self._write(ACK)
             self._write(ERROR_FRAME)

@@ -41,3 +41,26 @@ def test_queue_is_bounded_and_bad_patterns_dropped():
     for pulses in (1, 2, 3, 4, 1, 0, 9):
         fb.show(pulses)
     assert fb.queue == [1, 2, 3, 4] and fb.dropped == 3
+
+
+def test_busy_while_a_pattern_is_queued_or_playing_so_the_box_stays_awake():
+    fb = feedback.Feedback(RecordingPin(), RecordingPin())
+    assert not fb.busy()
+    seen = []
+
+    async def sleep_ms(ms):
+        seen.append(fb.busy())
+        await asyncio.sleep(0)
+
+    async def go():
+        task = asyncio.create_task(fb.run(sleep_ms))
+        await asyncio.sleep(0)
+        fb.show(2)
+        assert fb.busy()
+        for _ in range(20):
+            await asyncio.sleep(0)
+        task.cancel()
+
+    asyncio.run(go())
+    assert seen and all(seen)  # busy through the pulses and the gap after them
+    assert not fb.busy()

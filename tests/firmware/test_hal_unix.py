@@ -47,8 +47,9 @@ def test_control_channel_sets_inputs_answers_ping_and_counts_junk():
     board.control.uart.incoming = b"SET ignition 0\nDUTY\n"
     assert board.pin("ignition").value() == 0
     duty = board.control.uart.written.split(b"\n")[-2].split()
-    assert duty[0] == b"DUTY" and len(duty) == 4 and int(duty[1]) >= 0 and int(duty[2]) >= 0
+    assert duty[0] == b"DUTY" and len(duty) == 6 and int(duty[1]) >= 0 and int(duty[2]) >= 0
     assert int(duty[3]) == int(duty[2]) * board.clock.factor
+    assert duty[4:] == [b"0", b"0"]  # never slept (doze) yet
 
 
 def test_output_pins_report_changes_only():

@@ -120,3 +120,49 @@ def test_firmware_version():
         stream.check()
 
     run(main())
+
+
+ARM = [(build_frame(b"\x32\x05\xff\x01\xff"), ACK + answer(b"\x33")), (LIST, ACK)]  # endless retries, then wait
+
+
+def test_an_armed_reader_answers_only_when_a_card_comes_and_polls_normally_after():
+    async def main():
+        stream = ScriptedStream(START + ARM + [(RFCONF, ACK + answer(b"\x33")), card(UID4), NO_CARD, NO_CARD]
+                                + ARM, chunk=2)
+        reader = PN532(stream)
+        assert await reader.start()
+        assert await reader.arm() and reader.armed
+        written = len(stream.written)
+        got = [await reader.poll(), await reader.poll()]  # nothing came: nothing written, nothing read
+        assert got == [None, None] and len(stream.written) == written and reader.armed
+        stream.inject(answer(b"\x4b\x01\x01\x00\x04\x08\x04" + UID4))  # a card: the pending command answers
+        assert await reader.poll() == UID4 and not reader.armed
+        assert not await reader.arm()  # the card is still held: no arming (it would answer at once)
+        # bounded polls again (retries restored first) until the card is gone, then armed again
+        got = [await reader.poll(), await reader.poll(), await reader.poll()]
+        assert got == [None, None, None]
+        assert await reader.arm()
+        stream.check()
+        assert reader.taps == 1 and reader.bad_frames == 0
+
+    run(main())
+
+
+def test_disarming_aborts_the_pending_command_and_a_damaged_wake_up_answer_disarms():
+    async def main():
+        stream = ScriptedStream(START + ARM + [(ACK + RFCONF, ACK + answer(b"\x33")), NO_CARD] + ARM, chunk=1)
+        reader = PN532(stream)
+        assert await reader.start() and await reader.arm()
+        await reader.disarm()  # the ignition came on: an ACK aborts the pending InListPassiveTarget
+        assert not reader.armed
+        assert await reader.poll() is None
+        assert await reader.arm()
+        stream.inject(answer(b"\x4b\x01\x01\x00\x04\x08\x04" + UID4, corrupt=True))
+        polls = 0
+        while reader.armed and polls < 3:  # byte by byte: a bounded read per poll, the frame ends later
+            assert await reader.poll() is None
+            polls += 1
+        assert polls == 2 and not reader.armed and reader.bad_frames == 1
+        stream.check()
+
+    run(main())

@@ -264,6 +264,29 @@ def test_sync_due_before_a_reservation_starts():
     assert plan.due(b.clock.ticks_ms() + 1000, b) == 0
 
 
+def test_next_due_is_when_due_turns_true_so_a_parked_box_sleeps_until_then():
+    b = _box(temp_dir("sn"))
+    plan = sync.SyncPlan(b.settings, lambda n: 0)
+    assert plan.next_due_ms(b.clock.ticks_ms(), b) == 0  # never synced: due at once
+    plan.succeeded(b.clock.ticks_ms(), sync.DUE_BOOT, b)
+    period_ms = b.settings.sync_period_s * 1000
+    assert plan.next_due_ms(b.clock.ticks_ms(), b) == period_ms  # nothing booked: the periodic sync
+    b.apply_response({"allow": {"version": 1, "full": True, "remove": [], "add": [
+        {"id": 1, "badge": b"A" * 8, "kind": codes.KIND_RESERVATION, "start": T + 3600, "end": T + 7200,
+         "reservation": 3}]}})
+    wait = plan.next_due_ms(b.clock.ticks_ms(), b)
+    assert wait == (3600 - b.settings.sync_before_s) * 1000  # the booking comes before the period
+    b.clock.hal.advance(wait // 1000 - 1)
+    assert plan.due(b.clock.ticks_ms(), b) == 0 and plan.next_due_ms(b.clock.ticks_ms(), b) == 1000
+    b.clock.hal.advance(1)
+    assert plan.due(b.clock.ticks_ms(), b) == sync.DUE_RESERVATION and plan.next_due_ms(b.clock.ticks_ms(), b) == 0
+    plan.failed(b.clock.ticks_ms())
+    backoff = plan.next_try_ms - b.clock.ticks_ms()
+    assert plan.next_due_ms(b.clock.ticks_ms(), b) == backoff > 0  # a failing box sleeps out its backoff
+    b.sync_wanted |= box.WANT_TRIP_END
+    assert plan.next_due_ms(b.clock.ticks_ms(), b) == backoff
+
+
 def test_health_reports_allow_version_and_last_reply_applied():
     root = temp_dir("sh")
     b = _box(root)

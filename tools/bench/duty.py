@@ -1,21 +1,24 @@
 """Parked duty cycle over a simulated week: how long the box is awake, how long its modem is powered.
 
-    python -m tools.bench duty [--days 7] [--factor 14400]
+    python -m tools.bench duty [--days 7] [--factor 2000]
 
 The box parks (ignition off, GPS parked) for `--days` simulated days on a fast clock with the live server
-reachable.
-- parked_modem_on_pct: the modem's powered time (`PIN modem_power` edges seen by the bench) over the simulated
-  week. A modem session runs in real time (AT timeouts are real, the emulator answers at once), so the
-  powered time is counted in real seconds and divided by the simulated duration; a real SIM800 needs more
-  seconds per session (network registration), which scales this figure up.
-- parked_awake_pct: the box's own `DUTY <cpu_ms> <real_ms> <sim_ms>` report (docs/bench.md): CPU time over
-  real wall time while parked. The firmware's polling loops (reader 25 Hz, GPS 20 Hz, sync check 2 Hz,
-  watchdog 1 Hz, control 1 Hz parked / 10 Hz otherwise) sleep in real milliseconds, so this is the share
-  of time they keep a box awake; the modem sessions, which come `factor` times more often per real second
-  than on a box, inflate it (an upper bound).
-- parked_awake_sim_pct: the same CPU time over the simulated duration (the box's time base). It counts each
-  modem session once per simulated sync, but the real-time polls above `factor` times too cheaply: a lower
-  bound. The box's figure lies between the two.
+reachable. Parked, the firmware sleeps (`board.doze`: a light sleep on the ESP32, a blocking wait on the
+Unix port during which no task runs) until the next sync is due (at most 10 s of box time), the
+ignition, the reader (armed: it answers only when a card comes) or the control line wakes it; then it
+gives its tasks a short round and sleeps again. Its `DUTY` report (docs/bench.md) counts the real time
+spent asleep and the number of sleeps.
+
+On a fast clock a real millisecond asleep stands for `factor` box milliseconds, while work done awake
+(a round of the tasks, a modem session) takes the real time it takes, as on a box. So the box's own
+time line is rebuilt from the stretch: awake = real time not asleep, asleep = real time asleep x factor:
+- parked_awake_pct: awake / (awake + asleep), the share of its time a parked box is not sleeping.
+- parked_modem_on_pct: the modem's powered time (`PIN modem_power` edges, real seconds: a session runs
+  in real time) over the same rebuilt time line; a real SIM800 needs more seconds per session (network
+  registration) than the emulator, which scales this figure up (modem_on_s_per_session is printed).
+Both are per-cycle ratios: the fast clock gives fewer cycles than a real week (box time runs on while the
+box is awake), but each cycle's awake/asleep split is the box's. Also printed: sleeps, the mean sleep in
+box seconds, the awake milliseconds per wake-up, parked_cpu_pct (CPU time over real time, the old proxy).
 """
 
 import argparse
@@ -44,16 +47,24 @@ def on_fraction(history, t_start, t_end, initial):
 
 
 def parse_duty(lines):
-    """The last `DUTY <awake_ms> <real_ms>` report (docs/bench.md) as a dict, empty when none came."""
+    """The last `DUTY <cpu_ms> <real_ms> <sim_ms> <asleep_ms> <dozes>` report (docs/bench.md) as a dict,
+    empty when none came."""
     for line in reversed(lines):
         parts = line.split()
-        if len(parts) >= 3 and parts[0] == "DUTY":
+        if len(parts) >= 6 and parts[0] == "DUTY":
             try:
-                return {"awake_ms": int(parts[1]), "total_ms": int(parts[2]),
-                        "sim_ms": int(parts[3]) if len(parts) >= 4 else None}
+                cpu, real, sim, asleep, dozes = (int(p) for p in parts[1:6])
             except ValueError:
                 continue
+            return {"cpu_ms": cpu, "real_ms": real, "sim_ms": sim, "asleep_ms": asleep, "dozes": dozes}
     return {}
+
+
+def rebuilt_time(start, end, factor):
+    """(awake_ms, asleep_box_ms) of the box between two DUTY reports (see the module docstring)."""
+    real = end["real_ms"] - start["real_ms"]
+    asleep = end["asleep_ms"] - start["asleep_ms"]
+    return real - asleep, asleep * factor
 
 
 def wait_duty(control, mark, count, timeout=5.0):
@@ -72,7 +83,8 @@ def main(argv):
     parser = argparse.ArgumentParser(prog="python -m tools.bench duty", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--days", type=int, default=7)
-    parser.add_argument("--factor", type=int, default=14400, help="simulated seconds per real second")
+    parser.add_argument("--factor", type=int, default=2000,
+                        help="simulated seconds per real second (2000: a 10 s sleep lasts 5 ms, long enough to time)")
     args = parser.parse_args(argv)
     from hil_tests.harness import deps
 
@@ -108,16 +120,20 @@ def main(argv):
     print("clock_factor: %d" % args.factor)
     print("modem_sessions: %d" % sessions)
     print("modem_on_s_per_session: %.2f" % (on_real_s / max(1, sessions)))
-    print("parked_modem_on_pct: %.4f" % (100 * on_real_s / (args.days * DAY)))
-    if duty_end and duty_start:
-        # CPU time over wall time of the parked stretch (the Unix port's stand-in for time awake).
-        awake = duty_end["awake_ms"] - duty_start["awake_ms"]
-        total = duty_end["total_ms"] - duty_start["total_ms"]
-        print("parked_awake_pct: %.2f" % (100 * awake / max(1, total)))
-        if duty_end.get("sim_ms") is not None and duty_start.get("sim_ms") is not None:
-            sim = duty_end["sim_ms"] - duty_start["sim_ms"]
-            print("parked_awake_sim_pct: %.4f" % (100 * awake / max(1, sim)))
-    else:
+    if not (duty_start and duty_end):
         print("parked_awake_pct: unknown (the box sent no DUTY report)")
+        print("parked_modem_on_pct: %.4f (over the simulated week)" % (100 * on_real_s / (args.days * DAY)))
+        return 1
+    awake_ms, asleep_box_ms = rebuilt_time(duty_start, duty_end, args.factor)
+    total_ms = max(1, awake_ms + asleep_box_ms)
+    dozes = duty_end["dozes"] - duty_start["dozes"]
+    real = duty_end["real_ms"] - duty_start["real_ms"]
+    print("sleeps: %d" % dozes)
+    print("mean_sleep_box_s: %.1f" % (asleep_box_ms / 1000 / max(1, dozes)))
+    print("awake_ms_per_wake: %.1f" % (awake_ms / max(1, dozes)))
+    print("rebuilt_box_days: %.2f" % (total_ms / 1000 / DAY))
+    print("parked_cpu_pct: %.2f" % (100 * (duty_end["cpu_ms"] - duty_start["cpu_ms"]) / max(1, real)))
+    print("parked_awake_pct: %.3f" % (100 * awake_ms / total_ms))
+    print("parked_modem_on_pct: %.4f" % (100 * on_real_s * 1000 / total_ms))
     print("sync_frames: %s" % syncs)
     return 0
