@@ -1,26 +1,88 @@
-"""The smallest MicroPython heap that completes the scripted day from the .mpy build (bisection).
+"""The smallest MicroPython heap that completes the scripted day from the .mpy build (bisection), then from
+the build's ROMFS image.
 
-    python -m tools.bench heap [--low 16] [--high 512] [--step 4]
+    python -m tools.bench heap [--low 16] [--high 512] [--step 4] [--romfs-high 512] [--only files|romfs]
 
 Each probe boots the real firmware with `micropython -X heapsize=<N>K`, syncs with the live server and
 plays hil_tests/harness/day.py (three trips, six taps) on a fast clock; it passes when the process is
-still alive at the end and the server holds every trip. Prints heap_min_kb and probes.
+still alive at the end and the server holds every trip.
+
+- `heap_min_kb`: the smallest passing heapsize, firmware run from the files of build/firmware (`main.py`).
+- `heap_min_kb_romfs`: the smallest passing heapsize with the firmware run from build/firmware.romfs
+  (tools/romfs_boot.py mounts it with vfs.VfsRom at /rom; its .mpy bytecode runs in place), minus the image's
+  size rounded up to a KB (`romfs_image_kb`): on the Unix port the image is a bytearray on the heap, on an
+  ESP32 built with ROMFS it is a memory-mapped flash partition.
+- `code_heap_kb_files` / `code_heap_kb_romfs`: heap taken by importing the modules a syncing box imports
+  (gc.mem_alloc after gc.collect, before and after; the image itself not counted), each way.
+Both bisections take ~8 probes of 15-50 s each; `--step 8` or `--only` to go faster.
 """
 
 import argparse
 import os
+import subprocess
 import sys
 import tempfile
 
+# What main.py imports on a box with a reader, a GPS and a modem (`app.sync`, `drivers.sim800`: only when
+# it can sync), hal.unix the board it runs on.
+BOOT_MODULES = ("hal", "hal.unix", "drivers.aio", "app.box", "app.feedback", "app.version", "protocol.keys",
+                "app.odometer", "drivers.nmea", "drivers.rdm6300", "drivers.pn532", "app.sync", "drivers.sim800")
 
-def probe(heap_kb, factor=600):
+_MEASURE = """
+import gc, sys
+%s
+gc.collect()
+before = gc.mem_alloc()
+for name in %r:
+    __import__(name)
+gc.collect()
+print("CODE_HEAP", gc.mem_alloc() - before)
+"""
+
+_MOUNT = """
+import vfs
+f = open(%r, "rb")
+image = bytearray(f.seek(0, 2))
+f.seek(0)
+f.readinto(image)
+f.close()
+vfs.mount(vfs.VfsRom(image), "/rom")
+sys.path.insert(0, "/rom")
+"""
+
+
+def kb_up(n_bytes):
+    return (n_bytes + 1023) // 1024
+
+
+def code_heap(firmware, image=None, heap="1M"):
+    """Bytes of heap the BOOT_MODULES take once imported, from the files of `firmware` or from `image`."""
+    from hil_tests.harness.firmware import micropython_binary
+
+    if image is None:
+        setup, cwd = "sys.path.insert(0, %r)" % os.path.abspath(firmware), firmware
+    else:
+        setup, cwd = _MOUNT % os.path.abspath(image), tempfile.gettempdir()
+    code = _MEASURE % (setup, BOOT_MODULES)
+    result = subprocess.run([micropython_binary(), "-X", "heapsize=" + heap, "-c", code], cwd=cwd,
+                            capture_output=True, text=True, timeout=60)
+    for line in result.stdout.splitlines():
+        if line.startswith("CODE_HEAP "):
+            return int(line.split()[1])
+    sys.stderr.write("heap: measuring the code heap failed:\n%s%s" % (result.stdout, result.stderr[-2000:]))
+    return None
+
+
+def probe(heap_kb, factor=600, romfs=False):
     from hil_tests.harness import day
     from hil_tests.harness.bench import Bench
 
+    box = None
     with tempfile.TemporaryDirectory(prefix="bench-heap-") as workdir:
         bench = Bench(os.path.join(workdir, "b"), factor=factor)
         try:
             box = bench.box(1, start=False, heap="%dK" % heap_kb)
+            box.firmware.romfs = romfs
             day.book(bench, 1)
             try:
                 box.start(boot_timeout=20)
@@ -35,11 +97,31 @@ def probe(heap_kb, factor=600):
                                      timeout=30)
             return bool(trips) and played["trips"] > 0 and box.firmware.alive()
         finally:
-            if os.environ.get("HEAP_VERBOSE"):
+            if os.environ.get("HEAP_VERBOSE") and box is not None:
                 log = box.firmware.log(100000)
                 errors = sorted({line.strip() for line in log.splitlines() if "Error" in line})
                 print("    %dK: %s" % (heap_kb, "; ".join(errors)[:300] or "no error in the log"), flush=True)
             bench.close()
+
+
+def bisect(low, high, step, romfs=False):
+    """(smallest passing KB or None when `high` fails, probes)."""
+    label = "romfs " if romfs else ""
+    probes = 1
+    if not probe(high, romfs=romfs):
+        print("heap: the scripted day fails even with %d KB (%s)" % (high, "romfs" if romfs else "files"),
+              file=sys.stderr)
+        return None, probes
+    while high - low > step:
+        mid = (low + high) // 2
+        probes += 1
+        ok = probe(mid, romfs=romfs)
+        print("  %sheapsize=%dK: %s" % (label, mid, "ok" if ok else "fails"), flush=True)
+        if ok:
+            high = mid
+        else:
+            low = mid
+    return high, probes
 
 
 def main(argv):
@@ -48,29 +130,42 @@ def main(argv):
     parser.add_argument("--low", type=int, default=16, help="KB known (or assumed) to fail")
     parser.add_argument("--high", type=int, default=512, help="KB expected to pass")
     parser.add_argument("--step", type=int, default=4, help="resolution in KB")
+    parser.add_argument("--romfs-high", type=int, default=512,
+                        help="KB expected to pass from the ROMFS image (image included); the low end is the image")
+    parser.add_argument("--only", choices=("files", "romfs"), default=None, help="run one bisection only")
     args = parser.parse_args(argv)
     from hil_tests.harness import deps
+    from hil_tests.harness.firmware import firmware_dir, romfs_image
 
     missing = deps.missing("server", "firmware", "modem", "reader", "tracks")
     if missing:
         print("heap: skipped (%s)" % "; ".join(missing))
         return 0
+    status = 0
+    firmware = firmware_dir()
+    image = romfs_image(firmware)
+    have_image = os.path.exists(image)
     probes = 0
-    low, high = args.low, args.high
-    probes += 1
-    if not probe(high):
-        print("heap: the scripted day fails even with %d KB" % high, file=sys.stderr)
-        print("heap_min_kb: >%d" % high)
-        return 1
-    while high - low > args.step:
-        mid = (low + high) // 2
-        probes += 1
-        ok = probe(mid)
-        print("  heapsize=%dK: %s" % (mid, "ok" if ok else "fails"), flush=True)
-        if ok:
-            high = mid
+    if args.only != "romfs":
+        found, n = bisect(args.low, args.high, args.step)
+        probes += n
+        print("heap_min_kb: %s" % (found if found is not None else ">%d" % args.high), flush=True)
+        status |= found is None
+    if args.only != "files":
+        if not have_image:
+            print("heap_min_kb_romfs: skipped (no %s: run `make firmware`)" % image)
         else:
-            low = mid
+            image_kb = kb_up(os.path.getsize(image))
+            print("romfs_image_kb: %d" % image_kb, flush=True)
+            found, n = bisect(image_kb, max(args.romfs_high, image_kb + args.step), args.step, romfs=True)
+            probes += n
+            print("heap_min_kb_romfs: %s" % (found - image_kb if found is not None else ">%d" % (
+                args.romfs_high - image_kb)), flush=True)
+            status |= found is None
     print("probes: %d" % probes)
-    print("heap_min_kb: %d" % high)
-    return 0
+    files_code = code_heap(firmware)
+    print("code_heap_kb_files: %s" % (kb_up(files_code) if files_code is not None else "n/a"))
+    if have_image:
+        romfs_code = code_heap(firmware, image)
+        print("code_heap_kb_romfs: %s" % (kb_up(romfs_code) if romfs_code is not None else "n/a"))
+    return 1 if status else 0
