@@ -6,8 +6,8 @@ Then, inside one ``BEGIN IMMEDIATE`` transaction (`server.db.write`):
 1. counter freshness (`frame.check_counter`): equal to the last accepted one -> ERR_REPLAY, below it ->
    ERR_STALE; both answered with an authenticated error frame carrying the last accepted counter, so the
    box repairs its counter (docs/protocol.md); nothing is written;
-2. journal records deduplicated by (box, seq) (`box_records`, runs of sequence numbers): a record sent again because an answer was
-   lost is acknowledged again but stored once;
+2. journal records deduplicated by (box, seq) (`box_records`, kept as runs of sequence numbers): a record
+   sent again because an answer was lost is acknowledged again but stored once;
 3. records stored in journal order: badge decisions, trip starts (an unplanned trip becomes an unplanned
    reservation), runs of positions (kept only inside a trip of the box, CNIL), trip ends, events; a
    record with an implausible time is dropped (still acknowledged: resending it would not make it better);
