@@ -23,7 +23,14 @@ def claim_new(db, box_id, seqs):
     storing the records: a rolled-back frame also releases its claims."""
     if not seqs:
         return []
-    runs = _overlapping_runs(db, box_id, seqs[0], seqs[-1])
+    lo, hi = seqs[0], seqs[-1]
+    runs = _overlapping_runs(db, box_id, lo, hi)
+    if hi - lo == len(seqs) - 1 and all(r[1] < lo or r[0] > hi for r in runs):
+        # the usual frame: one stretch of new numbers, maybe touching the run before or after it
+        first = min([lo] + [r[0] for r in runs])
+        last = max([hi] + [r[1] for r in runs])
+        _replace_runs(db, box_id, runs, [[first, last]])
+        return list(seqs)
     if runs:
         new = []
         i = 0
@@ -36,18 +43,28 @@ def claim_new(db, box_id, seqs):
         new = list(seqs)
     if not new:
         return new
-    merged = []  # the union of the touched runs and the new numbers, as runs
-    for first, last in sorted(runs + [[s, s] for s in new]):
+    stretches = []  # the new numbers as runs (they ascend)
+    for s in new:
+        if stretches and s == stretches[-1][1] + 1:
+            stretches[-1][1] = s
+        else:
+            stretches.append([s, s])
+    merged = []  # the union of the touched runs and the new stretches
+    for first, last in sorted(runs + stretches):
         if merged and first <= merged[-1][1] + 1:
             merged[-1][1] = max(merged[-1][1], last)
         else:
             merged.append([first, last])
-    if runs:
-        db.conn.executemany("DELETE FROM box_record_runs WHERE box_id = ? AND first = ?",
-                            [(box_id, r[0]) for r in runs])
-    db.conn.executemany("INSERT INTO box_record_runs (box_id, first, last) VALUES (?, ?, ?)",
-                        [(box_id, m[0], m[1]) for m in merged])
+    _replace_runs(db, box_id, runs, merged)
     return new
+
+
+def _replace_runs(db, box_id, old, new):
+    if old:
+        db.conn.executemany("DELETE FROM box_record_runs WHERE box_id = ? AND first = ?",
+                            [(box_id, r[0]) for r in old])
+    db.conn.executemany("INSERT INTO box_record_runs (box_id, first, last) VALUES (?, ?, ?)",
+                        [(box_id, r[0], r[1]) for r in new])
 
 
 def claim(db, box_id, seq):

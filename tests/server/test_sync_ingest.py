@@ -72,3 +72,34 @@ def test_add_rows_fills_the_open_trip_or_splits_between_trips(db, fleet):
     assert positions.add_rows(db, 7, mixed) == (2, 2)
     got = [tuple(r) for r in db.execute("SELECT trip_id, t, lat, lon, speed, course FROM positions ORDER BY t")]
     assert got == [(first,) + r[1:] for r in rows] + [(first, t0 + 60, 2, 2, 0, 0), (second, t0 + 250, 4, 4, 0, 0)]
+
+
+def test_claims_agree_with_a_set_of_stored_numbers(tmp_path):
+    """Frames of ascending numbers in any mix (retransmissions, gaps, overlaps): claim_new answers exactly
+    the numbers not stored before, and the runs stay disjoint, apart and ordered."""
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from server.db import connect
+    from server.migrations import apply
+
+    db = connect(str(tmp_path / "runs.sqlite"))
+    apply(db)
+    frames = st.lists(st.lists(st.integers(1, 120), max_size=30).map(lambda xs: sorted(set(xs))), max_size=12)
+
+    @settings(max_examples=150, deadline=None)
+    @given(frames)
+    def check(batch):
+        db.execute("DELETE FROM box_record_runs")
+        stored = set()
+        for seqs in batch:
+            with write(db):
+                new = box_records.claim_new(db, 7, seqs)
+            assert new == [s for s in seqs if s not in stored]
+            stored.update(seqs)
+        assert box_records.stored_seqs(db, 7) == sorted(stored)
+        runs = _runs(db, 7)
+        assert all(a[1] + 1 < b[0] for a, b in zip(runs, runs[1:]))  # merged: never touching
+        assert box_records.last_seq(db, 7) == (max(stored) if stored else 0)
+
+    check()
