@@ -309,7 +309,12 @@ class Journal:
     def pending(self, limit=100):
         """The oldest unacknowledged records (dicts with type, seq, t and fields; seq as sent, base
         included), at most `limit`."""
-        out = []
+        return list(self.iter_pending(limit))
+
+    def iter_pending(self, limit=100):
+        """pending() one record at a time: the frame encoder takes them as they come, so a sync never
+        holds hundreds of record dicts at once (heap)."""
+        n = 0
         for seg in self.segments:
             if seg.last <= self.acked:
                 continue
@@ -318,10 +323,10 @@ class Journal:
                     continue
                 record = decode_body(body, seq + self.base)
                 if record is not None:
-                    out.append(record)
-                    if len(out) >= limit:
-                        return out
-        return out
+                    yield record
+                    n += 1
+                    if n >= limit:
+                        return
 
     def backlog(self):
         """Unacknowledged records (the partly acknowledged segment counted from its records)."""

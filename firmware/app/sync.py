@@ -177,11 +177,11 @@ class SyncClient:
     def build(self, health):
         """The HTTP request of the next sync and its counter."""
         box = self.box
-        records = box.journal.pending(box.settings.get("max_records"))
+        limit = box.settings.get("max_records")
         counter = self._next_counter()
-        data, n = frame.pack_request(self.box_id, counter, records, health, self.key)
+        data, n = frame.pack_request(self.box_id, counter, box.journal.iter_pending(limit), health, self.key)
         self.sent = n
-        self.offered = health.get("backlog", len(records))
+        self.offered = health.get("backlog", n)
         return http_post(self.host, self.path, data), counter
 
     def _nonce(self):

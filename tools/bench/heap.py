@@ -14,7 +14,8 @@ still alive at the end and the server holds every trip.
   ESP32 built with ROMFS it is a memory-mapped flash partition.
 - `code_heap_kb_files` / `code_heap_kb_romfs`: heap taken by importing the modules a syncing box imports
   (gc.mem_alloc after gc.collect, before and after; the image itself not counted), each way.
-Both bisections take ~8 probes of 15-50 s each; `--step 8` or `--only` to go faster.
+Both bisections take ~8 probes of 15-50 s each; `--step 8` or `--only` to go faster. HEAP_VERBOSE=1 prints
+each probe's errors, HEAP_VERBOSE=2 also the firmware log around its first MemoryError.
 """
 
 import argparse
@@ -101,6 +102,9 @@ def probe(heap_kb, factor=600, romfs=False):
                 log = box.firmware.log(100000)
                 errors = sorted({line.strip() for line in log.splitlines() if "Error" in line})
                 print("    %dK: %s" % (heap_kb, "; ".join(errors)[:300] or "no error in the log"), flush=True)
+                if os.environ.get("HEAP_VERBOSE") == "2" and "MemoryError" in log:  # where it first ran out
+                    first = log.find("MemoryError")
+                    print(log[max(0, first - 3000):first + 1500], flush=True)
             bench.close()
 
 
