@@ -16,6 +16,9 @@ import sqlite_utils
 from flask import current_app, g
 
 BUSY_TIMEOUT_MS = 10000
+# Page cache per connection (KiB): SQLite's default 2 MB is small for a fleet's positions and their index
+# (a box syncing writes where its trip's rows are; hundreds of boxes keep hundreds of pages hot).
+CACHE_KIB = 65536
 
 
 def connect(path):
@@ -32,6 +35,7 @@ def connect(path):
         conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA synchronous=NORMAL")
     conn.execute("PRAGMA foreign_keys=ON")
+    conn.execute("PRAGMA cache_size=-%d" % CACHE_KIB)
     conn.row_factory = sqlite3.Row
     return sqlite_utils.Database(conn, execute_plugins=False)
 

@@ -14,6 +14,11 @@ Badge hashes are `protocol.keys.badge_hash(box_key, uid_bytes)`, computed per bo
 from server.db import row, rows, write
 
 DEFAULT_HORIZON_S = 48 * 3600
+# CROSS JOIN keeps agents as the outer loop (otherwise SQLite scans every badge to serve the ORDER BY),
+# read through the partial index agents_permanent (migration 0005): a few rows, not every agent.
+ROLE_BADGES_SQL = ("SELECT a.id AS agent_id, b.id AS badge_id, b.uid_hex FROM agents a "
+                   "CROSS JOIN badges b ON b.agent_id = a.id AND b.active = 1 "
+                   "WHERE a.permanent_access = 1 AND a.active = 1 ORDER BY b.id")
 
 
 def _codes():
@@ -70,11 +75,7 @@ def entries_for_box(db, box_id, now, horizon_s=DEFAULT_HORIZON_S, hashed=True):
     entries = []
     triples = []
     role_agents = set()
-    # CROSS JOIN keeps agents as the outer loop: otherwise SQLite scans every badge (national scale: 100,000)
-    # to serve the ORDER BY. (A partial index on agents(id) WHERE permanent_access = 1 would make it ~0.1 ms.)
-    for r in rows(db, "SELECT a.id AS agent_id, b.id AS badge_id, b.uid_hex FROM agents a "
-                  "CROSS JOIN badges b ON b.agent_id = a.id AND b.active = 1 "
-                  "WHERE a.permanent_access = 1 AND a.active = 1 ORDER BY b.id"):
+    for r in rows(db, ROLE_BADGES_SQL):
         role_agents.add(r["agent_id"])
         triples.append((kind_role, 0, r["badge_id"]))
         entries.append({"uid_hex": r["uid_hex"], "kind": kind_role, "start": 0, "end": 0, "reservation": 0,
