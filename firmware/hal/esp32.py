@@ -37,7 +37,6 @@ PROFILES = {  # type: dict
         "modem_rst": 5,
     },
 }
-DOZE_MAX_MS = 10000  # the watchdog (30 s) is fed between two sleeps
 READER_BAUD = {"pn532": 115200, "rdm6300": 9600}
 
 
@@ -136,7 +135,7 @@ class Board:
         wake = self._pins.get("reader_wake")
         if wake is not None:
             esp32.wake_on_gpio((wake,), esp32.WAKEUP_ALL_LOW)
-        machine.lightsleep(max(1, min(box_ms, DOZE_MAX_MS)))
+        machine.lightsleep(max(1, box_ms))  # main.py caps it well inside the watchdog's timeout
         gps = self._uarts.get("gps")
         if gps is not None:
             gps.discard()

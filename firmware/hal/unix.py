@@ -30,8 +30,6 @@ _CC = 6
 _VTIME = 5
 _VMIN = 6
 
-DOZE_REAL_MAX_MS = 10000  # the watchdog (30 s real) must not fire while the box sleeps
-
 OUTPUTS = ("relay", "led", "buzzer", "modem_power")
 INPUTS = ("ignition",)
 
@@ -319,8 +317,7 @@ class Board:
         `box_ms` of the box's clock, ended by a byte on the control line (ignition, PING, DUTY) or from the
         reader (an armed PN532 answers when a card comes, an RDM6300 sends by itself). GPS lines queued
         meanwhile are stale: dropped. The time asleep is counted for the DUTY report."""
-        real = box_ms // self.clock.factor
-        real = max(1, min(real, DOZE_REAL_MAX_MS))
+        real = max(1, box_ms // self.clock.factor)  # main.py caps box_ms inside the watchdog's timeout
         poller = select.poll()
         for uart in (self.control.uart, self._uarts.get("reader")):
             if uart is not None:
