@@ -2,7 +2,7 @@
 # constant-time comparison. Checked against CPython's hmac and `cryptography`'s CTR in tests/properties.
 import hashlib
 
-from protocol.aes import aes
+from protocol.aes import aes, ctr
 
 _BLOCK = 64  # SHA-256 block size
 _TRANS_36 = bytes((x ^ 0x36) for x in range(256))
@@ -47,6 +47,15 @@ def ctr_xor(enc_key16, nonce12, data, start=0, end=None, first_block=0):
     nonce12 || block_index (4 bytes big-endian, from 0). Encryption and decryption are the same."""
     if end is None:
         end = len(data)
+    if ctr is not None and first_block + ((end - start + 15) >> 4) <= 0x100000000:
+        # the platform's CTR carries into the nonce where ours wraps the block index: same while it does not wrap
+        data[start:end] = ctr(enc_key16, bytes(nonce12) + first_block.to_bytes(4, "big"), bytes(data[start:end]))
+        return data
+    return ctr_xor_blocks(enc_key16, nonce12, data, start, end, first_block)
+
+
+def ctr_xor_blocks(enc_key16, nonce12, data, start, end, first_block):
+    """ctr_xor built from ECB blocks (MicroPython's cryptolib has no CTR in every build)."""
     cipher = aes(enc_key16, 1)
     block = first_block
     pos = start

@@ -29,6 +29,7 @@ nothing it sends is stored.
 """
 
 import logging
+from operator import itemgetter
 
 from protocol import codes, errors, frame
 from server.db import write
@@ -42,6 +43,10 @@ MAX_COMMANDS = 16
 MAX_TIME = frame.MAX_ID  # a record time beyond 2106 is a box bug: dropped
 MAX_SEQ = (1 << 63) - 1
 ALLOW_REFRESH_S = 60  # a booking made now reaches a box at its next sync anyway (minutes away)
+
+
+_SEQ = itemgetter(0)  # of a position row
+_T = itemgetter(1)
 
 
 class Result:
@@ -129,7 +134,11 @@ def _apply(db, req, now, horizon_s, settings, allow_refresh_s, result):
     box_id = req.box_id
     # Position records are tuples (seq, t, lat, lon, speed, course), the others dicts (decode_request's
     # rows=True): a frame of positions goes to the database without a dict per record.
-    seqs = [r[0] if type(r) is tuple else r["seq"] for r in req.records]
+    track_only = len(set(map(type, req.records))) == 1 and type(req.records[0]) is tuple
+    if track_only:  # the usual frame (C-level loops: this is the ingest's hot path)
+        seqs = list(map(_SEQ, req.records))
+    else:
+        seqs = [r[0] if type(r) is tuple else r["seq"] for r in req.records]
     # Chained sequence numbers can add up beyond what SQLite (and an ack varint) holds: a box bug, dropped.
     if seqs and seqs[-1] > MAX_SEQ:  # seqs ascend within a frame
         records = [r for r, s in zip(req.records, seqs) if s <= MAX_SEQ]
@@ -151,10 +160,9 @@ def _apply(db, req, now, horizon_s, settings, allow_refresh_s, result):
             result.dropped += dropped
             del run[:]
 
-    if records and type(records[0]) is tuple and type(records[-1]) is tuple:
-        # the usual frame, a track and nothing else: stored in one go
-        times = [r[1] if type(r) is tuple else -1 for r in records]
-        if min(times) >= 0 and max(times) <= MAX_TIME:
+    if track_only and records:
+        # the usual frame, a track and nothing else: stored in one go (the decoder gives t >= 0)
+        if max(map(_T, records)) <= MAX_TIME:
             run.extend(records)
             records = ()
     for r in records:

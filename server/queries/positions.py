@@ -6,6 +6,7 @@ view of raw positions logged with who and when.
 """
 
 import bisect
+from operator import itemgetter
 
 from server.db import row, rows, write
 
@@ -20,6 +21,7 @@ def add_many(db, box_id, records):
                                   int(r.get("course", 0))) for r in records])
 
 
+_T = itemgetter(1)  # a row's time
 _INSERT = "INSERT INTO positions (trip_id, t, lat, lon, speed, course) VALUES (?, ?, ?, ?, ?, ?)"
 # the rows as they are, their first field (seq) replaced by the trip: one statement per trip, no new tuples
 _INSERT_TRIP = "INSERT INTO positions (trip_id, t, lat, lon, speed, course) VALUES (%d, ?2, ?3, ?4, ?5, ?6)"
@@ -30,9 +32,8 @@ def add_rows(db, box_id, rows):
     rows=True)` gives them (seq is not stored). Returns (stored, dropped)."""
     if not rows:
         return 0, 0
-    ts = [r[1] for r in rows]
-    t_min = min(ts)
-    t_max = max(ts)
+    t_min = min(map(_T, rows))
+    t_max = max(map(_T, rows))
     trips = db.execute("SELECT id, start, end FROM trips WHERE box_id = ? AND start <= ? "
                        "AND (end IS NULL OR end >= ?) ORDER BY start", (box_id, t_max, t_min)).fetchall()
     if not trips:
