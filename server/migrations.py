@@ -361,6 +361,39 @@ def allow_list_covering_indexes(db):
     db.execute("DROP INDEX badges_agent")
 
 
+# Change stamps of what allow-lists are made of (server.queries.allowlist.inputs_stamp): scope 0 counts
+# changes of agents, badges, habilitations and pools (any box may be concerned), scope <vehicle id> those
+# of the vehicle's reservations and of its own row. A box whose stamps did not move since its last diff,
+# and whose horizon no reservation crossed, keeps its list without recomputing it.
+_BUMP = ("INSERT INTO allow_stamps (scope, n) VALUES (%s, 1) "
+         "ON CONFLICT (scope) DO UPDATE SET n = n + 1;")
+_STAMP_TRIGGERS = (
+    # (trigger name, event, statements)
+    ("reservations_insert", "AFTER INSERT ON reservations", _BUMP % "NEW.vehicle_id"),
+    ("reservations_delete", "AFTER DELETE ON reservations", _BUMP % "OLD.vehicle_id"),
+    ("reservations_update", "AFTER UPDATE OF vehicle_id, agent_id, start, end, status, unplanned ON reservations",
+     _BUMP % "OLD.vehicle_id" + " " + _BUMP % "NEW.vehicle_id"),
+    ("vehicles_update", "AFTER UPDATE OF pool_id, active ON vehicles", _BUMP % "NEW.id"),
+    ("agents_insert", "AFTER INSERT ON agents", _BUMP % "0"),
+    ("agents_delete", "AFTER DELETE ON agents", _BUMP % "0"),
+    ("agents_update", "AFTER UPDATE OF department_id, permanent_access, active ON agents", _BUMP % "0"),
+    ("badges_insert", "AFTER INSERT ON badges", _BUMP % "0"),
+    ("badges_delete", "AFTER DELETE ON badges", _BUMP % "0"),
+    ("badges_update", "AFTER UPDATE ON badges", _BUMP % "0"),
+    ("habilitations_insert", "AFTER INSERT ON habilitations", _BUMP % "0"),
+    ("habilitations_delete", "AFTER DELETE ON habilitations", _BUMP % "0"),
+    ("habilitations_update", "AFTER UPDATE ON habilitations", _BUMP % "0"),
+    ("pools_update", "AFTER UPDATE OF on_the_spot ON pools", _BUMP % "0"),
+)
+
+
+@migrations(name="0007_allow_list_stamps")
+def allow_list_stamps(db):
+    db.execute("CREATE TABLE allow_stamps (scope INTEGER PRIMARY KEY, n INTEGER NOT NULL)")
+    for name, event, statements in _STAMP_TRIGGERS:
+        db.execute("CREATE TRIGGER allow_stamp_%s %s BEGIN %s END" % (name, event, statements))
+
+
 def apply(db):
     """Apply every pending migration (idempotent)."""
     migrations.apply(db)

@@ -13,9 +13,10 @@ Then, inside one ``BEGIN IMMEDIATE`` transaction (`server.db.write`):
    record with an implausible time is dropped (still acknowledged: resending it would not make it better);
 4. health, acknowledgement, allow-list changes (full list when the box reports holding another version
    than the one last sent, else a diff; at most `MAX_ALLOW_ENTRIES` per answer and a CMD_RESYNC for the
-   rest; a box in step gets its diff recomputed at most every `allow_refresh_s`, so a box emptying a
-   backlog in many frames does not pay for it each time), pending commands (resent when the box's `rx`
-   shows their reply was lost);
+   rest; a box in step gets its diff recomputed only when what its list is made of changed (change
+   stamps kept by triggers, `allowlist.inputs_stamp`), a reservation crossed its horizon, or
+   `allow_refresh_s` passed, so a box emptying a backlog in many frames does not pay for it each time),
+   pending commands (resent when the box's `rx` shows their reply was lost);
 5. the reply is encoded before the commit: if anything fails, everything is rolled back and the box gets
    ERR_SERVER (keep the records, retry later).
 
@@ -42,7 +43,9 @@ MAX_ALLOW_ENTRIES = 120  # ~28 bytes per entry at most: with header, ack, time a
 MAX_COMMANDS = 16
 MAX_TIME = frame.MAX_ID  # a record time beyond 2106 is a box bug: dropped
 MAX_SEQ = (1 << 63) - 1
-ALLOW_REFRESH_S = 60  # a booking made now reaches a box at its next sync anyway (minutes away)
+# A list is recomputed when its data changed (allow_stamps) or a reservation crossed its horizon, and at
+# least this often anyway: a change made behind the triggers' back (a database edited by hand).
+ALLOW_REFRESH_S = 3600
 
 
 _SEQ = itemgetter(0)  # of a position row
@@ -219,13 +222,16 @@ def _apply(db, req, now, horizon_s, settings, allow_refresh_s, result):
     # A box that reports neither field (older firmware) is assumed to hold what it was last sent.
     full = bool(held or rx) and held != allow_version
     allow = None
-    if full or not allow_version or sync_q.allow_checked_at(db, box_id) <= now - allow_refresh_s:
+    checked_at, stamp = sync_q.allow_checked(db, box_id)
+    vehicle_id, new_stamp = allowlist.inputs_stamp(db, box_id)
+    if (full or not allow_version or checked_at <= now - allow_refresh_s or stamp != new_stamp
+            or allowlist.crossed_by_time(db, vehicle_id, checked_at, now, horizon_s)):
         allow = allowlist.changes_for_box(db, box_id, now, full=full, horizon_s=horizon_s,
                                           max_entries=MAX_ALLOW_ENTRIES)
         more = allow is not None and allow.pop("more", False)
         if more:
             commands.append({"cmd": codes.CMD_RESYNC, "arg": 0})
-        sync_q.set_allow_checked_at(db, box_id, 0 if more else now)
+        sync_q.set_allow_checked(db, box_id, 0 if more else now, new_stamp)
 
     pending = boxes.pending_commands(db, box_id)[:MAX_COMMANDS - len(commands)]
     if pending:

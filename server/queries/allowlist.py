@@ -128,6 +128,30 @@ def _entry(found):
             "agent_id": agent_id}
 
 
+def inputs_stamp(db, box_id):
+    """-> (vehicle id, stamp): the stamp names what the box's list is made of besides the clock, its vehicle
+    and the change counters that migration 0007's triggers keep (`allow_stamps`: scope 0 for agents,
+    badges, habilitations and pools, the vehicle's id for its reservations and its row). The same stamp
+    later: none of that data changed."""
+    r = db.execute("SELECT b.vehicle_id, (SELECT n FROM allow_stamps WHERE scope = 0), "
+                   "(SELECT n FROM allow_stamps WHERE scope = b.vehicle_id) FROM boxes b WHERE b.id = ?",
+                   (box_id,)).fetchone()
+    if r is None:
+        return None, ""
+    return r[0], "%s:%s:%s" % (r[0], r[1] or 0, r[2] or 0)
+
+
+def crossed_by_time(db, vehicle_id, since, now, horizon_s=DEFAULT_HORIZON_S):
+    """True when, between `since` and `now`, a reservation of the vehicle came within the horizon (its
+    start passed `t + horizon_s`) or ended: what changes a list while its data does not."""
+    if vehicle_id is None or now <= since:
+        return False
+    return db.execute(
+        "SELECT 1 FROM reservations WHERE vehicle_id = ?1 AND ((start >= ?2 + ?4 AND start < ?3 + ?4) "
+        "OR (start > ?2 - 31 * 86400 AND start < ?3 AND end > ?2 AND end <= ?3)) LIMIT 1",
+        (vehicle_id, since, now, horizon_s)).fetchone() is not None
+
+
 def hash_entries(box_key, entries):
     """Replace "uid_hex" by the per-box keyed "badge" hash in entries made with hashed=False."""
     for e in entries:

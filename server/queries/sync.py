@@ -37,15 +37,18 @@ def set_commands_in_flight(db, box_id, counter, command_ids):
         db.execute("DELETE FROM meta WHERE key = ?", (_meta_key(box_id),))
 
 
-def allow_checked_at(db, box_id):
-    """When the box's allow-list diff was last computed in full (epoch s, 0 never or when unfinished)."""
+def allow_checked(db, box_id):
+    """(when the box's allow-list diff was last computed in full, epoch s, 0 for never or unfinished;
+    the `allowlist.inputs_stamp` it was computed from)."""
     value = scalar(db, "SELECT value FROM meta WHERE key = ?", ("sync.allow_at.%d" % box_id,))
-    return int(value) if value else 0
+    t, _, stamp = (value or "").partition("|")
+    return (int(t) if t else 0), stamp
 
 
-def set_allow_checked_at(db, box_id, t):
+def set_allow_checked(db, box_id, t, stamp=""):
     if t:
-        db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", ("sync.allow_at.%d" % box_id, str(t)))
+        db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)",
+                   ("sync.allow_at.%d" % box_id, "%d|%s" % (t, stamp)))
     else:
         db.execute("DELETE FROM meta WHERE key = ?", ("sync.allow_at.%d" % box_id,))
 

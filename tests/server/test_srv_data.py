@@ -18,7 +18,7 @@ def test_migrations_are_idempotent_and_keep_data(app, db, fleet):
         init_db()
         init_db()
     assert db.execute("SELECT count(*) FROM vehicles").fetchone()[0] == 2
-    assert db.execute("SELECT count(*) FROM _sqlite_migrations").fetchone()[0] == 6
+    assert db.execute("SELECT count(*) FROM _sqlite_migrations").fetchone()[0] == 7
     assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
 
 

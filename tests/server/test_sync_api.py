@@ -7,7 +7,8 @@ from conftest import future
 
 from protocol import codes, errors, frame, keys
 from server.queries import agents as agents_q
-from server.queries import boxes, reservations
+from server import sync
+from server.queries import boxes, org, reservations
 from server.queries.common import Rules
 
 KEY = bytes(range(16))
@@ -232,17 +233,68 @@ def test_the_allow_list_comes_full_then_as_diffs(app, box, db, fleet):
     assert box.sync(allow=1)["allow"] is None  # nothing changed
     start = future(3)
     res = reservations.create(db, fleet.agent2, fleet.car, start, start + 3600, start - 7200, Rules())
-    # a box in step gets its diff recomputed at most every SYNC_ALLOW_REFRESH_S (60 s by default)
-    assert box.sync(allow=1)["allow"] is None
-    app.config["SYNC_ALLOW_REFRESH_S"] = 0
+    # the booking moved the car's change stamp: the very next sync carries it (no refresh delay)
+    app.config["SYNC_ALLOW_REFRESH_S"] = 3600
     delta = box.sync(allow=1)["allow"]
     assert not delta["full"] and delta["version"] == 2 and delta["remove"] == []
     assert [(e["kind"], e["reservation"], e["start"], e["end"], e["badge"]) for e in delta["add"]] == [
         (codes.KIND_RESERVATION, res, start, start + 3600, badge("04a1b2c3d4e5f7"))]
+    assert box.sync(allow=2)["allow"] is None
     # the box says it holds another version (its previous answer was lost): the whole list again, at once
-    app.config["SYNC_ALLOW_REFRESH_S"] = 3600
     again = box.sync(allow=1)["allow"]
     assert again["full"] and again["version"] == 3 and len(again["add"]) == 3
+
+
+def test_every_change_an_allow_list_is_made_of_reaches_the_box_at_its_next_sync(app, box, db, fleet):
+    """No recomputation without a change (stamps kept by triggers), none missed with one."""
+    app.config["SYNC_ALLOW_REFRESH_S"] = 3600
+    box.sync()
+    held = 1
+    newcomer = agents_q.create(db, "Sacha Girard", "sacha.girard@ddt.gouv.fr", fleet.ddt)
+
+    def next_change():
+        nonlocal held
+        allow = box.sync(allow=held)["allow"]
+        if allow is not None:
+            held = allow["version"]
+        return allow
+
+    changes = [
+        (lambda: agents_q.add_badge(db, newcomer, "0499887766"), "add"),  # a badge of a habilitated agent
+        (lambda: agents_q.update(db, newcomer, active=False), "remove"),  # the agent leaves
+        (lambda: agents_q.update(db, fleet.agent2, permanent_access=True), "add"),  # a mechanic, every car
+        (lambda: org.add_habilitation(db, fleet.pool, agent_id=fleet.admin), None),  # no badge: same list
+        (lambda: org.set_pool_on_the_spot(db, fleet.pool, False), "remove"),
+    ]
+    for change, expected in changes:
+        assert next_change() is None  # nothing changed: nothing sent
+        change()
+        allow = next_change()
+        if expected is None:
+            assert allow is None
+        else:
+            assert allow is not None and allow[expected], (change, allow)
+
+
+def test_a_reservation_entering_the_horizon_or_ending_reaches_a_box_with_unchanged_data(db, fleet):
+    boxes.register(db, BOX, fleet.car, KEY.hex())
+    now = future(1)
+    res = reservations.create(db, fleet.agent2, fleet.car, now + 50 * 3600, now + 51 * 3600, now, Rules())
+
+    def allow_at(t, held):
+        counter = allow_at.counter = getattr(allow_at, "counter", 0) + 1
+        data = frame.encode_request(BOX, counter, [], health(allow=held, rx=counter - 1), KEY)
+        reply = sync.handle(db, data, t, allow_refresh_s=10 * 86400)
+        return frame.decode_response(reply.body, BOX, counter, KEY)["allow"]
+
+    first = allow_at(now, 0)
+    assert res not in {e["reservation"] for e in first["add"]}  # 50 h away: beyond the 48 h horizon
+    assert allow_at(now + 600, first["version"]) is None
+    entered = allow_at(now + 3 * 3600, first["version"])  # now 47 h away
+    assert [e["reservation"] for e in entered["add"]] == [res]
+    assert allow_at(now + 50 * 3600, entered["version"]) is None  # running
+    ended = allow_at(now + 52 * 3600, entered["version"])
+    assert ended["remove"] == [entered["add"][0]["id"]]
 
 
 def test_a_long_allow_list_is_split_over_answers_with_a_resync_command(box, db, fleet):
