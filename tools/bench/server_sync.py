@@ -136,13 +136,17 @@ class Fleet:
             raise RuntimeError("sync error %d" % answer["error"])
 
 
-def _raw_rate(path, schema, rows, measure):
-    """Rows per second of one executemany of `rows` into a fresh table with the positions schema and the
-    server's own settings (WAL, synchronous, page cache): the median of one run made before `measure()`
-    and two after it (one run varies by tens of percent on a shared machine; runs on both sides of the
-    measured one share its machine's moods)."""
+def _raw_rate(path, schema, make_rows, measure):
+    """Rows per second of one executemany of the rows `make_rows()` gives into a fresh table with the
+    positions schema and the server's own settings (WAL, synchronous, page cache): the median of one run
+    made before `measure()` and two after it (one run varies by tens of percent on a shared machine; runs
+    on both sides of the measured one share its machine's moods). The rows are not kept during
+    `measure()`: a million tuples held by the bench would lengthen the server's garbage collections."""
+    rows = make_rows()
     rates = [_raw_once(path, schema, rows)]
+    del rows
     measured = measure()
+    rows = make_rows()
     rates += [_raw_once(path, schema, rows), _raw_once(path, schema, rows)]
     return sorted(rates)[1], measured
 
@@ -227,8 +231,6 @@ def ingest(ctx):
             b["t"] = recs[n - 1]["t"]
             frames.append((b, counter, data))
             left -= n
-    rows = _rows_of(ctx, fleet, frames)
-
     def post_all():
         bodies = []
         t0 = time.perf_counter()
@@ -238,7 +240,8 @@ def ingest(ctx):
         return bodies, time.perf_counter() - t0
 
     raw_path = os.path.join(os.path.dirname(ctx.path), "raw_executemany.sqlite")
-    raw, (bodies, elapsed) = _raw_rate(raw_path, _positions_schema(ctx.path), rows, post_all)
+    raw, (bodies, elapsed) = _raw_rate(raw_path, _positions_schema(ctx.path), lambda: _rows_of(ctx, fleet, frames),
+                                       post_all)
     errors = 0
     for (b, counter, _data), body in zip(frames, bodies):
         try:
