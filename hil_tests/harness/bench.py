@@ -43,11 +43,19 @@ class Bench:
         row = self.fleet.box(box_id)
         return (row or {}).get("last_seen"), (row or {}).get("last_counter")
 
-    def wait_sync(self, box_id, timeout=20.0, after=None, settle_s=0.5):
+    def wait_sync(self, box_id, timeout=20.0, after=None, settle_s=0.5, give_up=None):
         """Wait until the server has accepted a sync frame from the box (after the `after` state, a value of
-        `last_seen()`); then give the box `settle_s` real seconds to apply the answer. True when it came."""
+        `last_seen()`); then give the box `settle_s` real seconds to apply the answer. True when it came.
+        `give_up()` true ends the wait at once (e.g. the firmware process died)."""
         before = self.last_seen(box_id) if after is None else after
-        ok = self.fleet.wait(lambda: self.last_seen(box_id)[1] not in (None, 0, before[1]), timeout)
+
+        def synced():
+            return self.last_seen(box_id)[1] not in (None, 0, before[1])
+
+        if give_up is None:
+            ok = self.fleet.wait(synced, timeout)
+        else:
+            ok = self.fleet.wait(lambda: synced() or give_up(), timeout) and synced()
         if ok:
             box = next((b for b in self.boxes if b.box_id == box_id), None)
             if box is not None and box.control is not None:

@@ -89,14 +89,20 @@ def probe(heap_kb, factor=600, romfs=False):
                 box.start(boot_timeout=20)
             except RuntimeError:
                 return False
-            if not bench.wait_sync(1, timeout=30):
+            def dead():  # a firmware that died of its MemoryError: no use waiting out the timeouts
+                return not box.firmware.alive()
+
+            if not bench.wait_sync(1, timeout=30, give_up=dead):
                 return False
             played = day.play(bench, box)
-            if not box.firmware.alive():
+            if dead():
                 return False
-            trips = bench.fleet.wait(lambda: len([t for t in bench.fleet.trips(1) if t["end"]]) >= played["trips"],
-                                     timeout=30)
-            return bool(trips) and played["trips"] > 0 and box.firmware.alive()
+
+            def trips_closed():
+                return len([t for t in bench.fleet.trips(1) if t["end"]]) >= played["trips"]
+
+            bench.fleet.wait(lambda: trips_closed() or dead(), timeout=30)
+            return trips_closed() and played["trips"] > 0 and not dead()
         finally:
             if os.environ.get("HEAP_VERBOSE") and box is not None:
                 log = box.firmware.log(100000)

@@ -138,7 +138,7 @@ class Fleet:
 
 def _raw_rate(path, schema, make_rows, measure):
     """Rows per second of one executemany of the rows `make_rows()` gives into a fresh table with the
-    positions schema and the server's own settings (WAL, synchronous, page cache): the median of one run
+    positions schema and the server's own settings (WAL and `server.db.tune`): the median of one run
     made before `measure()` and two after it (one run varies by tens of percent on a shared machine; runs
     on both sides of the measured one share its machine's moods). The rows are not kept during
     `measure()`: a million tuples held by the bench would lengthen the server's garbage collections."""
@@ -160,12 +160,11 @@ def _raw_once(path, schema, rows):
 
 
 def _raw_run(path, schema, rows):
-    from server.db import CACHE_KIB
+    from server.db import tune
 
     conn = sqlite3.connect(path, isolation_level=None)
     conn.execute("PRAGMA journal_mode=WAL")
-    conn.execute("PRAGMA synchronous=NORMAL")
-    conn.execute("PRAGMA cache_size=-%d" % CACHE_KIB)
+    tune(conn)
     for sql in schema:
         conn.execute(sql)
     t0 = time.perf_counter()
