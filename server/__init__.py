@@ -68,6 +68,7 @@ def create_app(test_config=None):
     app.register_blueprint(booking.bp)
     app.register_blueprint(admin.bp)
     app.register_blueprint(box_api.bp)
+    app.session_interface = box_api.SessionInterface()
 
     app.extensions["autopartage_next_maintenance"] = 0
 

@@ -96,7 +96,7 @@ def _found_entries(db, box_id, now, horizon_s):
               "JOIN vehicles v ON v.id = b.vehicle_id JOIN pools p ON p.id = v.pool_id WHERE b.id = ?", (box_id,))
     if box is None:
         return None, []
-    found = []  # as returned, with the badge id instead of the entry id when none was allocated yet
+    found = []  # as returned, the entry id None until allocated below
     missing = []  # (kind, ref, badge id) without an entry id
     role_agents = set()
     for agent_id, badge_id, uid_hex, entry_id in db.execute(ROLE_BADGES_SQL, (kind_role,)):

@@ -421,3 +421,13 @@ def test_without_a_database_the_box_gets_no_answer_rather_than_a_frame(app, box,
     data, _counter = box.frame()
     response = client.post("/api/v1/sync", data=data, headers=OCTETS)
     assert response.status_code == 503 and response.data == b""
+
+
+def test_box_requests_get_no_cookie_session_pages_do(app):
+    """A box has no cookie: its requests skip the session's parsing and signing."""
+    from flask import request
+    from flask.sessions import NullSession
+
+    for path, null in (("/api/v1/sync", True), ("/api/v1/health", True), ("/connexion", False), ("/apiculture", False)):
+        with app.test_request_context(path):
+            assert isinstance(app.session_interface.open_session(app, request), NullSession) == null, path
