@@ -3,12 +3,22 @@
 # timeout=0 would return half a sentence), read(n) returns None when nothing is waiting.
 
 
+# Bytes read and not yet handed out are kept in one fixed buffer per stream: reading allocates nothing
+# but the lines and chunks handed out (a bytes buffer regrown at every read fragmented the box's heap
+# under a burst of GPS sentences). A backlog waits in the UART's own buffer: a stream reads more only when
+# what it holds does not answer the call. Bytes nobody reads are dropped oldest first (`overflows`).
+CAPACITY = 1024
+CHUNK = 256
+
+
 class LineStream:
-    def __init__(self, raw):
+    def __init__(self, raw, capacity=CAPACITY):
         self.raw = raw  # readinto(buf) -> n|None and write(b) -> n|None, both non-blocking
-        self.buf = b""
-        self._chunk = bytearray(256)  # polled often: reading into it allocates nothing when idle
-        self._view = memoryview(self._chunk)
+        self._buf = bytearray(capacity)  # held bytes: _buf[:_n]
+        self._view = memoryview(self._buf)
+        self._n = 0
+        self._chunk = bytearray(CHUNK)  # polled often: reading into it allocates nothing when idle
+        self._chunk_view = memoryview(self._chunk)
         self.overflows = 0
 
     def _fill(self):
@@ -17,41 +27,53 @@ class LineStream:
         except OSError:
             n = 0
         if n:
-            self.buf += bytes(self._view[:n])
-            if len(self.buf) > 8192:  # nobody reads this line: keep the newest bytes
-                self.buf = self.buf[-4096:]
+            free = len(self._buf) - self._n
+            if n > free:  # nobody reads these bytes: keep the newest
+                self._drop(max(n - free, len(self._buf) // 2))
                 self.overflows += 1
+            self._buf[self._n:self._n + n] = self._chunk_view[:n]
+            self._n += n
         return n or 0
+
+    def _drop(self, k):
+        """Forget the k oldest bytes held."""
+        rest = self._n - k
+        if rest > 0:
+            self._buf[:rest] = self._view[k:self._n]
+        self._n = max(0, rest)
+
+    def _take(self, k):
+        data = bytes(self._view[:k])
+        self._drop(k)
+        return data
 
     def any(self):
         self._fill()
-        return len(self.buf)
+        return self._n
 
     def read(self, n=-1):
-        self._fill()
-        if not self.buf:
+        if n is None or n < 0 or self._n < n:
+            self._fill()
+        if not self._n:
             return None
-        if n is None or n < 0 or n >= len(self.buf):
-            data, self.buf = self.buf, b""
-        else:
-            data, self.buf = self.buf[:n], self.buf[n:]
-        return data
+        return self._take(self._n if n is None or n < 0 or n > self._n else n)
 
     def discard(self):
         """Drop what is waiting (stale lines after the box slept), at most 16 reads."""
-        self.buf = b""
+        self._n = 0
         for _ in range(16):
             if not self._fill():
                 break
-        self.buf = b""
+        self._n = 0
 
     def readline(self):
-        self._fill()
-        i = self.buf.find(b"\n")
+        i = self._buf.find(b"\n", 0, self._n)
         if i < 0:
-            return None
-        line, self.buf = self.buf[:i + 1], self.buf[i + 1:]
-        return line
+            self._fill()
+            i = self._buf.find(b"\n", 0, self._n)
+            if i < 0:
+                return None
+        return self._take(i + 1)
 
     def write(self, data):
         total = 0

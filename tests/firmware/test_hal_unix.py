@@ -196,6 +196,35 @@ def test_line_stream_hands_out_whole_lines_only():
     assert s.read(4) is None and s.any() == 0
 
 
+def test_line_stream_leaves_a_backlog_in_the_uart_and_hands_out_every_line_in_order():
+    from hal.stream import LineStream
+
+    lines = [b"$GPRMC,%06d,A*00\r\n" % i for i in range(300)]
+    raw = b"".join(lines)
+    chunks = Chunks([raw[i:i + 256] for i in range(0, len(raw), 256)])
+    s = LineStream(chunks)
+    got = [s.readline() for _ in range(len(lines))]
+    assert got == lines and s.overflows == 0
+    assert len(chunks.chunks) == 0 and s.readline() is None
+    # a line held is handed out without reading more: the rest waits in the UART
+    chunks = Chunks([b"$A\n$B\n$C\n", b"$D\n"])
+    s = LineStream(chunks)
+    assert s.readline() == b"$A\n" and s.readline() == b"$B\n" and len(chunks.chunks) == 1
+
+
+def test_line_stream_holds_at_most_its_capacity_keeping_the_newest_bytes():
+    from hal.stream import LineStream
+
+    s = LineStream(Chunks([bytes([65 + i % 26]) * 200 for i in range(20)]), capacity=1000)
+    for _ in range(20):
+        s.any()  # polled, never read
+    assert s.overflows > 0 and s.any() <= 1000
+    held = s.read()
+    assert held.endswith(b"T" * 200) and len(held) <= 1000  # the 20th chunk is the newest
+    s = LineStream(Chunks([b"0123456789"]))
+    assert s.read(4) == b"0123" and s.read(4) == b"4567" and s.read() == b"89" and s.read() is None
+
+
 def test_line_stream_writes_everything_through_a_busy_uart():
     from hal.stream import LineStream
 
