@@ -14,7 +14,7 @@ CHUNK = 256
 class LineStream:
     def __init__(self, raw, capacity=CAPACITY):
         self.raw = raw  # readinto(buf) -> n|None and write(b) -> n|None, both non-blocking
-        self._buf = bytearray(capacity)  # held bytes: _buf[:_n]
+        self._buf = bytearray(max(capacity, CHUNK))  # held bytes: _buf[:_n]; a whole chunk always fits
         self._view = memoryview(self._buf)
         self._n = 0
         self._chunk = bytearray(CHUNK)  # polled often: reading into it allocates nothing when idle
