@@ -40,16 +40,10 @@ gc.collect()
 print("CODE_HEAP", gc.mem_alloc() - before)
 """
 
-_MOUNT = """
-import vfs
-f = open(%r, "rb")
-image = bytearray(f.seek(0, 2))
-f.seek(0)
-f.readinto(image)
-f.close()
-vfs.mount(vfs.VfsRom(image), "/rom")
-sys.path.insert(0, "/rom")
-"""
+# the image mounted at /rom by the same code as tools/romfs_boot.py, /rom first on the path
+_MOUNT = ("sys.path.insert(0, %r)\nfrom romfs_mount import mount\nmount(%r)\nsys.path[0] = '/rom'\n"
+          "del mount, sys.modules['romfs_mount']")  # its code is not the firmware's
+TOOLS = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def kb_up(n_bytes):
@@ -63,7 +57,7 @@ def code_heap(firmware, image=None, heap="1M"):
     if image is None:
         setup, cwd = "sys.path.insert(0, %r)" % os.path.abspath(firmware), firmware
     else:
-        setup, cwd = _MOUNT % os.path.abspath(image), tempfile.gettempdir()
+        setup, cwd = _MOUNT % (TOOLS, os.path.abspath(image)), tempfile.gettempdir()
     code = _MEASURE % (setup, BOOT_MODULES)
     result = subprocess.run([micropython_binary(), "-X", "heapsize=" + heap, "-c", code], cwd=cwd,
                             capture_output=True, text=True, timeout=60)
@@ -89,6 +83,7 @@ def probe(heap_kb, factor=600, romfs=False):
                 box.start(boot_timeout=20)
             except RuntimeError:
                 return False
+
             def dead():  # a firmware that died of its MemoryError: no use waiting out the timeouts
                 return not box.firmware.alive()
 
