@@ -11,6 +11,7 @@ import secrets
 import time
 
 from flask import Flask, request
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 DEFAULTS = {
     "DATABASE": None,                   # default: <instance>/autopartage.sqlite
@@ -19,6 +20,8 @@ DEFAULTS = {
     "SESSION_COOKIE_HTTPONLY": True,
     "SESSION_COOKIE_SAMESITE": "Lax",
     "PERMANENT_SESSION_LIFETIME": 12 * 3600,
+    "SESSION_ABSOLUTE_HOURS": 12,       # a session ends this long after its login, however active
+    "PROXY_FIX_HOPS": 0,                # reverse proxies trusted for X-Forwarded-For/-Proto (docs/server.md)
     "MAX_CONTENT_LENGTH": 1 << 20,
     "BOOKING_MIN_MINUTES": 15,
     "BOOKING_MAX_HOURS": 72,
@@ -27,7 +30,9 @@ DEFAULTS = {
     "LATE_WARNING_HOURS": 4,
     "POSITION_RETENTION_DAYS": 61,      # CNIL: raw positions two months, then trip summaries only
     "MAINTENANCE_ON_REQUEST": True,     # run no-show release / purge from requests when due
-    "LOGIN_MAX_FAILURES": 5,
+    "LOGIN_FREE_FAILURES": 3,           # per (account, address) in the window, then a growing delay
+    "LOGIN_DELAY_BASE_SECONDS": 2,      # doubled at each further failure...
+    "LOGIN_DELAY_MAX_SECONDS": 300,     # ...up to this: a slow-down, never a lock-out
     "LOGIN_WINDOW_MINUTES": 15,
     "ALLOW_HORIZON_HOURS": 48,
 }
@@ -53,15 +58,19 @@ def create_app(test_config=None):
         app.config.from_prefixed_env("AUTOPARTAGE")
     else:
         app.config.from_mapping(test_config)
-    os.makedirs(app.instance_path, exist_ok=True)
+    os.makedirs(app.instance_path, mode=0o700, exist_ok=True)  # the database and secret_key live there
     if not app.config["DATABASE"]:
         app.config["DATABASE"] = os.path.join(app.instance_path, "autopartage.sqlite")
     if not app.config["SECRET_KEY"]:
         app.config["SECRET_KEY"] = _secret_key(app.instance_path)
 
-    from server import admin, auth, booking, box_api, cli, db, views_common
+    from server import admin, auth, booking, box_api, cli, db, headers, views_common
 
+    hops = int(app.config["PROXY_FIX_HOPS"])
+    if hops > 0:  # behind the documented reverse proxy: its X-Forwarded-For is the client's address
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
     db.init_app(app)
+    headers.init_app(app)
     cli.init_app(app)
     views_common.init_app(app)
     app.register_blueprint(auth.bp)

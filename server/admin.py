@@ -14,16 +14,22 @@ import time
 
 from flask import Blueprint, Response, abort, flash, g, redirect, render_template, request, url_for
 
-from server import charts, forms, timeutil
-from server.auth import role_required, scope_department
+from server import charts, forms, permissions, timeutil
+from server.auth import client_address, role_required, scope_department
 from server.db import get_db, rows, scalar, write
 from server.queries import agents as agents_q
-from server.queries import boxes, equipment, org, positions, problems, reports, reservations, trips
+from server.queries import audit, boxes, equipment, org, positions, problems, reports, reservations, trips
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 log = logging.getLogger(__name__)
 
 STAFF = ("manager", "admin")
+
+
+def _audit(db, action, target, before=None, after=None):
+    """Append to the audit log what the signed-in user just did (call inside the change's transaction)."""
+    audit.record(db, action, actor_id=g.user["id"], address=client_address(), target=target, before=before,
+                 after=after)
 
 
 def _month():
@@ -163,7 +169,11 @@ def boxes_page():
         if not errors:
             new_key = secrets.token_hex(16)
             with write(db):
+                previous = boxes.get(db, box_id)
                 boxes.register(db, box_id, vehicle_id, new_key)
+                _audit(db, "box.key" if previous else "box.register", "box:%d" % box_id,
+                       before={"vehicle": previous["vehicle_id"]} if previous else None, after={"vehicle": vehicle_id})
+            g.no_store = True  # the page shows the key
             flash("Boîtier %d enregistré. Copiez sa clé maintenant : elle ne sera plus affichée." % box_id)
     return _boxes_list(db, errors, new_key=new_key)
 
@@ -193,8 +203,11 @@ def _queue_command(db, box_id, form, errors):
         return False
     action = form.get("action_cmd") or ""
     try:
-        command_id, note = boxes.queue_command(db, box_id, action, int(time.time()), reservation_id=reservation,
-                                               version=form.get("version"), created_by=g.user["id"])
+        with write(db):
+            command_id, note = boxes.queue_command(db, box_id, action, int(time.time()), reservation_id=reservation,
+                                                   version=form.get("version"), created_by=g.user["id"])
+            _audit(db, "box.command", "box:%d" % box_id, after={"action": action, "command": command_id,
+                                                                 "note": note})
     except boxes.CommandError as exc:
         errors["action_cmd" if exc.field == "action" else exc.field] = exc.message
         return False
@@ -234,6 +247,8 @@ def box_detail(box_id):
                 abort(403)
             with write(db):
                 boxes.set_disabled(db, box_id, action == "disable", int(time.time()))
+                _audit(db, "box." + action, "box:%d" % box_id, before={"disabled": bool(box["disabled"])},
+                       after={"disabled": action == "disable"})
             log.info("box %s: box %d by %s (agent %d) from %s", action, box_id, g.user["email"], g.user["id"],
                      request.remote_addr)
             flash("Boîtier %d %s." % (box_id, "désactivé : ses synchronisations sont refusées et rien de ce qu'il "
@@ -256,8 +271,7 @@ def _agent_in_scope(db, agent_id):
     agent = agents_q.get(db, agent_id)
     if agent is None:
         abort(404)
-    if g.user["role"] != "admin" and agent["department_id"] != g.user["department_id"]:
-        abort(403)
+    permissions.require(permissions.may_view_agent(g.user, agent))
     return agent
 
 
@@ -286,13 +300,98 @@ def agents():
         if not errors:
             with write(db):
                 agent_id = agents_q.create(db, name, email, dept_id)
+                _audit(db, "agent.create", "agent:%d" % agent_id, after={"email": email, "department": dept_id})
                 if badge:
-                    agents_q.add_badge(db, agent_id, badge)
+                    badge_id = agents_q.add_badge(db, agent_id, badge)
+                    _audit(db, "badge.add", "agent:%d" % agent_id, after={"badge": badge_id})
             flash("Agent %s créé." % name)
             return redirect(url_for("admin.agent", agent_id=agent_id))
     q = (request.args.get("q") or "")[:100]
     return render_template("admin/agents.html", agents=agents_q.list_agents(db, dept, q or None), q=q, errors=errors,
                            values=request.form, departments=_dept_options(db)), (400 if errors else 200)
+
+
+def _agent_change(db, person, form, errors):
+    """Apply one posted change to an agent's account (the rights were checked by `permissions`), each with
+    its audit entry in the same transaction."""
+    agent_id = person["id"]
+    target = "agent:%d" % agent_id
+    action = form.get("action")
+    if action == "badge":
+        uid = agents_q.normalize_uid(form.get("badge"))
+        if uid is None:
+            errors["badge"] = "Badge : identifiant hexadécimal de 4 à 10 octets (ex. 04:A2:1B:C3)."
+            return
+        try:
+            badge_id = agents_q.add_badge(db, agent_id, uid)
+        except ValueError:
+            errors["badge"] = "Badge : déjà attribué à un autre agent."
+            return
+        _audit(db, "badge.add", target, after={"badge": badge_id, "uid": "…" + uid[-4:]})
+        flash("Badge ajouté.")
+    elif action == "badge_off":
+        badge_id = forms.integer(form, "badge_id", errors, "Badge", minimum=1)
+        if not (badge_id and scalar(db, "SELECT agent_id FROM badges WHERE id = ?", (badge_id,)) == agent_id):
+            errors["badge_id"] = "Badge introuvable."
+            return
+        agents_q.deactivate_badge(db, badge_id)
+        _audit(db, "badge.deactivate", target, before={"badge": badge_id, "active": True},
+               after={"badge": badge_id, "active": False})
+        flash("Badge désactivé.")
+    elif action == "password":
+        pw = form.get("password") or ""
+        if not 10 <= len(pw) <= 200:
+            errors["password"] = "Mot de passe : 10 à 200 caractères."
+            return
+        self_service = agent_id == g.user["id"]
+        agents_q.set_password(db, agent_id, pw, by_someone_else=not self_service)
+        _audit(db, "agent.password_set", target)
+        flash("Mot de passe défini : l'agent devra le changer à sa prochaine connexion." if not self_service
+              else "Mot de passe défini.")
+    elif action == "settings":
+        role = forms.choice(form, "role", errors, "Rôle", agents_q.ROLES)
+        active = bool(form.get("active"))
+        if role and role != person["role"]:
+            if agent_id == g.user["id"]:
+                errors["role"] = "Rôle : vous ne pouvez pas changer votre propre rôle."
+            elif not permissions.may_set_role(g.user, person):
+                errors["role"] = "Rôle : seul un administrateur peut changer un rôle."
+        if agent_id == g.user["id"] and not active:
+            errors["active"] = "Vous ne pouvez pas désactiver votre propre compte."
+        if errors:
+            return
+        if role != person["role"]:
+            agents_q.update(db, agent_id, role=role)
+            agents_q.end_sessions(db, agent_id)  # the new rights apply from a fresh login
+            _audit(db, "agent.role", target, before=person["role"], after=role)
+        if active != bool(person["active"]):
+            agents_q.update(db, agent_id, active=active)
+            _audit(db, "agent.active", target, before=bool(person["active"]), after=active)
+        flash("Agent mis à jour.")
+    elif action == "permanent":
+        permissions.require(permissions.may_grant_permanent_access(g.user))
+        pool_ids = _ids(form.getlist("pool"), {p["id"] for p in org.pools(db)}, errors, "pool")
+        dept_ids = _ids(form.getlist("department"), {d["id"] for d in org.departments(db)}, errors, "department")
+        if errors:
+            return
+        before, after = agents_q.set_permanent_access(db, agent_id, pool_ids, dept_ids, granted_by=g.user["id"])
+        if before != after:
+            _audit(db, "permanent_access.set", target, before=before, after=after)
+        flash("Accès permanent enregistré." if pool_ids or dept_ids else "Accès permanent retiré.")
+    else:
+        abort(400)
+
+
+def _ids(values, allowed, errors, name):
+    """Posted ids (checkboxes) that must all be in `allowed`."""
+    try:
+        ids = sorted({int(v) for v in values})
+    except ValueError:
+        ids = None
+    if ids is None or not set(ids) <= allowed:
+        errors[name] = "Choisissez dans la liste."
+        return []
+    return ids
 
 
 @bp.route("/agents/<int:agent_id>", methods=("GET", "POST"))
@@ -302,49 +401,17 @@ def agent(agent_id):
     person = _agent_in_scope(db, agent_id)
     errors = {}
     if request.method == "POST":
-        f = request.form
-        action = f.get("action")
-        if action == "badge":
-            uid = agents_q.normalize_uid(f.get("badge"))
-            if uid is None:
-                errors["badge"] = "Badge : identifiant hexadécimal de 4 à 10 octets (ex. 04:A2:1B:C3)."
-            else:
-                try:
-                    agents_q.add_badge(db, agent_id, uid)
-                except ValueError:
-                    errors["badge"] = "Badge : déjà attribué à un autre agent."
-                else:
-                    flash("Badge ajouté.")
-        elif action == "badge_off":
-            badge_id = forms.integer(f, "badge_id", errors, "Badge", minimum=1)
-            if badge_id and scalar(db, "SELECT agent_id FROM badges WHERE id = ?", (badge_id,)) == agent_id:
-                agents_q.deactivate_badge(db, badge_id)
-                flash("Badge désactivé.")
-            else:
-                errors["badge_id"] = "Badge introuvable."
-        elif action == "password":
-            pw = f.get("password") or ""
-            if not 10 <= len(pw) <= 200:
-                errors["password"] = "Mot de passe : 10 à 200 caractères."
-            else:
-                agents_q.set_password(db, agent_id, pw)
-                flash("Mot de passe défini.")
-        elif action == "settings":
-            role = forms.choice(f, "role", errors, "Rôle", agents_q.ROLES)
-            if role and role != person["role"] and g.user["role"] != "admin":
-                errors["role"] = "Rôle : seul un administrateur peut changer un rôle."
-            if agent_id == g.user["id"] and role != person["role"]:
-                errors["role"] = "Rôle : vous ne pouvez pas changer votre propre rôle."
-            if not errors:
-                agents_q.update(db, agent_id, role=role, active=bool(f.get("active")),
-                                permanent_access=bool(f.get("permanent_access")))
-                flash("Agent mis à jour.")
-        else:
-            abort(400)
+        permissions.require(permissions.may_manage_agent(g.user, person))
+        with write(db):  # each branch checks everything before its first write
+            _agent_change(db, person, request.form, errors)
         if not errors:
             return redirect(url_for("admin.agent", agent_id=agent_id))
+    scopes = agents_q.permanent_scopes(db, agent_id)
     return render_template("admin/agent.html", person=agents_q.get(db, agent_id), badges=agents_q.badges(db, agent_id),
                            errors=errors, roles=[(r, r) for r in agents_q.ROLES],
+                           may_manage=permissions.may_manage_agent(g.user, person),
+                           may_grant=permissions.may_grant_permanent_access(g.user), scopes=scopes,
+                           pools=org.pools(db), departments=org.departments(db),
                            trips=trips.for_agent(db, agent_id, limit=20)), (400 if errors else 200)
 
 
@@ -362,10 +429,14 @@ def habilitations():
         f = request.form
         if f.get("action") == "remove":
             hid = forms.integer(f, "habilitation_id", errors, "Habilitation", minimum=1)
-            h = scalar(db, "SELECT pool_id FROM habilitations WHERE id = ?", (hid,)) if hid else None
-            if h is None or h not in pool_ids:
+            h = rows(db, "SELECT * FROM habilitations WHERE id = ?", (hid,)) if hid else []
+            if not h or h[0]["pool_id"] not in pool_ids:
                 abort(404)
-            org.remove_habilitation(db, hid)
+            if h[0]["agent_id"] is not None:
+                permissions.require(permissions.may_manage_agent(g.user, agents_q.get(db, h[0]["agent_id"])))
+            with write(db):
+                org.remove_habilitation(db, hid)
+                _audit(db, "habilitation.remove", _habilitation_target(h[0]), before=_habilitation_text(h[0]))
             flash("Habilitation retirée.")
             return redirect(url_for("admin.habilitations"))
         pool_id = forms.integer(f, "pool_id", errors, "Pool", minimum=1)
@@ -380,14 +451,27 @@ def habilitations():
             errors["email"] = "E-mail de l'agent : aucun agent avec cette adresse."
         elif target_dept and not scalar(db, "SELECT 1 FROM departments WHERE id = ?", (target_dept,)):
             errors["department_id"] = "Direction : choisissez une direction de la liste."
+        elif person is not None and not permissions.may_manage_agent(g.user, person):
+            errors["email"] = "E-mail de l'agent : vous ne gérez pas ce compte (un agent de votre direction)."
         if not errors:
-            org.add_habilitation(db, pool_id, department_id=target_dept, agent_id=person["id"] if person else None)
+            h = {"pool_id": pool_id, "department_id": target_dept, "agent_id": person["id"] if person else None}
+            with write(db):
+                org.add_habilitation(db, pool_id, department_id=target_dept, agent_id=h["agent_id"])
+                _audit(db, "habilitation.add", _habilitation_target(h), after=_habilitation_text(h))
             flash("Habilitation ajoutée.")
             return redirect(url_for("admin.habilitations"))
     return render_template("admin/habilitations.html", habilitations=[h for h in org.habilitations(db)
                                                                       if h["pool_id"] in pool_ids],
                            pools=[(p["id"], p["name"]) for p in pools], errors=errors, values=request.form,
                            departments=[("", "—")] + _dept_options(db)), (400 if errors else 200)
+
+
+def _habilitation_target(h):
+    return "agent:%d" % h["agent_id"] if h["agent_id"] is not None else "department:%d" % h["department_id"]
+
+
+def _habilitation_text(h):
+    return {"pool": h["pool_id"], "department": h["department_id"], "agent": h["agent_id"]}
 
 
 # -- calendar, trips, positions -----------------------------------------------------------------------------------
@@ -440,6 +524,42 @@ def trip(trip_id):
 @role_required("admin")
 def access_log():
     return render_template("admin/access_log.html", log=positions.access_log(get_db()))
+
+
+def _audit_filters():
+    """The audit page's filters from the query string (dates are local days, `au` included)."""
+    errors = {}
+    args = request.args
+    since = forms.date(args, "du", errors, "Du", required=False)
+    until = forms.date(args, "au", errors, "Au", required=False)
+    if errors:
+        abort(400, description=" ".join(errors.values()))
+    return {"action": (args.get("action") or "")[:60] or None, "actor": (args.get("qui") or "")[:100] or None,
+            "target": (args.get("cible") or "")[:60] or None,
+            "since": timeutil.parse_local(since, "00:00") if since else None,
+            "until": timeutil.parse_local(until, "00:00") + 86400 if until else None}
+
+
+@bp.get("/journal-audit")
+@role_required("admin")
+def audit_log_page():
+    """Read-only: the log has no route that changes it, and its table refuses UPDATE and DELETE."""
+    return render_template("admin/audit_log.html", entries=audit.entries(get_db(), **_audit_filters()),
+                           actions=[("", "Toutes")] + list(audit.ACTION_LABELS.items()), labels=audit.ACTION_LABELS,
+                           args=request.args)
+
+
+@bp.get("/journal-audit.csv")
+@role_required("admin")
+def audit_log_csv():
+    out = io.StringIO()
+    w = csv.writer(out, delimiter=";")
+    w.writerow(["date", "auteur", "email_auteur", "adresse", "action", "cible", "avant", "apres"])
+    for e in audit.entries(get_db(), limit=100000, **_audit_filters()):
+        w.writerow([timeutil.fmt(e["t"]), e["actor_name"] or "ligne de commande", e["actor_email"] or "",
+                    e["address"] or "", e["action"], e["target"] or "", e["before"] or "", e["after"] or ""])
+    return Response("\ufeff" + out.getvalue(), mimetype="text/csv; charset=utf-8",
+                    headers={"Content-Disposition": "attachment; filename=autopartage-journal-audit.csv"})
 
 
 @bp.route("/problemes", methods=("GET", "POST"))

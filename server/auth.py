@@ -1,12 +1,16 @@
 """Accounts: login (throttled), logout, password change; role checks used by every other blueprint.
 
 Roles: `agent` (books for themself), `manager` (fleet manager of one department: its cars, agents,
-reports), `admin` (everything). Passwords are werkzeug hashes; the session cookie is HttpOnly,
-SameSite=Lax and Secure unless configured otherwise for plain-HTTP development.
+reports), `admin` (everything); who may change what on whom is `server.permissions`. Passwords are
+werkzeug scrypt hashes (OWASP parameters); the session cookie is HttpOnly, SameSite=Lax and Secure unless
+configured otherwise for plain-HTTP development. The signed cookie carries the account's session version
+(bumped by logout, a password change, a deactivation: every session of the account ends at once) and the
+login time (absolute lifetime SESSION_ABSOLUTE_HOURS, however active the session).
 """
 
 import functools
 import time
+import urllib.parse
 
 from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, session, url_for
 
@@ -18,16 +22,45 @@ bp = Blueprint("auth", __name__)
 ROLE_LABELS = {"agent": "Agent", "manager": "Gestionnaire de flotte", "admin": "Administrateur"}
 
 
+def client_address():
+    """The client's address: the peer, or what the trusted proxies say when PROXY_FIX_HOPS is set."""
+    return request.remote_addr or ""
+
+
+def _session_alive(user, now):
+    """The session's account is usable and the cookie is neither from an ended session (its version) nor
+    older than the absolute lifetime, however active it was."""
+    if not (user and user["active"] and user["password_hash"]):
+        return False
+    if session.get("sv") != user["session_version"]:
+        return False
+    started = session.get("t0")
+    return isinstance(started, int) and 0 <= now - started < current_app.config["SESSION_ABSOLUTE_HOURS"] * 3600
+
+
+def _start_session(user, now):
+    session.clear()
+    session["uid"] = user["id"]
+    session["sv"] = user["session_version"]
+    session["t0"] = now
+    session.permanent = True
+
+
 @bp.before_app_request
 def load_user():
     g.user = None
     uid = session.get("uid")
     if uid is not None and request.blueprint != "box_api":
         user = agents_q.get(get_db(), uid)
-        if user and user["active"] and user["password_hash"]:
+        if _session_alive(user, int(time.time())):
             g.user = user
         else:
             session.clear()
+    if g.user is not None and g.user["must_change_password"] and request.endpoint not in (
+            "auth.account", "auth.logout", "static"):
+        flash("Votre mot de passe a été défini par un tiers : choisissez-en un nouveau pour continuer.")
+        return redirect(url_for("auth.account"))
+    return None
 
 
 def login_required(view):
@@ -60,10 +93,40 @@ def scope_department():
     return None if g.user["role"] == "admin" else g.user["department_id"]
 
 
-def _throttled(db, keys, now):
-    window = current_app.config["LOGIN_WINDOW_MINUTES"] * 60
-    limit = current_app.config["LOGIN_MAX_FAILURES"]
-    return any(agents_q.failed_logins(db, k, now - window) >= limit for k in keys)
+def _throttle_key(email):
+    """Failures count per (account, address): a guesser slows down on one account from one address, and
+    a colleague behind the same address (a whole prefecture) logs in untouched."""
+    return "login:%s|%s" % (email.strip().lower(), client_address())
+
+
+def _wait_seconds(db, key, now):
+    """Seconds before `key` may try again: 0 for the first LOGIN_FREE_FAILURES failures of the window,
+    then LOGIN_DELAY_BASE_SECONDS doubled at each failure up to LOGIN_DELAY_MAX_SECONDS. Never a
+    lock-out: waiting that long always allows one more try."""
+    config = current_app.config
+    count, last = agents_q.failed_logins(db, key, now - config["LOGIN_WINDOW_MINUTES"] * 60)
+    extra = count - config["LOGIN_FREE_FAILURES"]
+    if extra < 0:
+        return 0
+    delay = min(config["LOGIN_DELAY_BASE_SECONDS"] * (2 ** min(extra, 30)), config["LOGIN_DELAY_MAX_SECONDS"])
+    return max(0, last + delay - now)
+
+
+def _too_many(wait):
+    return "Trop de tentatives échouées : réessayez dans %d seconde%s." % (wait, "s" if wait > 1 else "")
+
+
+def safe_next(target):
+    """`target` if it is a path of this site, else None. Browsers drop tabs and newlines from a URL and
+    read a backslash as a slash, so "/<tab>/evil.example" or "/<backslash>evil.example" would leave it."""
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return None
+    if any(ord(c) < 0x21 or ord(c) == 0x7F for c in target):
+        return None
+    parts = urllib.parse.urlsplit(target)
+    if parts.scheme or parts.netloc:
+        return None
+    return target
 
 
 @bp.route("/connexion", methods=("GET", "POST"))
@@ -75,28 +138,25 @@ def login():
         email = (request.form.get("email") or "").strip()
         password = request.form.get("password") or ""
         now = int(time.time())
-        keys = ["mail:" + email.lower(), "ip:" + (request.remote_addr or "")]
         if not email or not password:
             error = "Saisissez votre adresse e-mail et votre mot de passe."
         elif len(email) > 200 or len(password) > 200:
             error = "Adresse e-mail ou mot de passe incorrect."
-        elif _throttled(db, keys, now):
-            error = "Trop de tentatives échouées : réessayez dans %d minutes." % (
-                current_app.config["LOGIN_WINDOW_MINUTES"])
-            return render_template("auth/login.html", error=error, email=email), 429
         else:
+            key = _throttle_key(email)
+            wait = _wait_seconds(db, key, now)
+            if wait:
+                return render_template("auth/login.html", error=_too_many(wait), email=email), 429
             user = agents_q.check_login(db, email, password)
             if user is None:
-                for k in keys:
-                    agents_q.record_failed_login(db, k, now)
+                agents_q.record_failed_login(db, key, now)
+                agents_q.forget_failed_logins(db, now - current_app.config["LOGIN_WINDOW_MINUTES"] * 60)
                 error = "Adresse e-mail ou mot de passe incorrect."
             else:
-                agents_q.clear_failed_logins(db, keys[0])
-                session.clear()
-                session["uid"] = user["id"]
-                session.permanent = True
-                target = request.args.get("next") or ""
-                if not target.startswith("/") or target.startswith("//"):
+                agents_q.clear_failed_logins(db, key)
+                _start_session(user, now)
+                target = safe_next(request.args.get("next"))
+                if target is None:
                     target = url_for("admin.index") if user["role"] != "agent" else url_for("booking.index")
                 return redirect(target)
     return render_template("auth/login.html", error=error, email=email), (200 if error is None else 400)
@@ -104,6 +164,9 @@ def login():
 
 @bp.post("/deconnexion")
 def logout():
+    """Ends every session of the account, not only this browser's (a forgotten session elsewhere too)."""
+    if g.user is not None:
+        agents_q.end_sessions(get_db(), g.user["id"])
     session.clear()
     return redirect(url_for("auth.login"))
 
@@ -120,9 +183,10 @@ def account():
             new = request.form.get("new") or ""
             confirm = request.form.get("confirm") or ""
             now = int(time.time())
-            key = "mail:" + g.user["email"].lower()
-            if _throttled(db, [key], now):
-                errors["current"] = "Trop de tentatives échouées : réessayez plus tard."
+            key = _throttle_key(g.user["email"])
+            wait = _wait_seconds(db, key, now)
+            if wait:
+                errors["current"] = _too_many(wait)
             elif agents_q.check_login(db, g.user["email"], current) is None:
                 agents_q.record_failed_login(db, key, now)
                 errors["current"] = "Mot de passe actuel incorrect."
@@ -130,11 +194,14 @@ def account():
                 errors["new"] = "Le nouveau mot de passe doit faire au moins 10 caractères."
             elif len(new) > 200:
                 errors["new"] = "Le nouveau mot de passe est trop long (200 caractères au plus)."
+            elif new == current:
+                errors["new"] = "Le nouveau mot de passe doit être différent de l'actuel."
             if new != confirm:
                 errors["confirm"] = "Les deux saisies ne correspondent pas."
             if not errors:
-                agents_q.set_password(db, g.user["id"], new)
-                flash("Mot de passe modifié.")
+                agents_q.set_password(db, g.user["id"], new)  # ends every session of the account...
+                _start_session(agents_q.get(db, g.user["id"]), now)  # ...but this one goes on
+                flash("Mot de passe modifié : vos autres sessions sont fermées.")
                 return redirect(url_for("auth.account"))
         elif action == "ical":
             agents_q.rotate_ical_token(db, g.user["id"])
@@ -143,6 +210,7 @@ def account():
         else:
             abort(400)
     user = agents_q.get(db, g.user["id"])
+    g.no_store = True  # the page shows the secret iCal address
     return render_template("auth/account.html", user=user, errors=errors, role_label=ROLE_LABELS[user["role"]],
                            badges=agents_q.badges(db, user["id"]),
                            ical_url=url_for("booking.ical", token=user["ical_token"], _external=True)), (

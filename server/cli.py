@@ -1,6 +1,6 @@
 """Flask CLI commands (`flask --app server COMMAND --help`). Messages in French: administrators run them."""
 
-import getpass
+import sys
 import time
 
 import click
@@ -10,7 +10,7 @@ from flask import current_app
 from server import importers
 from server.db import connect, init_db, write
 from server.queries import agents as agents_q
-from server.queries import boxes, maintenance, org
+from server.queries import audit, boxes, maintenance, org
 from server.queries.common import Rules
 
 
@@ -49,27 +49,43 @@ def import_agents_command(path):
     _report(*importers.import_agents(_db(), _read(path)))
 
 
+def _secret(source, prompt):
+    """A secret read from a file (`source`, '-' = standard input) or asked without echo: never from the
+    command line, where `ps` and the shell history would keep it."""
+    if source is not None:
+        text = source.readline().strip()
+        if not text:
+            raise click.BadParameter("vide", param_hint="fichier du secret")
+        return text
+    return click.prompt(prompt, hide_input=True, confirmation_prompt=sys.stdin.isatty())
+
+
 @click.command("create-admin")
 @with_appcontext
 @click.argument("email")
 @click.option("--name", default="Administrateur", help="Nom affiché.")
 @click.option("--department", default="DDT", help="Code de la direction (DDT, DDPP, DDCS, DSDEN).")
-@click.option("--password", default=None, help="Mot de passe (demandé si absent).")
-def create_admin_command(email, name, department, password):
-    """Crée (ou promeut) un compte administrateur."""
+@click.option("--password-file", type=click.File("r", encoding="utf-8"), default=None,
+              help="Lire le mot de passe (première ligne) dans ce fichier, « - » pour l'entrée standard ; "
+                   "sinon il est demandé sans écho.")
+def create_admin_command(email, name, department, password_file):
+    """Crée (ou promeut) un compte administrateur. Le mot de passe ne se donne jamais sur la ligne de commande."""
     init_db()
     if "@" not in email:
         raise click.BadParameter("adresse e-mail invalide", param_hint="EMAIL")
-    if password is None:
-        password = getpass.getpass("Mot de passe : ")
-    if len(password) < 10:
-        raise click.BadParameter("10 caractères au moins", param_hint="--password")
+    password = _secret(password_file, "Mot de passe")
+    if not 10 <= len(password) <= 200:
+        raise click.BadParameter("10 à 200 caractères", param_hint="mot de passe")
     db = _db()
     with write(db):
         dept_id = org.ensure_department(db, department)
         agent_id = agents_q.upsert(db, name, email, dept_id)
+        before = agents_q.get(db, agent_id)
         agents_q.update(db, agent_id, role="admin", active=True)
         agents_q.set_password(db, agent_id, password)
+        if before["role"] != "admin":
+            audit.record(db, "agent.role", target="agent:%d" % agent_id, before=before["role"], after="admin")
+        audit.record(db, "agent.password_set", target="agent:%d" % agent_id, after="create-admin")
     click.echo("Administrateur %s prêt." % email)
 
 
@@ -98,17 +114,25 @@ def maintenance_command():
 @with_appcontext
 @click.argument("box_id", type=int)
 @click.argument("plate")
-@click.option("--key-hex", required=True, help="Clé du boîtier, 32 caractères hexadécimaux.")
-def box_register_command(box_id, plate, key_hex):
-    """Enregistre un boîtier (outil de provisionnement) dans le véhicule PLATE avec sa clé."""
+@click.option("--key-file", type=click.File("r", encoding="utf-8"), default="-", show_default=True,
+              help="Fichier dont la première ligne est la clé (32 caractères hexadécimaux), « - » pour l'entrée "
+                   "standard. La clé ne se donne jamais sur la ligne de commande.")
+def box_register_command(box_id, plate, key_file):
+    """Enregistre un boîtier (outil de provisionnement) dans le véhicule PLATE avec sa clé, lue sur l'entrée
+    standard ou dans --key-file."""
     init_db()
+    key_hex = key_file.readline().strip()
     db = _db()
     vehicle = org.vehicle_by_plate(db, plate)
     if vehicle is None:
         raise click.ClickException("véhicule %s inconnu : importez d'abord la flotte" % plate)
     try:
         with write(db):
+            previous = boxes.get(db, box_id)
             boxes.register(db, box_id, vehicle["id"], key_hex)
+            audit.record(db, "box.key" if previous else "box.register", target="box:%d" % box_id,
+                         before={"vehicle": previous["vehicle_id"]} if previous else None,
+                         after={"vehicle": vehicle["id"], "via": "box-register"})
     except ValueError as exc:
         raise click.ClickException("boîtier refusé (%s) : identifiant 1..2^32-1 et clé de 32 caractères hex"
                                    % exc) from None
@@ -129,8 +153,11 @@ def box_command_command(box_id, action, reservation, version):
     init_db()
     db = _db()
     try:
-        command_id, note = boxes.queue_command(db, box_id, action, int(time.time()), reservation_id=reservation,
-                                               version=version)
+        with write(db):
+            command_id, note = boxes.queue_command(db, box_id, action, int(time.time()), reservation_id=reservation,
+                                                   version=version)
+            audit.record(db, "box.command", target="box:%d" % box_id, after={"action": action, "command": command_id,
+                                                                              "note": note, "via": "box-command"})
     except boxes.CommandError as exc:
         raise click.ClickException(exc.message) from None
     click.echo("Commande %d (%s%s) en attente de la prochaine synchronisation du boîtier %d."
@@ -142,6 +169,9 @@ def _set_disabled(box_id, disabled):
     db = _db()
     with write(db):
         found = boxes.set_disabled(db, box_id, disabled, int(time.time()))
+        if found:
+            audit.record(db, "box.disable" if disabled else "box.enable", target="box:%d" % box_id,
+                         after={"disabled": disabled, "via": "ligne de commande"})
     if not found:
         raise click.ClickException("aucun boîtier n° %d" % box_id)
     click.echo("Boîtier %d %s." % (box_id, "désactivé : ses synchronisations sont refusées" if disabled
@@ -166,12 +196,15 @@ def box_enable_command(box_id):
 
 @click.command("demo-data")
 @with_appcontext
-@click.option("--password", default="demo-autopartage", help="Mot de passe de tous les comptes de démonstration.")
+@click.option("--password-file", type=click.File("r", encoding="utf-8"), default=None,
+              help="Lire le mot de passe des comptes de démonstration dans ce fichier (« - » : entrée standard) ; "
+                   "par défaut demo-autopartage.")
 @click.option("--seed", type=int, default=2016)
-def demo_data_command(password, seed):
+def demo_data_command(password_file, seed):
     """Remplit la base avec la flotte du pilote (44 véhicules, 4 directions, ~200 agents) et affiche les comptes."""
     from server import demo
 
+    password = _secret(password_file, "") if password_file is not None else "demo-autopartage"
     init_db()
     for line in demo.populate(_db(), password=password, seed=seed):
         click.echo(line)

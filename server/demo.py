@@ -63,7 +63,8 @@ def populate(db, password="demo-autopartage", seed=2016, now=None):
                 agents_q.add_badge(db, agent_id, "04%012x" % (0xA0000000 + badge_n))
                 people.append((agent_id, code))
         admin_id = agents_q.upsert(db, "Administrateur Flotte", "admin@demo.gouv.fr", dept_ids["DDT"])
-        agents_q.update(db, admin_id, role="admin", permanent_access=True)
+        agents_q.update(db, admin_id, role="admin")
+        agents_q.set_permanent_access(db, admin_id, department_ids=list(dept_ids.values()))
         agents_q.set_password(db, admin_id, password)
         out.append("Administrateur : admin@demo.gouv.fr / %s" % password)
         for code in dept_ids:

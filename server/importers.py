@@ -6,7 +6,7 @@ import io
 
 from server.db import write
 from server.queries import agents as agents_q
-from server.queries import org
+from server.queries import audit, org
 
 TRUE = {"1", "oui", "yes", "true", "vrai", "o", "y"}
 
@@ -65,7 +65,8 @@ def import_fleet(db, text):
 
 def import_agents(db, text):
     """Columns: name, department, email, [badges] (UIDs in hex, separated by spaces or '|'), [role],
-    [permanent_access]. The department gets a habilitation to its own pools if it has none yet.
+    [permanent_access] (true: on the cars of the agent's department).
+    The department gets a habilitation to its own pools if it has none yet.
     Returns (imported, [error messages])."""
     count, errors = 0, []
     for lineno, raw in enumerate(_reader(text), start=2):
@@ -84,10 +85,15 @@ def import_agents(db, text):
             with write(db):
                 dept_id = org.ensure_department(db, dept)
                 agent_id = agents_q.upsert(db, name, email, dept_id)
-                if role or r.get("permanent_access"):
-                    agents_q.update(db, agent_id, role=role,
-                                    permanent_access=(r.get("permanent_access", "").lower() in TRUE)
-                                    if r.get("permanent_access") else None)
+                if role:
+                    agents_q.update(db, agent_id, role=role)
+                if r.get("permanent_access"):  # the administrator's import: scoped to the agent's department
+                    granted = r["permanent_access"].lower() in TRUE
+                    before, after = agents_q.set_permanent_access(db, agent_id,
+                                                                  department_ids=[dept_id] if granted else [])
+                    if before != after:
+                        audit.record(db, "permanent_access.set", target="agent:%d" % agent_id, before=before,
+                                     after=after)
                 for uid in uids:
                     try:
                         agents_q.add_badge(db, agent_id, uid)

@@ -394,6 +394,73 @@ def allow_list_stamps(db):
         db.execute("CREATE TRIGGER allow_stamp_%s %s BEGIN %s END" % (name, event, statements))
 
 
+# -- issue 13: accounts, rights and their audit trail ------------------------------------------------------
+
+@migrations(name="0008a_audit_log")
+def audit_log(db):
+    # Append-only record of every change of rights (server.queries.audit.record): the triggers refuse
+    # any UPDATE or DELETE, so neither a page nor a bug can rewrite history (only a person with the file
+    # itself can, and docs/security.md says so).
+    db.execute("""CREATE TABLE audit_log (
+    id INTEGER PRIMARY KEY,
+    t INTEGER NOT NULL,
+    actor_id INTEGER REFERENCES agents(id),  -- NULL: the command line or the system
+    address TEXT,                            -- client address as the app sees it (after ProxyFix)
+    action TEXT NOT NULL,                    -- e.g. agent.role, badge.add, box.register
+    target TEXT,                             -- e.g. agent:12, box:3
+    before TEXT,                             -- JSON or text, NULL when not applicable
+    after TEXT
+)""")
+    db.execute("CREATE INDEX audit_log_t ON audit_log(t)")
+    db.execute("CREATE INDEX audit_log_action ON audit_log(action, t)")
+    db.execute("CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log "
+               "BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END")
+    db.execute("CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log "
+               "BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END")
+
+
+@migrations(name="0008b_permanent_access_scopes")
+def permanent_access_scopes(db):
+    # Permanent access (KIND_ROLE entries) is scoped to pools or departments (the cars they own); one row
+    # per scope. agents.permanent_access stays as the "has at least one scope" flag, which the partial index
+    # of 0005 and the stamp trigger of 0007 read. Holders from before get every existing department, so no
+    # car stops starting for a mechanic on upgrade; the audit log says so for the administrators to review.
+    db.execute("""CREATE TABLE permanent_grants (
+    id INTEGER PRIMARY KEY,
+    agent_id INTEGER NOT NULL REFERENCES agents(id),
+    pool_id INTEGER REFERENCES pools(id),
+    department_id INTEGER REFERENCES departments(id),
+    granted_by INTEGER REFERENCES agents(id),
+    granted_at INTEGER NOT NULL,
+    CHECK ((pool_id IS NULL) != (department_id IS NULL))
+)""")
+    db.execute("CREATE UNIQUE INDEX permanent_grants_pool ON permanent_grants(agent_id, pool_id) "
+               "WHERE pool_id IS NOT NULL")
+    db.execute("CREATE UNIQUE INDEX permanent_grants_department ON permanent_grants(agent_id, department_id) "
+               "WHERE department_id IS NOT NULL")
+    db.execute("INSERT INTO permanent_grants (agent_id, department_id, granted_at) "
+               "SELECT a.id, d.id, strftime('%s','now') FROM agents a CROSS JOIN departments d "
+               "WHERE a.permanent_access = 1")
+    db.execute("INSERT INTO audit_log (t, action, target, after) "
+               "SELECT strftime('%s','now'), 'permanent_access.migrated', 'agent:' || a.id, 'every department' "
+               "FROM agents a WHERE a.permanent_access = 1")
+    for name, event, statements in (
+            ("permanent_grants_insert", "AFTER INSERT ON permanent_grants", _BUMP % "0"),
+            ("permanent_grants_delete", "AFTER DELETE ON permanent_grants", _BUMP % "0"),
+            ("permanent_grants_update", "AFTER UPDATE ON permanent_grants", _BUMP % "0"),
+            # a department-scoped grant follows the car's owner
+            ("vehicles_department", "AFTER UPDATE OF department_id ON vehicles", _BUMP % "NEW.id")):
+        db.execute("CREATE TRIGGER allow_stamp_%s %s BEGIN %s END" % (name, event, statements))
+
+
+@migrations(name="0008c_account_sessions")
+def account_sessions(db):
+    # session_version: signed into the session cookie; bumping it ends every session of the account at once
+    # (logout, password change, deactivation). must_change_password: set when someone else set it.
+    db.execute("ALTER TABLE agents ADD COLUMN session_version INTEGER NOT NULL DEFAULT 0")
+    db.execute("ALTER TABLE agents ADD COLUMN must_change_password INTEGER NOT NULL DEFAULT 0")
+
+
 def apply(db):
     """Apply every pending migration (idempotent)."""
     migrations.apply(db)

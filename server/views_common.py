@@ -47,7 +47,8 @@ def init_app(app):
             return
         sent = request.form.get("csrf_token", "") or request.headers.get("X-CSRF-Token", "")
         expected = session.get("csrf", "")
-        if not expected or not hmac.compare_digest(sent, expected):
+        # compared as bytes: compare_digest refuses a str with non-ASCII characters (a 500 otherwise)
+        if not expected or not hmac.compare_digest(sent.encode("utf-8"), expected.encode("utf-8")):
             abort(400, description="Jeton de sécurité du formulaire invalide ou expiré : rechargez la page.")
 
     @app.errorhandler(HTTPException)

@@ -3,7 +3,8 @@
 Lit la liste de flotte (CSV : plate,box_id,department,model,pool,reader,modem ; voir tools/fleet_example.csv)
 et, pour chaque véhicule, crée OUT/boxes/<plaque>/config.json (fichier 0600, dossier 0700) avec une clé de
 16 octets tirée de os.urandom, puis enregistre le boîtier sur le serveur : par sa couche de données avec
---server-db FICHIER (recommandé), sinon par `flask --app server box-register BOX_ID PLAQUE --key-hex HEX`.
+--server-db FICHIER (recommandé), sinon par `flask --app server box-register BOX_ID PLAQUE --key-file -`
+(la clé passe par l'entrée standard, jamais par la ligne de commande).
 
 Relancer l'outil ne change rien : une configuration existante garde sa clé ; un boîtier déjà enregistré
 avec cette clé n'est pas ré-enregistré. --force réécrit les configurations qui diffèrent du CSV (en gardant
@@ -161,19 +162,20 @@ def load_json(path):
 
 
 class CommandRegistrar:
-    """Registers a box through the server's CLI: CMD BOX_ID PLATE --key-hex HEX (exit status 0 = done).
+    """Registers a box through the server's CLI: CMD BOX_ID PLATE --key-file - with the key on the child's
+    standard input (exit status 0 = done).
 
-    The key travels on the child's command line (the server CLI's contract); it is never echoed: the
-    child's output is shown only on failure, with the key masked.
+    The key never travels on a command line (where `ps` shows it); it is never echoed: the child's output is
+    shown only on failure, with the key masked.
     """
 
     def __init__(self, command):
         self.command = list(command)
 
     def register(self, box_id, plate, key_hex):
-        argv = self.command + [str(box_id), plate, "--key-hex", key_hex]
+        argv = self.command + [str(box_id), plate, "--key-file", "-"]
         try:
-            result = subprocess.run(argv, capture_output=True, text=True, timeout=60)
+            result = subprocess.run(argv, input=key_hex + "\n", capture_output=True, text=True, timeout=60)
         except (OSError, subprocess.TimeoutExpired) as exc:
             return False, str(exc)
         output = (result.stdout + result.stderr).replace(key_hex, "<clé>").strip()
@@ -320,7 +322,8 @@ def build_parser():
                         help="enregistrer par la couche de données du serveur dans ce fichier SQLite "
                              "(recommandé sur la machine du serveur : la clé ne passe sur aucune ligne de commande)")
     parser.add_argument("--register-command", default=None,
-                        help="commande d'enregistrement, suivie de BOX_ID PLAQUE --key-hex HEX "
+                        help="commande d'enregistrement, suivie de BOX_ID PLAQUE --key-file - (clé sur l'entrée "
+                             "standard) "
                              "(défaut : flask --app server box-register)")
     return parser
 

@@ -70,8 +70,9 @@ class BenchFleet:
                 agent_id = found["id"]
             else:
                 agent_id = agents.create(self.db, name, email, self.departments[dept], password=PASSWORD,
-                                         permanent_access=permanent,
                                          role="manager" if permanent else "agent")
+                if permanent:  # fleet staff: every car of the bench's departments
+                    agents.set_permanent_access(self.db, agent_id, department_ids=list(self.departments.values()))
             agents.add_badge(self.db, agent_id, BADGES[key].hex())
             self.agent_ids[key] = agent_id
 

@@ -9,6 +9,7 @@ as the sync endpoint does for one frame).
 from server.queries import (  # noqa: F401
     agents,
     allowlist,
+    audit,
     badge_events,
     box_records,
     boxes,

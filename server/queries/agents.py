@@ -2,16 +2,18 @@
 
 import re
 import secrets
+import time
 
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from server.db import row, rows, scalar, write
+from server.db import row, rows, write
 
 ROLES = ("agent", "manager", "admin")
 UID_RE = re.compile(r"^(?:[0-9a-f]{2}){4,10}$")
 
-# werkzeug's default (scrypt). Tests lower it to keep the suite fast; production never should.
-PASSWORD_METHOD = "scrypt"
+# OWASP's current scrypt recommendation (N=2^17, r=8, p=1: 128 MiB, ~0.3 s a hash); werkzeug's default
+# scrypt:32768:8:1 is below it. Tests lower it to keep the suite fast; production never should.
+PASSWORD_METHOD = "scrypt:131072:8:1"
 
 AGENT_SQL = "SELECT a.*, d.code AS department_code FROM agents a JOIN departments d ON d.id = a.department_id"
 
@@ -49,16 +51,16 @@ def list_agents(db, department_id=None, query=None, limit=500):
     return rows(db, sql, params)
 
 
-def create(db, name, email, department_id, role="agent", password=None, permanent_access=False):
-    """Create an agent (an account once it has a password); returns the id."""
+def create(db, name, email, department_id, role="agent", password=None):
+    """Create an agent (an account once it has a password); returns the id. Permanent access is granted
+    apart (`set_permanent_access`), by an administrator, with its scope."""
     if role not in ROLES:
         raise ValueError(role)
     return db.execute(
-        "INSERT INTO agents (name, email, department_id, role, password_hash, permanent_access, ical_token) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO agents (name, email, department_id, role, password_hash, ical_token) "
+        "VALUES (?, ?, ?, ?, ?, ?)",
         (name.strip(), email.strip(), department_id, role,
          generate_password_hash(password, method=PASSWORD_METHOD) if password else None,
-         1 if permanent_access else 0,
          secrets.token_urlsafe(24))).lastrowid
 
 
@@ -73,27 +75,87 @@ def upsert(db, name, email, department_id):
         return create(db, name, email, department_id)
 
 
-def update(db, agent_id, role=None, department_id=None, active=None, permanent_access=None):
-    for column, value in (("role", role), ("department_id", department_id), ("active", active),
-                          ("permanent_access", permanent_access)):
+def update(db, agent_id, role=None, department_id=None, active=None):
+    for column, value in (("role", role), ("department_id", department_id), ("active", active)):
         if value is not None:
             if column == "role" and value not in ROLES:
                 raise ValueError(value)
-            db.execute("UPDATE agents SET %s = ? WHERE id = ?" % column, (int(value) if column in (
-                "active", "permanent_access") else value, agent_id))
+            db.execute("UPDATE agents SET %s = ? WHERE id = ?" % column, (int(value) if column == "active" else value,
+                                                                          agent_id))
+    if active is not None and not active:
+        end_sessions(db, agent_id)
 
 
-def set_password(db, agent_id, password):
-    db.execute("UPDATE agents SET password_hash = ? WHERE id = ?",
-               (generate_password_hash(password, method=PASSWORD_METHOD), agent_id))
+def permanent_scopes(db, agent_id):
+    """{"pools": [pool ids], "departments": [department ids]} where the agent's permanent access applies."""
+    found = {"pools": [], "departments": []}
+    for r in db.execute("SELECT pool_id, department_id\n"
+                        "FROM permanent_grants\n"
+                        "WHERE agent_id = ?\n"
+                        "ORDER BY pool_id, department_id", (agent_id,)):
+        if r[0] is not None:
+            found["pools"].append(r[0])
+        else:
+            found["departments"].append(r[1])
+    return found
+
+
+def set_permanent_access(db, agent_id, pool_ids=(), department_ids=(), granted_by=None, now=None):
+    """Replace the agent's permanent access by these pools and departments (none: no permanent access);
+    returns (before, after) scopes. The allow-list's change stamps (triggers) carry it to the boxes."""
+    now = int(time.time()) if now is None else now
+    with write(db):
+        before = permanent_scopes(db, agent_id)
+        db.execute("DELETE FROM permanent_grants WHERE agent_id = ?", (agent_id,))
+        db.conn.executemany("INSERT INTO permanent_grants (agent_id, pool_id, granted_by, granted_at) "
+                            "VALUES (?, ?, ?, ?)", [(agent_id, p, granted_by, now) for p in sorted(set(pool_ids))])
+        db.conn.executemany("INSERT INTO permanent_grants (agent_id, department_id, granted_by, granted_at) "
+                            "VALUES (?, ?, ?, ?)",
+                            [(agent_id, d, granted_by, now) for d in sorted(set(department_ids))])
+        db.execute("UPDATE agents SET permanent_access = ? WHERE id = ?",
+                   (1 if pool_ids or department_ids else 0, agent_id))
+        return before, permanent_scopes(db, agent_id)
+
+
+def set_password(db, agent_id, password, by_someone_else=False):
+    """Store a new password hash and end every session of the account. A password someone else chose
+    (an administrator, a manager) must be changed at the next login."""
+    db.execute("UPDATE agents SET password_hash = ?, must_change_password = ? WHERE id = ?",
+               (generate_password_hash(password, method=PASSWORD_METHOD), 1 if by_someone_else else 0, agent_id))
+    end_sessions(db, agent_id)
+
+
+def end_sessions(db, agent_id):
+    """Invalidate every session cookie of the account (their session version no longer matches)."""
+    db.execute("UPDATE agents SET session_version = session_version + 1 WHERE id = ?", (agent_id,))
 
 
 def check_login(db, email, password):
-    """The active agent whose e-mail and password match, or None."""
+    """The active agent whose e-mail and password match, or None.
+
+    An unknown e-mail (or an account without password) costs one hash too, so the answer's time does not
+    tell which e-mails have an account. A match whose hash uses weaker parameters than today's is rehashed.
+    """
     agent = by_email(db, email)
     if not agent or not agent["active"] or not agent["password_hash"]:
+        check_password_hash(_dummy_hash(), password)
         return None
-    return agent if check_password_hash(agent["password_hash"], password) else None
+    if not check_password_hash(agent["password_hash"], password):
+        return None
+    if not agent["password_hash"].startswith(PASSWORD_METHOD + "$"):
+        db.execute("UPDATE agents SET password_hash = ? WHERE id = ?",
+                   (generate_password_hash(password, method=PASSWORD_METHOD), agent["id"]))
+    return agent
+
+
+_dummy_hashes = {}
+
+
+def _dummy_hash():
+    """A hash of a random password with today's method (computed once per method)."""
+    if PASSWORD_METHOD not in _dummy_hashes:
+        _dummy_hashes[PASSWORD_METHOD] = generate_password_hash(secrets.token_hex(16), method=PASSWORD_METHOD)
+    return _dummy_hashes[PASSWORD_METHOD]
 
 
 def rotate_ical_token(db, agent_id):
@@ -133,7 +195,12 @@ def deactivate_badge(db, badge_id):
 # -- login throttling -------------------------------------------------------------------------------------
 
 def failed_logins(db, who, since):
-    return scalar(db, "SELECT count(*) FROM login_attempts WHERE who = ? AND t >= ?", (who, since), 0)
+    """(number of failures of `who` since `since`, time of the last one or 0)."""
+    r = db.execute("SELECT count(*), max(t)\n"
+                   "FROM login_attempts\n"
+                   "WHERE who = ?\n"
+                   "  AND t >= ?", (who, since)).fetchone()
+    return r[0], r[1] or 0
 
 
 def record_failed_login(db, who, t):
@@ -142,6 +209,11 @@ def record_failed_login(db, who, t):
 
 def clear_failed_logins(db, who):
     db.execute("DELETE FROM login_attempts WHERE who = ?", (who,))
+
+
+def forget_failed_logins(db, before):
+    """Drop failures older than `before` (they no longer count)."""
+    db.execute("DELETE FROM login_attempts WHERE t < ?", (before,))
 
 
 # -- notifications -----------------------------------------------------------------------------------------

@@ -4,7 +4,8 @@ Entries (the protocol's allow-list entry dicts):
   {"id": int, "badge": 8-byte hash, "kind": KIND_*, "start": epoch, "end": epoch, "reservation": int}
 - KIND_RESERVATION: a booked (not cancelled, not released) reservation of the box's vehicle that ends after
   `now` and starts before `now + horizon_s`, one entry per active badge of its agent;
-- KIND_ROLE: agents with `permanent_access` (fleet staff, mechanics), every car, start/end 0;
+- KIND_ROLE: agents with permanent access (fleet staff, mechanics) granted by an administrator for the
+  vehicle's pool or for the department that owns the vehicle (table `permanent_grants`), start/end 0;
 - KIND_SPOT: when the vehicle's pool allows on-the-spot use, every active agent habilitated for the pool
   (by department or personally), start/end 0. The box decides whether a reservation is due too soon.
 Entry ids are stable (table `allow_ids`), so a diff between two lists is a set difference on ids.
@@ -17,11 +18,14 @@ DEFAULT_HORIZON_S = 48 * 3600
 # Each query gives (agent id, badge id, uid_hex, entry id or NULL when none was allocated yet), the
 # entry id read through allow_ids' unique index in the same statement.
 # CROSS JOIN keeps agents as the outer loop (otherwise SQLite scans every badge to serve the ORDER BY),
-# read through the partial index agents_permanent (migration 0005): a few rows, not every agent.
+# read through the partial index agents_permanent (migration 0005): a few rows, not every agent. Only the
+# grants whose scope holds the car count: its pool (?2) or the department that owns it (?3).
 ROLE_BADGES_SQL = ("SELECT a.id, b.id, b.uid_hex, i.id FROM agents a "
                    "CROSS JOIN badges b ON b.agent_id = a.id AND b.active = 1 "
-                   "LEFT JOIN allow_ids i ON i.kind = ? AND i.ref = 0 AND i.badge_id = b.id "
-                   "WHERE a.permanent_access = 1 AND a.active = 1 ORDER BY b.id")
+                   "LEFT JOIN allow_ids i ON i.kind = ?1 AND i.ref = 0 AND i.badge_id = b.id "
+                   "WHERE a.permanent_access = 1 AND a.active = 1 "
+                   "AND EXISTS (SELECT 1 FROM permanent_grants g WHERE g.agent_id = a.id "
+                   "AND (g.pool_id = ?2 OR g.department_id = ?3)) ORDER BY b.id")
 # ... then the reservation's id, start and end
 RESERVATION_BADGES_SQL = (
     "SELECT r.agent_id, b.id, b.uid_hex, i.id, r.id, r.start, r.end FROM reservations r "
@@ -92,14 +96,16 @@ def entries_for_box(db, box_id, now, horizon_s=DEFAULT_HORIZON_S, hashed=True):
 def _found_entries(db, box_id, now, horizon_s):
     """-> (box row or None, [(entry id, kind, ref: the reservation or 0, uid_hex, start, end, agent id)])"""
     kind_res, kind_role, kind_spot = _codes()
-    box = row(db, "SELECT b.key_hex, v.id AS vehicle_id, v.pool_id, p.on_the_spot, v.active FROM boxes b "
+    box = row(db, "SELECT b.key_hex, v.id AS vehicle_id, v.pool_id, v.department_id, p.on_the_spot, v.active "
+              "FROM boxes b "
               "JOIN vehicles v ON v.id = b.vehicle_id JOIN pools p ON p.id = v.pool_id WHERE b.id = ?", (box_id,))
     if box is None:
         return None, []
     found = []  # as returned, the entry id None until allocated below
     missing = []  # (kind, ref, badge id) without an entry id
     role_agents = set()
-    for agent_id, badge_id, uid_hex, entry_id in db.execute(ROLE_BADGES_SQL, (kind_role,)):
+    for agent_id, badge_id, uid_hex, entry_id in db.execute(ROLE_BADGES_SQL, (kind_role, box["pool_id"],
+                                                                              box["department_id"])):
         role_agents.add(agent_id)
         if entry_id is None:
             missing.append((kind_role, 0, badge_id))

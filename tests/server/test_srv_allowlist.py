@@ -12,7 +12,7 @@ KEY = bytes(range(16))
 
 def test_entries_cover_reservations_roles_and_on_the_spot_agents(db, fleet):
     boxes.register(db, 3, fleet.car, KEY.hex())
-    agents_q.update(db, fleet.manager, permanent_access=True)
+    agents_q.set_permanent_access(db, fleet.manager, pool_ids=[fleet.pool])
     agents_q.add_badge(db, fleet.manager, "0411223344")
     now = future(1)
     res = reservations.create(db, fleet.agent2, fleet.car, now + 3600, now + 7200, now, Rules())
@@ -78,7 +78,8 @@ def test_a_stranger_badge_is_not_attributed(db, fleet):
 def test_permanent_access_agents_are_read_through_their_partial_index_not_a_scan(db):
     """Every sync that recomputes an allow-list runs this query; at national scale a scan of the agents
     cost ~6 ms a sync."""
-    plan = " | ".join(r[3] for r in db.execute("EXPLAIN QUERY PLAN " + allowlist.ROLE_BADGES_SQL, (codes.KIND_ROLE,)))
+    plan = " | ".join(r[3] for r in db.execute("EXPLAIN QUERY PLAN " + allowlist.ROLE_BADGES_SQL,
+                                               (codes.KIND_ROLE, 1, 1)))
     assert "USING INDEX agents_permanent" in plan or "USING COVERING INDEX agents_permanent" in plan, plan
 
 

@@ -3,7 +3,7 @@
 import os
 
 from server.queries import agents as agents_q
-from server.queries import boxes, org
+from server.queries import audit, boxes, org
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -41,11 +41,12 @@ def test_bad_fleet_lines_are_reported_with_their_number(runner, db, tmp_path):
     assert db.execute("SELECT plate FROM vehicles").fetchall()[0][0] == "AB-123-CD"
 
 
-def test_create_admin_box_register_purge_and_demo(runner, db):
-    result = runner.invoke(args=["create-admin", "chef@ddt.gouv.fr", "--password", "un-long-secret"])
+def test_create_admin_box_register_purge_and_demo(runner, db, tmp_path):
+    result = runner.invoke(args=["create-admin", "chef@ddt.gouv.fr", "--password-file", "-"], input="un-long-secret\n")
     assert result.exit_code == 0, result.output
     assert agents_q.check_login(db, "chef@ddt.gouv.fr", "un-long-secret")["role"] == "admin"
-    assert runner.invoke(args=["create-admin", "chef@ddt.gouv.fr", "--password", "court"]).exit_code != 0
+    result = runner.invoke(args=["create-admin", "chef@ddt.gouv.fr", "--password-file", "-"], input="court\n")
+    assert result.exit_code != 0
     result = runner.invoke(args=["demo-data"])
     assert result.exit_code == 0, result.output
     assert "admin@demo.gouv.fr" in result.output
@@ -53,11 +54,38 @@ def test_create_admin_box_register_purge_and_demo(runner, db):
     assert 190 <= db.execute("SELECT count(*) FROM badges").fetchone()[0] <= 220
     assert db.execute("SELECT count(*) FROM trips").fetchone()[0] > 100
     plate = db.execute("SELECT plate FROM vehicles ORDER BY id LIMIT 1").fetchone()[0]
-    result = runner.invoke(args=["box-register", "500", plate, "--key-hex", "ab" * 16])
+    result = runner.invoke(args=["box-register", "500", plate], input="ab" * 16 + "\n")
     assert result.exit_code == 0, result.output
     assert boxes.get_key(db, 500) == bytes.fromhex("ab" * 16)
-    assert runner.invoke(args=["box-register", "501", plate, "--key-hex", "xyz"]).exit_code != 0
-    assert runner.invoke(args=["box-register", "502", "ZZ-000-ZZ", "--key-hex", "ab" * 16]).exit_code != 0
+    key_file = tmp_path / "key"
+    key_file.write_text("cd" * 16 + "\n")
+    assert runner.invoke(args=["box-register", "503", plate, "--key-file", str(key_file)]).exit_code == 0
+    assert boxes.get_key(db, 503) == bytes.fromhex("cd" * 16)
+    assert runner.invoke(args=["box-register", "501", plate], input="xyz\n").exit_code != 0
+    assert runner.invoke(args=["box-register", "502", "ZZ-000-ZZ"], input="ab" * 16 + "\n").exit_code != 0
     result = runner.invoke(args=["purge"])
     assert result.exit_code == 0 and "position(s) supprimée(s)" in result.output
     assert runner.invoke(args=["maintenance"]).exit_code == 0
+
+
+def test_no_command_takes_a_secret_on_its_command_line(runner):
+    """`ps` and the shell history keep a command line: a password or a key must come from a file or stdin."""
+    for command in ("create-admin", "box-register", "demo-data"):
+        help_text = runner.invoke(args=[command, "--help"]).output
+        assert "--password " not in help_text and "--key-hex" not in help_text, (command, help_text)
+    result = runner.invoke(args=["create-admin", "chef@ddt.gouv.fr", "--password", "un-long-secret"])
+    assert result.exit_code == 2 and "No such option" in result.output
+
+
+def test_cli_changes_of_rights_and_boxes_are_audited(runner, db, fleet):
+    runner.invoke(args=["create-admin", "chef@ddt.gouv.fr", "--password-file", "-"], input="un-long-secret\n")
+    assert runner.invoke(args=["box-register", "7", "AB-123-CD"], input="ab" * 16 + "\n").exit_code == 0
+    assert runner.invoke(args=["box-register", "7", "AB-123-CD"], input="cd" * 16 + "\n").exit_code == 0
+    assert runner.invoke(args=["box-command", "7", "resync"]).exit_code == 0
+    assert runner.invoke(args=["box-disable", "7"]).exit_code == 0
+    logged = [(r["action"], r["target"], r["actor_id"]) for r in audit.entries(db)][::-1]
+    admin = agents_q.by_email(db, "chef@ddt.gouv.fr")["id"]
+    assert logged == [("agent.role", "agent:%d" % admin, None), ("agent.password_set", "agent:%d" % admin, None),
+                      ("box.register", "box:7", None), ("box.key", "box:7", None), ("box.command", "box:7", None),
+                      ("box.disable", "box:7", None)]
+    assert all("ab" * 16 not in (r["after"] or "") for r in audit.entries(db))  # never a key in the log

@@ -5,6 +5,7 @@ import threading
 import pytest
 from conftest import future
 
+from server import migrations
 from server.db import connect, init_db
 from server.queries import box_records, boxes, maintenance, positions, reservations, trips
 from server.queries.common import RuleError, Rules
@@ -18,7 +19,8 @@ def test_migrations_are_idempotent_and_keep_data(app, db, fleet):
         init_db()
         init_db()
     assert db.execute("SELECT count(*) FROM vehicles").fetchone()[0] == 2
-    assert db.execute("SELECT count(*) FROM _sqlite_migrations").fetchone()[0] == 7
+    # every migration applied once (counted from the list: other branches append theirs)
+    assert db.execute("SELECT count(*) FROM _sqlite_migrations").fetchone()[0] == len(migrations.migrations._migrations)
     assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
 
 

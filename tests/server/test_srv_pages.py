@@ -4,7 +4,7 @@ import html
 import re
 
 import pytest
-from conftest import PASSWORD, csrf_of, future, login
+from conftest import csrf_of, future, login
 
 from server import create_app, timeutil
 from server.queries import boxes, positions, reservations, trips
@@ -53,17 +53,6 @@ def test_post_without_csrf_token_is_refused(client, fleet):
     response = client.post("/compte", data={"action": "ical"})
     assert response.status_code == 400
     assert "Jeton de sécurité" in response.get_data(as_text=True)
-
-
-def test_login_is_throttled_after_repeated_failures(app, client, fleet):
-    token = csrf_of(client)
-    email = fleet.email(fleet.agent)
-    for _ in range(app.config["LOGIN_MAX_FAILURES"]):
-        r = client.post("/connexion", data={"email": email, "password": "faux", "csrf_token": token})
-        assert r.status_code == 400 and "incorrect" in r.get_data(as_text=True)
-    r = client.post("/connexion", data={"email": email, "password": PASSWORD, "csrf_token": token})
-    assert r.status_code == 429
-    assert "Trop de tentatives" in r.get_data(as_text=True)
 
 
 def test_session_cookie_is_secure_and_httponly_by_default(tmp_path):

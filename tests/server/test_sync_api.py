@@ -262,7 +262,9 @@ def test_every_change_an_allow_list_is_made_of_reaches_the_box_at_its_next_sync(
     changes = [
         (lambda: agents_q.add_badge(db, newcomer, "0499887766"), "add"),  # a badge of a habilitated agent
         (lambda: agents_q.update(db, newcomer, active=False), "remove"),  # the agent leaves
-        (lambda: agents_q.update(db, fleet.agent2, permanent_access=True), "add"),  # a mechanic, every car
+        (lambda: agents_q.set_permanent_access(db, fleet.agent2, pool_ids=[fleet.pool]), "add"),  # a mechanic
+        (lambda: agents_q.set_permanent_access(db, fleet.agent2, pool_ids=[fleet.pool_ddpp]), "remove"),  # scope
+        (lambda: agents_q.set_permanent_access(db, fleet.agent2, department_ids=[fleet.ddt]), "add"),
         (lambda: org.add_habilitation(db, fleet.pool, agent_id=fleet.admin), None),  # no badge: same list
         (lambda: org.set_pool_on_the_spot(db, fleet.pool, False), "remove"),
     ]

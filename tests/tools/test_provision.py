@@ -177,14 +177,17 @@ def test_server_cli_registrar_passes_the_contract_arguments_and_masks_the_key(tm
     script = tmp_path / "register.py"
     script.write_text(
         "import sys\n"
-        "open(%r, 'a').write(' '.join(sys.argv[1:]) + '\\n')\n"
+        "key = sys.stdin.readline().strip()\n"
+        "open(%r, 'a').write(' '.join(sys.argv[1:] + [key]) + '\\n')\n"
         "if sys.argv[2] == 'EF-456-GH':\n"
-        "    sys.exit('refused: ' + sys.argv[4])\n" % str(log))
+        "    sys.exit('refused: ' + key)\n" % str(log))
     registrar = provision.CommandRegistrar([sys.executable, str(script)])
     assert registrar.register(7, "AB-123-CD", "00" * 16) == (True, "")
     ok, output = registrar.register(8, "EF-456-GH", "ab" * 16)
     assert not ok and "ab" * 16 not in output and "<clé>" in output
-    assert log.read_text().splitlines() == ["7 AB-123-CD --key-hex " + "00" * 16, "8 EF-456-GH --key-hex " + "ab" * 16]
+    # the key arrives on standard input, never among the arguments
+    assert log.read_text().splitlines() == ["7 AB-123-CD --key-file - " + "00" * 16,
+                                            "8 EF-456-GH --key-file - " + "ab" * 16]
 
 
 def test_cli_help_and_exit_codes(tmp_path, capsys):
