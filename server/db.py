@@ -6,6 +6,8 @@ so a check made inside the block still holds when the insert commits.
 """
 
 import contextlib
+import logging
+import os
 import secrets
 import sqlite3
 import threading
@@ -25,6 +27,30 @@ CACHE_KIB = 65536
 CHECKPOINT_PAGES = 10000
 
 
+log = logging.getLogger(__name__)
+
+
+def make_private(path):
+    """Create the database file 0600 in a 0700 directory before SQLite opens it (SQLite gives its -wal and
+    -shm files the database file's mode). An existing file readable by others is narrowed to 0600; an
+    existing directory is never changed (it may be shared, like /tmp), only reported."""
+    path = str(path)
+    if path == ":memory:":
+        return
+    directory = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(directory):
+        os.makedirs(directory, mode=0o700)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        if os.stat(path).st_mode & 0o077:
+            os.chmod(path, 0o600)
+    else:
+        os.close(fd)
+        if os.stat(directory).st_mode & 0o077:
+            log.warning("database %s created in %s, which others can read: use a 0700 directory", path, directory)
+
+
 def connect(path):
     """Open `path` as a `sqlite_utils.Database` in autocommit mode with the project's pragmas.
 
@@ -32,6 +58,7 @@ def connect(path):
     to sqlite-utils' own `atomic()`; ``check_same_thread=False`` lets a test hand a connection to a
     thread it joins (each request still gets its own connection).
     """
+    make_private(path)
     conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None,
                            check_same_thread=False)
     conn.execute("PRAGMA busy_timeout=%d" % BUSY_TIMEOUT_MS)

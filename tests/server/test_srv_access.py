@@ -202,3 +202,20 @@ def test_the_audit_page_is_for_admins_filters_and_exports_csv_and_has_no_way_to_
     for method in (client.post, client.put, client.delete):
         assert method("/admin/journal-audit", data={"csrf_token": token}).status_code == 405
     assert db.execute("SELECT count(*) FROM audit_log").fetchone()[0] == 2
+
+
+def test_upgrading_keeps_the_old_permanent_holders_working_and_says_so_in_the_audit_log(tmp_path):
+    from server import migrations
+    from server.db import connect
+
+    db = connect(tmp_path / "old.sqlite")
+    migrations.migrations.apply(db, stop_before="0008a_audit_log")
+    d1 = db.execute("INSERT INTO departments (code, name) VALUES ('DDT', 'DDT')").lastrowid
+    d2 = db.execute("INSERT INTO departments (code, name) VALUES ('DDPP', 'DDPP')").lastrowid
+    mechanic = db.execute("INSERT INTO agents (name, email, department_id, permanent_access, ical_token) "
+                          "VALUES ('Méca', 'meca@ddt.gouv.fr', ?, 1, 't')", (d1,)).lastrowid
+    migrations.apply(db)
+    assert agents_q.permanent_scopes(db, mechanic) == {"pools": [], "departments": sorted([d1, d2])}
+    assert [(e["action"], e["target"]) for e in audit.entries(db)] == [("permanent_access.migrated",
+                                                                        "agent:%d" % mechanic)]
+    db.conn.close()
