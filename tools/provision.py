@@ -195,14 +195,18 @@ class DatabaseRegistrar:
 
     def register(self, box_id, plate, key_hex):
         from server.db import write
-        from server.queries import boxes, org
+        from server.queries import audit, boxes, org
 
         vehicle = org.vehicle_by_plate(self.db, plate)
         if vehicle is None:
             return False, "véhicule %s inconnu du serveur : importez d'abord la flotte (import-fleet)" % plate
         try:
             with write(self.db):
+                previous = boxes.get(self.db, box_id)
                 boxes.register(self.db, box_id, vehicle["id"], key_hex)
+                audit.record(self.db, "box.key" if previous else "box.register", target="box:%d" % box_id,
+                             before={"vehicle": previous["vehicle_id"]} if previous else None,
+                             after={"vehicle": vehicle["id"], "via": "tools/provision.py"})
         except ValueError as exc:
             return False, "boîtier refusé par le serveur (%s)" % exc
         except Exception as exc:  # sqlite3.OperationalError (locked, read-only...): report, retry next run

@@ -255,6 +255,10 @@ def test_registration_through_the_server_data_layer_covers_the_whole_fleet(tmp_p
     stored = dict(check.execute("SELECT v.plate, b.key_hex FROM boxes b JOIN vehicles v ON v.id = b.vehicle_id"))
     assert len(stored) == 43
     assert all(stored[p] == config(out, p)["key"] for p in stored)
+    # every registration is in the server's audit log, never with its key
+    logged = check.execute("SELECT action, after FROM audit_log WHERE target LIKE 'box:%'").fetchall()
+    assert len(logged) == 43 and {a for a, _ in logged} == {"box.register"}
+    assert not any(config(out, p)["key"] in after for p in stored for _, after in logged)
     check.close()
     assert provision.main(base + ["--no-register"]) == provision.EXIT_OK
     assert provision.main([FLEET, "--out", str(out), "--server-host", "h", "--server-db",
