@@ -429,14 +429,14 @@ def habilitations():
         f = request.form
         if f.get("action") == "remove":
             hid = forms.integer(f, "habilitation_id", errors, "Habilitation", minimum=1)
-            h = rows(db, "SELECT * FROM habilitations WHERE id = ?", (hid,)) if hid else []
-            if not h or h[0]["pool_id"] not in pool_ids:
+            h = org.habilitation(db, hid) if hid else None
+            if h is None or h["pool_id"] not in pool_ids:
                 abort(404)
-            if h[0]["agent_id"] is not None:
-                permissions.require(permissions.may_manage_agent(g.user, agents_q.get(db, h[0]["agent_id"])))
+            if h["agent_id"] is not None:
+                permissions.require(permissions.may_manage_agent(g.user, agents_q.get(db, h["agent_id"])))
             with write(db):
                 org.remove_habilitation(db, hid)
-                _audit(db, "habilitation.remove", _habilitation_target(h[0]), before=_habilitation_text(h[0]))
+                _audit(db, "habilitation.remove", _habilitation_target(h), before=_habilitation_text(h))
             flash("Habilitation retirée.")
             return redirect(url_for("admin.habilitations"))
         pool_id = forms.integer(f, "pool_id", errors, "Pool", minimum=1)

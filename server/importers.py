@@ -85,8 +85,11 @@ def import_agents(db, text):
             with write(db):
                 dept_id = org.ensure_department(db, dept)
                 agent_id = agents_q.upsert(db, name, email, dept_id)
-                if role:
+                before_role = agents_q.get(db, agent_id)["role"]
+                if role and role != before_role:
                     agents_q.update(db, agent_id, role=role)
+                    agents_q.end_sessions(db, agent_id)
+                    audit.record(db, "agent.role", target="agent:%d" % agent_id, before=before_role, after=role)
                 if r.get("permanent_access"):  # the administrator's import: scoped to the agent's department
                     granted = r["permanent_access"].lower() in TRUE
                     before, after = agents_q.set_permanent_access(db, agent_id,

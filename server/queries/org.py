@@ -113,6 +113,10 @@ def add_habilitation(db, pool_id, department_id=None, agent_id=None):
                (pool_id, department_id, agent_id))
 
 
+def habilitation(db, habilitation_id):
+    return row(db, "SELECT * FROM habilitations WHERE id = ?", (habilitation_id,))
+
+
 def remove_habilitation(db, habilitation_id):
     db.execute("DELETE FROM habilitations WHERE id = ?", (habilitation_id,))
 

@@ -29,6 +29,20 @@ def test_init_db_then_import_fleet_and_agents(runner, db, tmp_path):
     assert [b["masked"] for b in agents_q.badges(db, camille["id"])] == ["…b2c3", "…b2c4"]
 
 
+def test_imported_roles_and_permanent_access_are_scoped_and_audited(runner, db, fleet, tmp_path):
+    agents_csv = tmp_path / "agents.csv"
+    agents_csv.write_text("name,department,email,role,permanent_access\n"
+                          "Max Méca,DDPP,max@ddpp.gouv.fr,manager,oui\n", encoding="utf-8")
+    assert runner.invoke(args=["import-agents", str(agents_csv)]).exit_code == 0
+    max_id = agents_q.by_email(db, "max@ddpp.gouv.fr")["id"]
+    # the import grants the agent's own department only, never every car
+    assert agents_q.permanent_scopes(db, max_id) == {"pools": [], "departments": [fleet.ddpp]}
+    assert [(e["action"], e["actor_id"]) for e in audit.entries(db)][::-1] == [
+        ("agent.role", None), ("permanent_access.set", None)]
+    assert runner.invoke(args=["import-agents", str(agents_csv)]).exit_code == 0  # again: nothing changes
+    assert len(audit.entries(db)) == 2
+
+
 def test_bad_fleet_lines_are_reported_with_their_number(runner, db, tmp_path):
     path = tmp_path / "fleet.csv"
     path.write_text("plate,model,department,pool,cost_per_km_cents,monthly_fixed_cents\n"
