@@ -82,7 +82,8 @@ class Box:
             return access.Decision(access.NOT_READY, codes.REASON_NOT_READY)
         badge = keys.badge_hash(self.key, bytes(uid))
         now = self.clock.now()
-        decision = access.decide(self.allow, badge, now, self.clock.lower_bound(), self.settings)
+        decision = access.decide(self.allow, badge, now, self.clock.lower_bound(), self.settings,
+                                 self.clock.offline_s())
         now_ms = self.clock.ticks_ms()
         if self.imm.state == immobilizer.RELEASED:
             driver = self.trips.badge()
