@@ -38,6 +38,7 @@ REASON_NOT_READY = const(19)  # box has no allow-list yet
 REASON_CLOCK_UNKNOWN = const(20)  # time unknown and this badge needs a time window
 REASON_IN_USE = const(21)  # another driver's trip is open
 REASON_EXPIRED = const(22)  # the reservation is over (beyond its tolerance)
+REASON_LIST_STALE = const(23)  # a role or on-the-spot entry, but no server answer for offline_days
 
 # Events (record "event", field "code"); "value" meaning in brackets.
 EV_IGNITION = const(1)  # [1 on, 0 off]

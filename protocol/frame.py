@@ -310,46 +310,54 @@ def decode_response(data, box_id, counter, box_key):
     return response
 
 
-def encode_resync_reply(box_id, nonce, last_counter, time, box_key, last_seq=0):
+def encode_resync_reply(box_id, nonce, last_counter, time, box_key, last_seq=0, error=ERR_NONE):
     """Server's answer to a resync request: echoes the box's nonce (freshness), gives the last accepted
     counter (the box continues at last_counter + 1), the time, and the highest journal sequence number the
     server holds for the box (last_seq: a reflashed box continues its journal numbering above it, so its new
-    records are not taken for duplicates). Authenticated, not encrypted."""
+    records are not taken for duplicates). Authenticated, not encrypted.
+    With a non-zero error (e.g. ERR_BOX_DISABLED): an error frame (counter 0) that echoes the nonce too,
+    nonce | error | last_counter | time, so a recorded one cannot be replayed to a later resync."""
     if not isinstance(nonce, (bytes, bytearray)) or len(nonce) != NONCE_BYTES:
         raise ProtocolError(ERR_INVALID, "nonce must be %d bytes" % NONCE_BYTES)
     _check_id(last_counter, "last_counter")
     _check_id(time, "time")
     _check_id(last_seq, "last_seq")
-    buf = _header(box_id, 0, codes.T_RESYNC_REPLY)
+    _check_id(error, "error")
+    ftype = codes.T_ERROR if error else codes.T_RESYNC_REPLY
+    buf = _header(box_id, 0, ftype)
     start = len(buf)
     buf.extend(nonce)
+    if error:
+        put_uvarint(buf, error)
     put_uvarint(buf, last_counter)
     put_uvarint(buf, time)
-    put_uvarint(buf, last_seq)
-    return _seal(buf, start, box_key, box_id, 0, codes.T_RESYNC_REPLY)
+    if not error:
+        put_uvarint(buf, last_seq)
+    return _seal(buf, start, box_key, box_id, 0, ftype)
 
 
 def decode_resync_reply(data, box_id, nonce, box_key):
     """Box side: -> {"error": 0, "last_counter", "time", "last_seq"} (the box sets its counter to
     max(own, last_counter + 1) and its next journal sequence to max(own, last_seq + 1)). A reply without
-    last_seq (a server older than the field) reads as last_seq 0. An authenticated error frame (e.g.
-    ERR_BOX_DISABLED) comes back as {"error": code, "last_counter", "time", "last_seq": 0}."""
+    last_seq (a server older than the field) reads as last_seq 0. An authenticated error frame that echoes
+    the nonce (e.g. ERR_BOX_DISABLED) comes back as {"error": code, "last_counter", "time", "last_seq": 0};
+    one that does not (replayed, or from a server older than the binding) raises ERR_NONCE."""
     got_box, got_counter, ftype, start = _reply_header(data, box_id, 0)
     payload = _open(data, got_box, got_counter, ftype, start, box_key)
     if got_box != box_id:
         raise ProtocolError(ERR_WRONG_BOX, "reply for box %d" % got_box, got_box, got_counter, True)
     try:
         reader = Reader(payload)
-        if ftype == codes.T_ERROR and got_counter == 0:
+        if ftype not in (codes.T_RESYNC_REPLY, codes.T_ERROR) or got_counter != 0:
+            raise ProtocolError(ERR_TYPE, "type 0x%02x" % ftype)
+        if reader.remaining() < NONCE_BYTES or not equal(reader.take(NONCE_BYTES), nonce):
+            raise ProtocolError(ERR_NONCE, "nonce not echoed")
+        if ftype == codes.T_ERROR:
             result = {"error": reader.uvarint(), "last_counter": reader.uvarint(), "time": reader.uvarint(),
                       "last_seq": 0}
-        elif ftype == codes.T_RESYNC_REPLY:
-            if not equal(reader.take(NONCE_BYTES), nonce):
-                raise ProtocolError(ERR_NONCE, "nonce not echoed")
+        else:
             result = {"error": ERR_NONE, "last_counter": reader.uvarint(), "time": reader.uvarint(),
                       "last_seq": reader.uvarint() if reader.remaining() else 0}
-        else:
-            raise ProtocolError(ERR_TYPE, "type 0x%02x" % ftype)
         if reader.remaining():
             raise ProtocolError(ERR_MALFORMED, "trailing bytes")
     except ProtocolError as exc:

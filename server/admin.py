@@ -18,7 +18,7 @@ from server import charts, forms, permissions, timeutil
 from server.auth import client_address, role_required, scope_department
 from server.db import get_db, rows, scalar, write
 from server.queries import agents as agents_q
-from server.queries import audit, boxes, equipment, org, positions, problems, reports, reservations, trips
+from server.queries import alerts, audit, boxes, equipment, org, positions, problems, reports, reservations, trips
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 log = logging.getLogger(__name__)
@@ -560,6 +560,19 @@ def audit_log_csv():
                     e["address"] or "", e["action"], e["target"] or "", e["before"] or "", e["after"] or ""])
     return Response("\ufeff" + out.getvalue(), mimetype="text/csv; charset=utf-8",
                     headers={"Content-Disposition": "attachment; filename=autopartage-journal-audit.csv"})
+
+@bp.route("/alertes", methods=("GET", "POST"))
+@role_required("admin")
+def alerts_page():
+    db = get_db()
+    if request.method == "POST":
+        errors = {}
+        alert_id = forms.integer(request.form, "alert_id", errors, "Alerte", minimum=1)
+        if errors or not alerts.mark_handled(db, alert_id, g.user["id"], int(time.time())):
+            abort(404)
+        flash("Alerte marquée comme traitée.")
+        return redirect(url_for("admin.alerts_page"))
+    return render_template("admin/alerts.html", alerts=alerts.recent(db))
 
 
 @bp.route("/problemes", methods=("GET", "POST"))

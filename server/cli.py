@@ -139,6 +139,20 @@ def box_register_command(box_id, plate, key_file):
     click.echo("Boîtier %d enregistré dans %s." % (box_id, vehicle["plate"]))
 
 
+@click.command("box-counters-restored")
+@with_appcontext
+@click.option("--days", type=click.IntRange(0, 3650), required=True,
+              help="Âge de la sauvegarde restaurée, en jours (arrondi au jour supérieur).")
+def box_counters_restored_command(days):
+    """Après la restauration d'une sauvegarde : avance le compteur anti-rejeu de chaque boîtier au-delà de
+    tout compteur utilisé depuis la sauvegarde (voir docs/security.md)."""
+    init_db()
+    db = _db()
+    with write(db):
+        n = boxes.advance_counters(db, days)
+    click.echo("Compteurs de %d boîtier(s) avancés de %d." % (n, (days + 1) * boxes.COUNTERS_PER_DAY))
+
+
 @click.command("box-command")
 @with_appcontext
 @click.argument("box_id", type=int)
@@ -213,5 +227,5 @@ def demo_data_command(password_file, seed):
 def init_app(app):
     for cmd in (import_fleet_command, import_agents_command, create_admin_command, purge_command,
                 maintenance_command, box_register_command, demo_data_command, box_command_command, box_disable_command,
-                box_enable_command):
+                box_enable_command, box_counters_restored_command):
         app.cli.add_command(cmd)

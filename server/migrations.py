@@ -461,6 +461,28 @@ def account_sessions(db):
     db.execute("ALTER TABLE agents ADD COLUMN must_change_password INTEGER NOT NULL DEFAULT 0")
 
 
+@migrations(name="0009_security_alerts")
+def security_alerts(db):
+    # Alerts for administrators (issue 13): kind 'badge_clone' = a badge presented on one car while the same
+    # agent's trip was running on another (server/queries/alerts.py). One row per (badge event, trip).
+    db.execute("""CREATE TABLE alerts (
+    id INTEGER PRIMARY KEY,
+    kind TEXT NOT NULL,
+    t INTEGER NOT NULL,
+    agent_id INTEGER REFERENCES agents(id),
+    vehicle_id INTEGER REFERENCES vehicles(id),
+    other_vehicle_id INTEGER REFERENCES vehicles(id),
+    badge_event_id INTEGER REFERENCES badge_events(id),
+    trip_id INTEGER REFERENCES trips(id),
+    created_at INTEGER NOT NULL,
+    handled_at INTEGER,
+    handled_by INTEGER REFERENCES agents(id),
+    UNIQUE (badge_event_id, trip_id)
+)""")
+    db.execute("CREATE INDEX alerts_t ON alerts(t)")
+    db.execute("CREATE INDEX badge_events_agent_t ON badge_events(agent_id, t)")
+
+
 def apply(db):
     """Apply every pending migration (idempotent)."""
     migrations.apply(db)

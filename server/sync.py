@@ -100,8 +100,13 @@ def handle(db, data, now, horizon_s=allowlist.DEFAULT_HORIZON_S, settings=None, 
     key = key_for_box(req.box_id)
     if boxes.is_disabled(db, req.box_id):  # revoked by an administrator: store nothing, say so (authenticated)
         last = sync_q.last_counter(db, req.box_id)
-        return Result(frame.encode_response(req.box_id, req.counter, {
-            "error": errors.ERR_BOX_DISABLED, "last_counter": last, "time": now}, key), errors.ERR_BOX_DISABLED, req)
+        disabled = errors.ERR_BOX_DISABLED
+        if req.type == codes.T_RESYNC:  # bound to this RESYNC's nonce: a recorded answer cannot be replayed
+            body = frame.encode_resync_reply(req.box_id, req.nonce, last, now, key, error=disabled)
+        else:
+            body = frame.encode_response(req.box_id, req.counter, {
+                "error": disabled, "last_counter": last, "time": now}, key)
+        return Result(body, disabled, req)
     if req.type == codes.T_RESYNC:
         last = sync_q.last_counter(db, req.box_id)
         last_seq = min(box_records.last_seq(db, req.box_id), frame.MAX_ID)

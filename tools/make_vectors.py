@@ -305,6 +305,13 @@ def response_vectors():
     v.append({"name": "resync_reply_without_last_seq", "note": "an older server's answer: last_seq reads 0",
               "kind": "resync_reply", "box_key": KEY.hex(), "box_id": BOX, "counter": 0, "nonce": NONCE.hex(),
               "hex": data.hex(), "response": got, "reencode": False})
+
+    data = frame.encode_resync_reply(BOX, NONCE, 57, T0 + 6000, KEY, error=errors.ERR_BOX_DISABLED)
+    got = frame.decode_resync_reply(data, BOX, NONCE, KEY)
+    assert got == {"error": errors.ERR_BOX_DISABLED, "last_counter": 57, "time": T0 + 6000, "last_seq": 0}
+    v.append({"name": "resync_error", "note": "a disabled box's RESYNC: an error frame that echoes the nonce",
+              "kind": "resync_reply", "box_key": KEY.hex(), "box_id": BOX, "counter": 0, "nonce": NONCE.hex(),
+              "hex": data.hex(), "response": got, "reencode": True})
     return v
 
 
@@ -380,6 +387,12 @@ def error_vectors():
         note="a replayed resync answer")
     add("resync_reply_bad_mac", "resync_reply", frame.encode_resync_reply(BOX, NONCE, 57, T0, OTHER_KEY),
         errors.ERR_BAD_MAC)
+    add("resync_error_wrong_nonce", "resync_reply",
+        frame.encode_resync_reply(BOX, b"\x00" * 8, 57, T0, KEY, error=errors.ERR_BOX_DISABLED), errors.ERR_NONCE,
+        note="a recorded error answer to an earlier resync, replayed")
+    add("resync_error_without_nonce", "resync_reply",
+        frame.encode_response(BOX, 0, {"error": errors.ERR_BOX_DISABLED, "last_counter": 57, "time": T0}, KEY),
+        errors.ERR_NONCE, counter=0, note="an error frame to counter 0 not bound to the nonce (older servers)")
     return v
 
 

@@ -21,6 +21,11 @@
 #    (REASON_RESERVATION): that is the car's current or next user, and refusing them because the box lost
 #    power would strand them. Every other reservation holder and every spot agent gets "box not ready"
 #    (REASON_CLOCK_UNKNOWN, 4 pulses: wait for the GPS); unknown badges are denied.
+# Standing entries (roles, on-the-spot) lapse on a box out of touch: when the last server answer is more
+# than `offline_days` old (app/clock.py offline_s, kept across reboots), they are ignored, so a badge the
+# server deactivated stops working even on a box out of coverage. Reservations keep their own windows.
+# A badge refused only because its standing entry lapsed gets "box not ready" (REASON_LIST_STALE, 4
+# pulses): the box needs a sync. Nothing here touches a running engine (app/immobilizer.py).
 from protocol import codes
 
 GRANTED = 1
@@ -146,11 +151,23 @@ def _unhex(text):
     return bytes(int(text[i:i + 2], 16) for i in range(0, len(text), 2))
 
 
-def decide(allow, badge, now, lower_bound, settings):
-    """The decision for one tap. now = epoch s or 0 (unknown); lower_bound = a time now is not before."""
+def decide(allow, badge, now, lower_bound, settings, offline_s=None):
+    """The decision for one tap. now = epoch s or 0 (unknown); lower_bound = a time now is not before;
+    offline_s = seconds since the last server answer (None: the box holds no record of one)."""
     if not allow.loaded:
         return Decision(NOT_READY, codes.REASON_NOT_READY)
     mine = allow.for_badge(badge)
+    if offline_s is not None and offline_s > settings.get("offline_days") * 86400:
+        booked = [e for e in mine if e["kind"] == codes.KIND_RESERVATION]
+        decision = _decide(allow, badge, booked, now, lower_bound, settings)
+        if len(booked) < len(mine) and not decision.granted:
+            return Decision(NOT_READY, codes.REASON_LIST_STALE)
+        return decision
+    return _decide(allow, badge, mine, now, lower_bound, settings)
+
+
+def _decide(allow, badge, mine, now, lower_bound, settings):
+    """decide() on `mine`, the entries of this badge still in force."""
     for entry in mine:
         if entry["kind"] == codes.KIND_ROLE:
             return Decision(GRANTED, codes.REASON_ROLE, 0, entry)

@@ -82,7 +82,8 @@ class Box:
             return access.Decision(access.NOT_READY, codes.REASON_NOT_READY)
         badge = keys.badge_hash(self.key, bytes(uid))
         now = self.clock.now()
-        decision = access.decide(self.allow, badge, now, self.clock.lower_bound(), self.settings)
+        decision = access.decide(self.allow, badge, now, self.clock.lower_bound(), self.settings,
+                                 self.clock.offline_s())
         now_ms = self.clock.ticks_ms()
         if self.imm.state == immobilizer.RELEASED:
             driver = self.trips.badge()
@@ -132,7 +133,7 @@ class Box:
         if fix.valid and fix.t:
             now = self.clock.now()
             if not now or abs(now - fix.t) > 5:
-                correction = self.clock.set(fix.t)
+                correction = self.clock.from_gps(fix.t)  # refused outside the trusted window
                 if correction is not None and (not now or abs(correction) > 60):
                     self._event(codes.EV_CLOCK_SET, correction)
         if not fix.valid:
@@ -171,11 +172,9 @@ class Box:
             self.journal.acknowledge(ack)
         t = response.get("time")
         if isinstance(t, int) and t:
-            now = self.clock.now()
-            if not now or abs(now - t) > 30:
-                correction = self.clock.set(t)
-                if correction is not None:
-                    self._event(codes.EV_CLOCK_SET, correction)
+            correction = self.clock.from_server(t)  # the reference: re-anchors even when it moves nothing
+            if correction is not None:
+                self._event(codes.EV_CLOCK_SET, correction)
         allow = response.get("allow")
         if allow:
             if self.allow.apply(allow):

@@ -12,6 +12,7 @@ SPEC = {
     "early_s": (900, 0, 7200),  # a reservation may start this much before its start time
     "late_s": (1800, 0, 14400),  # ... and still be taken this long after its end time
     "spot_gap_s": (3600, 0, 86400),  # on-the-spot only if no reservation starts within this time
+    "offline_days": (7, 1, 60),  # role and on-the-spot entries lapse after this long without a server answer
     # Trips and positions
     "pos_period_s": (30, 5, 600),  # position sample period while a trip is open
     # Sync

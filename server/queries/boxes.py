@@ -16,11 +16,13 @@ KEY_RE = re.compile(r"^[0-9a-f]{32}$")
 def register(db, box_id, vehicle_id, key_hex):
     """Register box `box_id` in vehicle `vehicle_id` with its 16-byte key (32 hex chars).
 
-    Re-registering a box (reflashed with a new key) replaces its key, resets its replay counter and
-    acknowledgement, and moves it to `vehicle_id` (a box previously in that vehicle is detached). Its
-    (box, seq) dedup rows are kept: the reflashed box learns the highest one from its RESYNC answer
-    (`last_seq`) and numbers its journal records above it, so none is taken for a duplicate.
-    Raises ValueError on a malformed key or box id.
+    Re-registering a box (reflashed, with a new key or the same one) replaces its key, resets its
+    acknowledgement and moves it to `vehicle_id` (a box previously in that vehicle is detached). Its replay
+    counter is KEPT: with the same key, a reset would let frames recorded before be replayed and make the
+    box (which learns the counter by RESYNC) and the server's replies encrypt again under (key, counter)
+    pairs already used. The box continues above it. Its (box, seq) dedup rows are kept too: the reflashed
+    box learns the highest one from its RESYNC answer (`last_seq`) and numbers its journal records above it,
+    so none is taken for a duplicate. Raises ValueError on a malformed key or box id.
     """
     key_hex = (key_hex or "").strip().lower()
     if not KEY_RE.match(key_hex):
@@ -30,7 +32,7 @@ def register(db, box_id, vehicle_id, key_hex):
     db.execute("UPDATE boxes SET vehicle_id = NULL WHERE vehicle_id = ? AND id != ?", (vehicle_id, box_id))
     db.execute(
         "INSERT INTO boxes (id, vehicle_id, key_hex) VALUES (?, ?, ?) ON CONFLICT(id) DO UPDATE SET "
-        "vehicle_id = excluded.vehicle_id, key_hex = excluded.key_hex, last_counter = 0, last_ack = 0, "
+        "vehicle_id = excluded.vehicle_id, key_hex = excluded.key_hex, last_ack = 0, "
         "allow_version = 0", (box_id, vehicle_id, key_hex))
     db.execute("DELETE FROM box_allow WHERE box_id = ?", (box_id,))
 
@@ -60,6 +62,24 @@ def set_disabled(db, box_id, disabled, now):
     cur = db.execute("UPDATE boxes SET disabled = ?, disabled_at = ? WHERE id = ?",
                      (1 if disabled else 0, int(now) if disabled else None, box_id))
     return cur.rowcount == 1
+
+
+# A box never uses more frame counters than this in a day: one per sync, and a box that keeps failing
+# retries at most about once a minute (backoff_max_s >= 60) plus its trip ends.
+COUNTERS_PER_DAY = 10000
+
+
+def advance_counters(db, days):
+    """After restoring the database from a backup `days` old: move every box's replay counter beyond any
+    counter it can have used since, so frames recorded meanwhile cannot be replayed and no counter is
+    accepted (nor answered with an encrypted reply) twice. A box below gets ERR_STALE once and continues
+    above (or learns it by RESYNC). Returns the number of boxes advanced."""
+    margin = (int(days) + 1) * COUNTERS_PER_DAY
+    cur = db.execute(
+        "UPDATE boxes "
+        "SET last_counter = min(last_counter + ?, ?)",
+        (margin, 0xFFFFFFFF - 1))
+    return cur.rowcount
 
 
 def vehicle_id(db, box_id):

@@ -111,3 +111,24 @@ def test_allow_list_persists():
     again = access.AllowList()
     assert again.load(fs, store)
     assert again.entries == allow.entries and again.version == 3 and again.loaded
+
+
+def test_role_and_spot_entries_lapse_on_a_box_out_of_touch_but_bookings_keep_their_window():
+    allow = _allow()
+    allow.apply({"version": 5, "full": False, "remove": [], "add": [
+        {"id": 7, "badge": A, "kind": codes.KIND_ROLE, "start": 0, "end": 0, "reservation": 0}]})
+    settings = Settings()
+    week = settings.offline_days * 86400
+    assert access.decide(allow, M, T, T, settings, week).reason == codes.REASON_ROLE
+    assert access.decide(allow, S, T + 3 * 3600, T, settings, week).reason == codes.REASON_SPOT
+    for badge, now in ((M, T), (S, T + 3 * 3600), (M, 0)):
+        d = access.decide(allow, badge, now, T, settings, week + 1)
+        assert d.outcome == access.NOT_READY and d.reason == codes.REASON_LIST_STALE, (badge, now, d)
+    # A holds a (lapsed) role and a booking: the booking still opens the car inside its window only
+    d = access.decide(allow, A, T, T, settings, week + 1)
+    assert d.granted and d.reason == codes.REASON_RESERVATION
+    assert access.decide(allow, A, T + 86400, T, settings, week + 1).reason == codes.REASON_LIST_STALE
+    # the server may shorten the delay like any other setting
+    short = Settings({"offline_days": 2})
+    assert access.decide(allow, M, T, T, short, 2 * 86400 + 1).reason == codes.REASON_LIST_STALE
+    assert Settings({"offline_days": 0}).offline_days == 7  # out of range: refused

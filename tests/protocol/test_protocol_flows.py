@@ -95,6 +95,20 @@ def test_an_old_resync_answer_replayed_to_the_box_is_refused():
     assert exc.code == errors.ERR_NONCE
 
 
+def test_a_recorded_resync_error_answer_replayed_to_a_later_resync_is_refused():
+    # An attacker records the ERR_BOX_DISABLED answer to one RESYNC and plays it back later (the box is
+    # enabled again): bound to the first nonce, it does not pass for the answer to the second one.
+    recorded = frame.encode_resync_reply(BOX, b"\x01" * 8, 40, 1750000000, KEY, error=errors.ERR_BOX_DISABLED)
+    assert frame.decode_resync_reply(recorded, BOX, b"\x01" * 8, KEY)["error"] == errors.ERR_BOX_DISABLED
+    exc = raises(errors.ProtocolError, frame.decode_resync_reply, recorded, BOX, b"\x02" * 8, KEY)
+    assert exc.code == errors.ERR_NONCE
+    # the unbound form an older server sent (an error frame to counter 0) is refused the same way
+    unbound = frame.encode_response(BOX, 0, {"error": errors.ERR_BOX_DISABLED, "last_counter": 40,
+                                             "time": 1750000000}, KEY)
+    exc = raises(errors.ProtocolError, frame.decode_resync_reply, unbound, BOX, b"\x02" * 8, KEY)
+    assert exc.code == errors.ERR_NONCE
+
+
 def test_garbage_gets_a_plain_error_the_box_cannot_mistake_for_an_answer():
     server = FakeServer()
     answer = server.handle(b"\x01\x0c\x05\x01garbage-garbage")

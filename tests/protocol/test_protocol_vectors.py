@@ -62,7 +62,7 @@ def test_response_vectors_decode_and_reencode_byte_exact():
             assert frame.decode_resync_reply(data, v["box_id"], nonce, _key(v)) == expected
             if v["reencode"]:
                 again = frame.encode_resync_reply(v["box_id"], nonce, expected["last_counter"], expected["time"],
-                                                  _key(v), expected["last_seq"])
+                                                  _key(v), expected["last_seq"], expected["error"])
                 assert again == data, v["name"]
             continue
         got = frame.decode_response(data, v["box_id"], v["counter"], _key(v))

@@ -40,6 +40,17 @@ def test_a_disabled_box_gets_box_disabled_to_a_resync_request(box, client, db):
     assert reply["error"] == errors.ERR_BOX_DISABLED
 
 
+def test_a_recorded_box_disabled_answer_cannot_be_replayed_to_a_later_resync(box, client, db):
+    boxes.set_disabled(db, BOX, True, 1000)
+    recorded = post(client, frame.encode_resync(BOX, b"\x01" * 8, KEY))
+    boxes.set_disabled(db, BOX, False, 2000)
+    nonce = b"\x02" * 8
+    post(client, frame.encode_resync(BOX, nonce, KEY))  # the real answer is dropped, the old one played back
+    with pytest.raises(errors.ProtocolError) as exc:
+        frame.decode_resync_reply(recorded, BOX, nonce, KEY)
+    assert exc.value.code == errors.ERR_NONCE
+
+
 def test_an_enabled_box_syncs_again_above_its_counter(box, db):
     assert box.sync()["error"] == 0
     boxes.set_disabled(db, BOX, True, 1000)

@@ -176,15 +176,16 @@ def test_the_resync_reply_carries_the_last_seq_stored_and_it_outlives_a_re_regis
     reply = frame.decode_resync_reply(post(client, frame.encode_resync(BOX, nonce, KEY)), BOX, nonce, KEY)
     assert (reply["error"], reply["last_counter"], reply["last_seq"]) == (0, 2, 10)
 
-    # reflashed with a new key and registered again (CLI box-register): counter reset, dedup rows kept
+    # reflashed with a new key and registered again (CLI box-register): counter and dedup rows kept
     other = bytes(range(100, 116))
     boxes.register(db, BOX, fleet.car, other.hex())
     state = dump(db)
     reply = frame.decode_resync_reply(post(client, frame.encode_resync(BOX, nonce, other)), BOX, nonce, other)
-    assert (reply["last_counter"], reply["last_seq"]) == (0, 10)
+    assert (reply["last_counter"], reply["last_seq"]) == (2, 10)
     assert dump(db) == state  # the exchange stores nothing
     reborn = Box(client, key=other)
-    reborn.seq = reply["last_seq"]  # the firmware numbers its journal above last_seq
+    reborn.counter = reply["last_counter"]  # the firmware continues above the server's counter
+    reborn.seq = reply["last_seq"]  # and numbers its journal above last_seq
     events = db.execute("SELECT count(*) FROM box_events WHERE box_id = ?", (BOX,)).fetchone()[0]
     answer = reborn.sync([reborn.record("event", t0 + 300, code=codes.EV_REBOOT, value=0)])
     assert answer["error"] == 0 and answer["ack"] == 11
