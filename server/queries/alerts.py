@@ -9,11 +9,12 @@ never reported, or reported only at its next boot (END_REBOOT), counts as runnin
 position (its start without one). Boxes out of coverage report late, so every run looks back
 `SCAN_WINDOW_S`; an (event, trip) pair raises one alert, once.
 
-Each new alert is also written to the audit log when the audit module is present (`_audit`).
+Each new alert is also written to the audit log (`_audit`).
 """
 
 from protocol import codes
 from server.db import rows, scalar, write
+from server.queries import audit
 
 KIND_BADGE_CLONE = "badge_clone"
 CLONE_MARGIN_S = 600
@@ -70,12 +71,7 @@ def detect_badge_clones(db, now, margin_s=CLONE_MARGIN_S, window_s=SCAN_WINDOW_S
 
 
 def _audit(db, alert):
-    """The alert in the append-only audit log too. `server.queries.audit` comes with the roles-and-sessions
-    part of issue 13 (another branch); until both are merged the alerts table above is the only record."""
-    try:
-        from server.queries import audit  # type: ignore[attr-defined]
-    except ImportError:
-        return
+    """The alert in the append-only audit log too, where it outlives the alert's own handling."""
     audit.record(db, "alert.badge_clone", target="agent:%d" % alert["agent_id"],
                  after={"alert": alert["id"], "t": alert["t"], "vehicle": alert["vehicle_id"],
                         "other_vehicle": alert["other_vehicle_id"], "trip": alert["trip_id"],

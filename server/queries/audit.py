@@ -28,6 +28,7 @@ ACTION_LABELS = {
     "box.command": "Commande à un boîtier",
     "box.disable": "Boîtier désactivé",
     "box.enable": "Boîtier réactivé",
+    "alert.badge_clone": "Alerte : badge sur deux véhicules à la fois",
 }
 
 

@@ -7,7 +7,7 @@ import pytest
 from test_sync_api import KEY, UID, Box
 
 from protocol import codes, keys
-from server.queries import alerts, boxes, maintenance, org
+from server.queries import alerts, audit, boxes, maintenance, org
 from server.queries.common import Rules
 
 OTHER_KEY = bytes(range(40, 56))
@@ -52,6 +52,8 @@ def test_a_badge_presented_on_a_second_car_during_a_trip_raises_one_alert(two_bo
     assert car_b.sync(_tap(car_b, t0 + 40 * 60))["error"] == 0  # her UID on car B 40 min into it
     assert _maintenance(db, t0 + 4 * 3600)["badge_clones"] == 1
     assert _maintenance(db, t0 + 4 * 3600 + 120)["badge_clones"] == 0  # raised once
+    [logged] = audit.entries(db, action="alert.badge_clone")
+    assert logged["target"] == "agent:%d" % fleet.agent
     [alert] = alerts.recent(db)
     assert (alert["agent_id"], alert["vehicle_id"], alert["plate"], alert["other_plate"]) == (
         fleet.agent, third, "IJ-789-KL", "AB-123-CD")
