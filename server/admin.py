@@ -15,7 +15,7 @@ import time
 from flask import Blueprint, Response, abort, flash, g, redirect, render_template, request, url_for
 
 from server import charts, forms, permissions, timeutil
-from server.auth import client_address, role_required, scope_department
+from server.auth import client_address, role_required, scope_department, start_session
 from server.db import get_db, rows, scalar, write
 from server.queries import agents as agents_q
 from server.queries import alerts, audit, boxes, equipment, org, positions, problems, reports, reservations, trips
@@ -346,6 +346,8 @@ def _agent_change(db, person, form, errors):
         self_service = agent_id == g.user["id"]
         agents_q.set_password(db, agent_id, pw, by_someone_else=not self_service)
         _audit(db, "agent.password_set", target)
+        if self_service:  # every other session of the account ends, this one goes on
+            start_session(agents_q.get(db, agent_id), int(time.time()))
         flash("Mot de passe défini : l'agent devra le changer à sa prochaine connexion." if not self_service
               else "Mot de passe défini.")
     elif action == "settings":

@@ -38,7 +38,8 @@ def _session_alive(user, now):
     return isinstance(started, int) and 0 <= now - started < current_app.config["SESSION_ABSOLUTE_HOURS"] * 3600
 
 
-def _start_session(user, now):
+def start_session(user, now):
+    """A fresh session (new CSRF token) for `user`, valid for their current session version."""
     session.clear()
     session["uid"] = user["id"]
     session["sv"] = user["session_version"]
@@ -154,7 +155,7 @@ def login():
                 error = "Adresse e-mail ou mot de passe incorrect."
             else:
                 agents_q.clear_failed_logins(db, key)
-                _start_session(user, now)
+                start_session(user, now)
                 target = safe_next(request.args.get("next"))
                 if target is None:
                     target = url_for("admin.index") if user["role"] != "agent" else url_for("booking.index")
@@ -200,7 +201,7 @@ def account():
                 errors["confirm"] = "Les deux saisies ne correspondent pas."
             if not errors:
                 agents_q.set_password(db, g.user["id"], new)  # ends every session of the account...
-                _start_session(agents_q.get(db, g.user["id"]), now)  # ...but this one goes on
+                start_session(agents_q.get(db, g.user["id"]), now)  # ...but this one goes on
                 flash("Mot de passe modifié : vos autres sessions sont fermées.")
                 return redirect(url_for("auth.account"))
         elif action == "ical":

@@ -35,7 +35,7 @@ def make_private(path):
     -shm files the database file's mode). An existing file readable by others is narrowed to 0600; an
     existing directory is never changed (it may be shared, like /tmp), only reported."""
     path = str(path)
-    if path == ":memory:":
+    if path in ("", ":memory:") or path.startswith("file:"):  # SQLite's temporary and URI forms
         return
     directory = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(directory):

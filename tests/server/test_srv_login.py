@@ -57,6 +57,18 @@ def test_a_password_change_ends_the_other_sessions_but_keeps_this_one(app, fleet
     assert stolen.get("/compte").status_code == 302
 
 
+def test_an_admin_setting_their_own_password_on_the_admin_page_stays_logged_in(app, client, db, fleet):
+    elsewhere = app.test_client()
+    login(elsewhere, fleet.email(fleet.admin))
+    token = login(client, fleet.email(fleet.admin))
+    r = client.post("/admin/agents/%d" % fleet.admin, data={"action": "password", "password": "mon-propre-secret",
+                                                            "csrf_token": token})
+    assert r.status_code == 302
+    assert client.get("/admin/").status_code == 200  # not sent to change it again: they chose it
+    assert elsewhere.get("/admin/").status_code == 302
+    assert agents_q.get(db, fleet.admin)["must_change_password"] == 0
+
+
 def test_deactivating_an_account_ends_its_sessions_at_once(app, client, db, fleet):
     victim = app.test_client()
     login(victim, fleet.email(fleet.agent))
