@@ -44,9 +44,12 @@ def index():
     dept = scope_department()
     now = int(time.time())
     stale = [b for b in boxes.list_boxes(db, dept) if not b["last_seen"] or b["last_seen"] < now - 86400]
+    out = trips.out_now(db, now, dept)
     return render_template("admin/index.html", vehicles=len(org.vehicles(db, dept, include_inactive=False)),
                            open_problems=len(problems.list_reports(db, dept, "open")), stale=stale,
-                           today=reservations.calendar(db, now - now % 86400, now - now % 86400 + 86400, dept))
+                           today=reservations.calendar(db, now - now % 86400, now - now % 86400 + 86400, dept),
+                           out=out, late=[t for t in out if t["late"]],
+                           box_silent=reservations.box_silent(db, now, dept))
 
 
 # -- departments and pools (administrator) -------------------------------------------------------------

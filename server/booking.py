@@ -55,7 +55,7 @@ def search():
         start, end = forms.slot(form, errors)
         if not errors:
             searched = True
-            cars = reservations.available(db, g.user, start, end)
+            cars = reservations.available(db, g.user, start, end, now)
             if request.method == "GET":
                 reservations.log_search(db, g.user["id"], now, start, end, len(cars))
             if request.method == "POST":

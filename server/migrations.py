@@ -394,6 +394,13 @@ def allow_list_stamps(db):
         db.execute("CREATE TRIGGER allow_stamp_%s %s BEGIN %s END" % (name, event, statements))
 
 
+@migrations(name="0010_reservation_box_silent")
+def reservation_box_silent(db):
+    # A booking past its no-show time whose car's box has not synced since: nobody knows whether it is
+    # being driven, so it is flagged for the managers (box_silent_at) instead of being released.
+    db.execute("ALTER TABLE reservations ADD COLUMN box_silent_at INTEGER")
+
+
 def apply(db):
     """Apply every pending migration (idempotent)."""
     migrations.apply(db)

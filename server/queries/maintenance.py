@@ -24,12 +24,14 @@ def purge_positions(db, now, retention_days):
 
 
 def run_due(db, now, rules, retention_days):
-    """Run what is due; returns {"no_show": n, "unplanned_extended": n, "late": n, "purged": n} (absent
-    keys: not due)."""
+    """Run what is due; returns {"no_show": n, "box_silent": n, "unplanned_extended": n, "late": n,
+    "purged": n} (absent keys: not due)."""
     done = {}
     if _due(db, MINUTE_KEY, now, 60):
         with write(db):
-            done["no_show"] = reservations.release_no_shows(db, now, rules.no_show_delay_s)
+            outcome = reservations.release_no_shows(db, now, rules.no_show_delay_s)
+            done["no_show"] = outcome["released"]
+            done["box_silent"] = outcome["flagged"]
             done["unplanned_extended"] = reservations.extend_open_unplanned(db, now)
         done["late"] = reservations.warn_late_returns(db, now, rules.late_warning_window_s)
     if _due(db, PURGE_KEY, now, 86400):
