@@ -401,6 +401,28 @@ def reservation_box_silent(db):
     db.execute("ALTER TABLE reservations ADD COLUMN box_silent_at INTEGER")
 
 
+@migrations(name="0010_vehicle_terms")
+def vehicle_terms(db):
+    # A vehicle's owning department and costs, by the month they apply from (valid_from: epoch of that
+    # month's first local midnight; 0 = since always). Reports read the terms in force at a month's start,
+    # so a change never rewrites a past month; vehicles keeps the terms in force now (org.apply_due_terms).
+    db.execute("""CREATE TABLE vehicle_terms (
+    id INTEGER PRIMARY KEY,
+    vehicle_id INTEGER NOT NULL REFERENCES vehicles(id),
+    valid_from INTEGER NOT NULL,
+    department_id INTEGER NOT NULL REFERENCES departments(id),
+    cost_per_km_cents INTEGER NOT NULL,
+    monthly_fixed_cents INTEGER NOT NULL,
+    created_at INTEGER NOT NULL DEFAULT (strftime('%s','now')),
+    created_by INTEGER REFERENCES agents(id),
+    UNIQUE (vehicle_id, valid_from)
+)""")
+    db.execute("""INSERT INTO vehicle_terms (vehicle_id, valid_from, department_id, cost_per_km_cents,
+    monthly_fixed_cents)
+SELECT id, 0, department_id, cost_per_km_cents, monthly_fixed_cents
+FROM vehicles""")
+
+
 def apply(db):
     """Apply every pending migration (idempotent)."""
     migrations.apply(db)

@@ -2,7 +2,7 @@
 the CNIL position purge (at most once a day). Triggered from a request hook and by `flask purge`."""
 
 from server.db import row, write
-from server.queries import positions, reservations
+from server.queries import org, positions, reservations
 
 MINUTE_KEY = "maintenance.minute"
 PURGE_KEY = "maintenance.purge"
@@ -33,6 +33,7 @@ def run_due(db, now, rules, retention_days):
             done["no_show"] = outcome["released"]
             done["box_silent"] = outcome["flagged"]
             done["unplanned_extended"] = reservations.extend_open_unplanned(db, now)
+            done["terms_applied"] = org.apply_due_terms(db, now)
         done["late"] = reservations.warn_late_returns(db, now, rules.late_warning_window_s)
     if _due(db, PURGE_KEY, now, 86400):
         done["purged"] = purge_positions(db, now, retention_days)

@@ -202,8 +202,26 @@ def close_unplanned(db, reservation_id, end):
 
 
 def mark_started(db, reservation_id, t):
-    """First badge-in of a reservation (a trip started under it): it will not be released as a no-show."""
+    """First badge-in of a reservation (a trip started under it): it will not be released as a no-show.
+
+    A booking released before the box reported the badge-in (the box still held it and let the agent
+    drive) is booked again: it was honoured, unless another booking of the car took its slot meanwhile.
+    """
     db.execute("UPDATE reservations SET started_at = coalesce(started_at, ?) WHERE id = ?", (t, reservation_id))
+    db.execute("""
+UPDATE reservations
+SET status = 'booked'
+WHERE id = :id
+  AND status = 'no_show'
+  AND NOT EXISTS (
+      SELECT 1
+      FROM reservations o
+      WHERE o.vehicle_id = reservations.vehicle_id
+        AND o.id != reservations.id
+        AND o.status = 'booked'
+        AND o.start < reservations.end
+        AND o.start > reservations.start - :span
+        AND o.end > reservations.start)""", {"id": reservation_id, "span": MAX_SPAN_S})
 
 
 # Bookings past their no-show time (`start + delay` before now) with no badge-in known to the server.
@@ -295,3 +313,16 @@ def extend_open_unplanned(db, now, margin_s=30 * 60):
                      "AND end < ? + 600 AND start > ? AND id IN (SELECT reservation_id FROM trips WHERE end IS NULL "
                      "AND reservation_id IS NOT NULL)", (now, margin_s, MAX_SPAN_S - 1, now, now - MAX_SPAN_S))
     return cur.rowcount
+
+
+def for_vehicle(db, vehicle_id, since, limit=30):
+    """The car's bookings ending after `since` (cancelled ones left out), soonest first, with the agent."""
+    return rows(db, """
+SELECT r.*, a.name AS agent_name
+FROM reservations r
+JOIN agents a ON a.id = r.agent_id
+WHERE r.vehicle_id = :vehicle
+  AND r.end > :since
+  AND r.status != 'cancelled'
+ORDER BY r.start
+LIMIT :limit""", {"vehicle": vehicle_id, "since": since, "limit": limit})

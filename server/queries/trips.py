@@ -100,7 +100,7 @@ def open_trip(db, box_id):
     return row(db, "SELECT * FROM trips WHERE box_id = ? AND end IS NULL ORDER BY start DESC LIMIT 1", (box_id,))
 
 
-def out_now(db, now, department_id=None):
+def out_now(db, now, department_id=None, vehicle_id=None):
     """Cars on the road (a trip started, not ended) with the driver, since when, and the booked end (`due`,
     None for an on-the-spot trip); `late` when that end has passed."""
     sql = """
@@ -114,5 +114,7 @@ WHERE t.end IS NULL
   AND t.start > :floor"""
     if department_id is not None:
         sql += "\n  AND (t.department_id = :department OR v.department_id = :department)"
+    if vehicle_id is not None:
+        sql += "\n  AND t.vehicle_id = :vehicle"
     return rows(db, sql + "\nORDER BY late DESC, t.start",
-                {"now": now, "floor": now - MAX_SPAN_S, "department": department_id})
+                {"now": now, "floor": now - MAX_SPAN_S, "department": department_id, "vehicle": vehicle_id})

@@ -276,3 +276,26 @@ def test_a_car_on_the_road_is_neither_offered_nor_bookable_for_a_slot_starting_s
     # a slot later in the day is still offered (the late return warning covers it)
     later = now + 4 * 3600
     assert "AB-123-CD" in {c["plate"] for c in reservations.available(db, agent2, later, later + 3600, now)}
+
+
+def test_a_released_booking_the_box_still_let_its_agent_drive_is_booked_again(db, fleet):
+    boxes.register(db, 7, fleet.car, KEY)
+    start = future(2)
+    res = reservations.create(db, fleet.agent, fleet.car, start, start + 3 * 3600, start - 3600, RULES)
+    due = start + RULES.no_show_delay_s
+    _sync(db, 7, 1, [], due + 60)  # synced after the no-show time, nobody had come: released
+    assert reservations.release_no_shows(db, due + 60, RULES.no_show_delay_s)["released"] == 1
+    # the agent comes late; the box had not synced since, its list still held the booking
+    _sync(db, 7, 2, _badge_in(1, due + 1800, res), due + 1860)
+    assert reservations.get(db, res)["status"] == "booked"
+    trips.record_end(db, 7, 1, due + 3600, 2000, 1000, 1)
+    # a released booking whose slot someone else took meanwhile stays released
+    later = start + 6 * 3600
+    gone = reservations.create(db, fleet.agent, fleet.car, later, later + 3600, start, RULES)
+    _sync(db, 7, 3, [], later + RULES.no_show_delay_s + 60)
+    reservations.release_no_shows(db, later + RULES.no_show_delay_s + 60, RULES.no_show_delay_s)
+    taken = reservations.create(db, fleet.agent2, fleet.car, later + 2400, later + 3600, later + 2000, RULES)
+    badge_in = _badge_in(10, later + 2500, gone)
+    badge_in[1]["trip"] = 2
+    _sync(db, 7, 4, badge_in, later + 2560)
+    assert reservations.get(db, gone)["status"] == "no_show" and reservations.get(db, taken)["status"] == "booked"
