@@ -61,19 +61,6 @@ def log_search(db, agent_id, t, start, end, found):
                (agent_id, t, start, end, found))
 
 
-def _check_slot(start, end, now, rules):
-    if end <= start:
-        raise RuleError("order", "La fin doit être après le début.")
-    if start < now - 5 * 60:
-        raise RuleError("past", "Le début de la réservation est déjà passé.")
-    if end - start < rules.min_duration_s:
-        raise RuleError("too_short", "Une réservation dure au moins %d minutes." % (rules.min_duration_s // 60))
-    if end - start > rules.max_duration_s:
-        raise RuleError("too_long", "Une réservation dure au plus %d heures." % (rules.max_duration_s // 3600))
-    if start > now + rules.horizon_s:
-        raise RuleError("horizon", "On ne peut pas réserver plus de %d jours à l'avance." % (rules.horizon_s // 86400))
-
-
 def _conflict(db, vehicle_id, start, end, exclude_id=0):
     return scalar(db, "SELECT id FROM reservations WHERE vehicle_id = ? AND status = 'booked' AND start < ? "
                   "AND start > ? AND end > ? AND id != ? LIMIT 1",
@@ -92,7 +79,7 @@ def create(db, agent_id, vehicle_id, start, end, now, rules, purpose="", destina
     Every rule is checked inside one BEGIN IMMEDIATE transaction together with the insert, so of many
     concurrent requests for one slot exactly one wins.
     """
-    _check_slot(start, end, now, rules)
+    rules.check_slot(start, end, now)
     with write(db):
         vehicle = row(db, "SELECT id, active FROM vehicles WHERE id = ?", (vehicle_id,))
         if vehicle is None or not vehicle["active"]:
