@@ -19,6 +19,7 @@ from server.auth import client_address, role_required, scope_department, start_s
 from server.db import get_db, rows, scalar, write
 from server.queries import agents as agents_q
 from server.queries import alerts, audit, boxes, equipment, org, positions, problems, reports, reservations, trips
+from server.queries.common import RuleError
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 log = logging.getLogger(__name__)
@@ -50,9 +51,12 @@ def index():
     dept = scope_department()
     now = int(time.time())
     stale = [b for b in boxes.list_boxes(db, dept) if not b["last_seen"] or b["last_seen"] < now - 86400]
+    out = trips.out_now(db, now, dept)
     return render_template("admin/index.html", vehicles=len(org.vehicles(db, dept, include_inactive=False)),
                            open_problems=len(problems.list_reports(db, dept, "open")), stale=stale,
-                           today=reservations.calendar(db, now - now % 86400, now - now % 86400 + 86400, dept))
+                           today=reservations.calendar(db, now - now % 86400, now - now % 86400 + 86400, dept),
+                           out=out, late=[t for t in out if t["late"]],
+                           box_silent=reservations.box_silent(db, now, dept))
 
 
 # -- departments and pools (administrator) -------------------------------------------------------------
@@ -141,9 +145,13 @@ def vehicles():
         if dept_id and not scalar(db, "SELECT 1 FROM departments WHERE id = ?", (dept_id,)):
             errors["department_id"] = "Direction : choisissez une direction de la liste."
         if not errors:
-            org.upsert_vehicle(db, plate, model, pool_id, dept_id, rate, fixed, seats)
-            flash("Véhicule %s enregistré." % org.normalize_plate(plate))
-            return redirect(url_for("admin.vehicles"))
+            try:
+                vehicle_id = org.add_vehicle(db, plate, model, pool_id, dept_id, rate, fixed, seats)
+            except RuleError as exc:
+                errors["plate"] = exc.message
+            else:
+                flash("Véhicule %s ajouté." % org.normalize_plate(plate))
+                return redirect(url_for("admin.vehicle", vehicle_id=vehicle_id))
     return render_template("admin/vehicles.html", vehicles=org.vehicles(db, dept), errors=errors, values=request.form,
                            pools=[(p["id"], p["name"]) for p in org.pools(db)], departments=_dept_options(db)), (
         400 if errors else 200)
@@ -675,3 +683,7 @@ def evaluation():
 
 
 __all__ = ["bp", "rows"]
+
+
+# The vehicle pages live in their own module, on this blueprint.
+from server import admin_vehicles  # noqa: E402,F401

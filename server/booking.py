@@ -37,6 +37,18 @@ def _values(form, now):
     return values
 
 
+def _slot(form, errors, now, minimum=True):
+    """The slot of a search form, checked against the booking rules before anything is listed: a slot in
+    the past, too long or beyond the horizon gets the rule's message (in `errors`) and no list."""
+    start, end = forms.slot(form, errors)
+    if not errors:
+        try:
+            _rules().check_slot(start, end, now, minimum=minimum)
+        except RuleError as exc:
+            errors["end" if exc.code in ("too_short", "too_long") else "date"] = exc.message
+    return start, end
+
+
 @bp.get("/")
 @login_required
 def index():
@@ -52,10 +64,10 @@ def search():
     values = _values(form, now)
     errors, cars, searched = {}, None, False
     if "date" in form:
-        start, end = forms.slot(form, errors)
+        start, end = _slot(form, errors, now)
         if not errors:
             searched = True
-            cars = reservations.available(db, g.user, start, end)
+            cars = reservations.available(db, g.user, start, end, now)
             if request.method == "GET":
                 reservations.log_search(db, g.user["id"], now, start, end, len(cars))
             if request.method == "POST":
@@ -189,7 +201,7 @@ def equipment():
     values = _values(form, now)
     errors, items = {}, None
     if "date" in form:
-        start, end = forms.slot(form, errors)
+        start, end = _slot(form, errors, now, minimum=False)
         if not errors:
             items = equipment_q.available(db, start, end)
             if request.method == "POST":

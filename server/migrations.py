@@ -482,6 +482,34 @@ def security_alerts(db):
     db.execute("CREATE INDEX alerts_t ON alerts(t)")
     db.execute("CREATE INDEX badge_events_agent_t ON badge_events(agent_id, t)")
 
+@migrations(name="0010_reservation_box_silent")
+def reservation_box_silent(db):
+    # A booking past its no-show time whose car's box has not synced since: nobody knows whether it is
+    # being driven, so it is flagged for the managers (box_silent_at) instead of being released.
+    db.execute("ALTER TABLE reservations ADD COLUMN box_silent_at INTEGER")
+
+
+@migrations(name="0010_vehicle_terms")
+def vehicle_terms(db):
+    # A vehicle's owning department and costs, by the month they apply from (valid_from: epoch of that
+    # month's first local midnight; 0 = since always). Reports read the terms in force at a month's start,
+    # so a change never rewrites a past month; vehicles keeps the terms in force now (org.apply_due_terms).
+    db.execute("""CREATE TABLE vehicle_terms (
+    id INTEGER PRIMARY KEY,
+    vehicle_id INTEGER NOT NULL REFERENCES vehicles(id),
+    valid_from INTEGER NOT NULL,
+    department_id INTEGER NOT NULL REFERENCES departments(id),
+    cost_per_km_cents INTEGER NOT NULL,
+    monthly_fixed_cents INTEGER NOT NULL,
+    created_at INTEGER NOT NULL DEFAULT (strftime('%s','now')),
+    created_by INTEGER REFERENCES agents(id),
+    UNIQUE (vehicle_id, valid_from)
+)""")
+    db.execute("""INSERT INTO vehicle_terms (vehicle_id, valid_from, department_id, cost_per_km_cents,
+    monthly_fixed_cents)
+SELECT id, 0, department_id, cost_per_km_cents, monthly_fixed_cents
+FROM vehicles""")
+
 
 def apply(db):
     """Apply every pending migration (idempotent)."""

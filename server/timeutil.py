@@ -48,6 +48,17 @@ def month_bounds(year, month):
     return int(start.timestamp()), int(nxt.timestamp())
 
 
+def month_start(epoch):
+    """Epoch of the first local midnight of `epoch`'s month."""
+    d = local(epoch)
+    return month_bounds(d.year, d.month)[0]
+
+
+def next_month_start(epoch):
+    d = local(epoch)
+    return month_bounds(d.year, d.month)[1]
+
+
 def month_label(year, month):
     return "%s %d" % (MONTHS[month - 1], year)
 

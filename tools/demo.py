@@ -221,7 +221,11 @@ class Demo:
         try:
             row = db.execute("SELECT count(*), coalesce(sum(distance_m), 0) FROM trips WHERE box_id >= 101 "
                              "AND box_id < ?", (101 + len(self.boxes),)).fetchone()
-            return row[0], row[1]
+            # bookings a trip was driven under, and those of them the server released as no-shows (must be 0)
+            driven = db.execute("SELECT count(*), coalesce(sum(status = 'no_show'), 0) FROM reservations "
+                                "WHERE unplanned = 0 AND id IN (SELECT reservation_id FROM trips WHERE box_id >= 101 "
+                                "AND box_id < ?)", (101 + len(self.boxes),)).fetchone()
+            return row[0], row[1], driven[0], driven[1]
         finally:
             db.conn.close()
 
@@ -302,9 +306,11 @@ def main(argv=None):
     finally:
         try:
             if demo.server is not None and os.path.exists(demo.db_path):
-                trips, metres = demo.summary()
+                trips, metres, driven, no_show = demo.summary()
                 say("trips_on_server: %d" % trips)
                 say("km_on_server: %.1f" % (metres / 1000))
+                say("driven_bookings: %d" % driven)
+                say("driven_bookings_released_as_no_show: %d" % no_show)
                 if args.once and trips == 0:
                     status = 1
         except Exception as exc:

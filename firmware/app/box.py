@@ -28,6 +28,7 @@ class Box:
         self.on_relay = on_relay  # e.g. the LED steady state
         self.ready = False
         self.sync_wanted = 0  # a reason to sync soon (bitmask of WANT_*), cleared by the sync client
+        self.start_sync_ms = 0  # WANT_TRIP_START: the sync is due from this tick (the engine cranked by then)
         self.last_fix_ms = None
         self.resets = 0
         self.reset_cause = 0
@@ -70,6 +71,13 @@ class Box:
     def odo_m(self):
         return self.odometer.total_m if self.odometer is not None else self.trips.odo_m
 
+    def _trip_opened(self, badge, reservation):
+        """Open a trip and plan a short sync soon after: until the server hears of the badge-in it would
+        take the booking for a no-show, or the car for a free one."""
+        self.trips.open(badge, reservation, self.odo_m())
+        self.start_sync_ms = self.clock.ticks_ms() + self.settings.get("sync_after_start_s") * 1000
+        self.sync_wanted |= WANT_TRIP_START
+
     def _trip_ended(self, reason):
         if reason:
             self.trips.close(reason, self.odo_m())
@@ -100,7 +108,7 @@ class Box:
         self._journal_decision(badge, decision)
         if decision.granted:
             self.imm.release(now_ms)
-            self.trips.open(badge, decision.reservation, self.odo_m())
+            self._trip_opened(badge, decision.reservation)
             if self.odometer is not None and hasattr(self.odometer, "reset_trip"):
                 self.odometer.reset_trip()
         return decision
@@ -215,7 +223,7 @@ class Box:
                                            arg if isinstance(arg, int) and arg >= 0 else 0)
                 self._journal_decision(trips.NO_BADGE, decision)
                 self.imm.release(self.clock.ticks_ms())
-                self.trips.open(trips.NO_BADGE, decision.reservation, self.odo_m())
+                self._trip_opened(trips.NO_BADGE, decision.reservation)
         elif cmd == codes.CMD_BLOCK:
             # Withdraw the current release: the immobilizer arms as soon as it is safe (ignition off and a
             # fresh fix showing the car stopped), never while the engine runs; no grace time.
@@ -239,3 +247,4 @@ class Box:
 
 WANT_TRIP_END = 1
 WANT_DEMAND = 2
+WANT_TRIP_START = 4  # due at start_sync_ms, not at once

@@ -18,6 +18,7 @@ SPEC = {
     # Sync
     "sync_period_s": (21600, 300, 172800),  # periodic sync while parked (6 h)
     "sync_before_s": (900, 0, 7200),  # sync this long before a reservation starts
+    "sync_after_start_s": (60, 0, 900),  # sync this long after a trip opens: the server learns the car is out
     "backoff_min_s": (60, 10, 3600),
     "backoff_max_s": (3600, 60, 86400),
     "sync_timeout_s": (60, 10, 300),

@@ -10,10 +10,13 @@
 # records of a reflashed box are not taken for duplicates of its previous life's). A counter that is known
 # but stale (flash restored from an old image) is still repaired from the server's ERR_STALE error frame.
 #
-# When: SyncPlan.due() says why a sync is due (trip end, on demand, a reservation about to start,
+# When: SyncPlan.due() says why a sync is due (trip end, on demand, a trip opened a minute ago (a short
+# frame: the server must learn of the badge-in before it releases the booking as a no-show), a
+# reservation about to start,
 # periodic while parked, first sync after boot); failures back off exponentially with +-25 % jitter so
 # 44 boxes that lost the network together do not come back together.
 from app import store
+from app.box import WANT_DEMAND, WANT_TRIP_END, WANT_TRIP_START
 from protocol import codes, errors, frame
 
 COUNTER_FILE = "counter"
@@ -23,6 +26,7 @@ DUE_TRIP_END = 2
 DUE_DEMAND = 3
 DUE_RESERVATION = 4
 DUE_PERIODIC = 5
+DUE_TRIP_START = 6
 
 
 class SyncPlan:
@@ -38,10 +42,12 @@ class SyncPlan:
         """Why a sync is due now (DUE_*), or 0."""
         if self.failures and now_ms < self.next_try_ms:
             return 0
-        if box.sync_wanted & 1:
+        if box.sync_wanted & WANT_TRIP_END:
             return DUE_TRIP_END
-        if box.sync_wanted:
+        if box.sync_wanted & WANT_DEMAND:
             return DUE_DEMAND
+        if box.sync_wanted & WANT_TRIP_START and now_ms >= box.start_sync_ms:
+            return DUE_TRIP_START
         if self.last_ok_ms is None:
             return DUE_BOOT
         start = box.next_reservation_start()
@@ -62,6 +68,8 @@ class SyncPlan:
         if self.failures and now_ms < self.next_try_ms:
             return self.next_try_ms - now_ms  # the backoff ends first: whatever is wanted is looked at then
         waits = []
+        if box.sync_wanted & WANT_TRIP_START:
+            waits.append(box.start_sync_ms - now_ms)
         start = box.next_reservation_start()
         if start and start != self.prepared_for:
             waits.append((start - self.settings.get("sync_before_s") - box.clock.now()) * 1000)
@@ -251,7 +259,7 @@ class SyncClient:
                 self.counter = last
                 self._save()
                 self.box._event(codes.EV_COUNTER_RESYNC, self.counter + 1)
-                self.box.sync_wanted |= 2  # go again at once with the repaired counter
+                self.box.sync_wanted |= WANT_DEMAND  # go again at once with the repaired counter
                 self.retry_now = True
             else:
                 self.box._event(codes.EV_PROTOCOL_ERROR, error)
@@ -266,9 +274,9 @@ class SyncClient:
             if not self.box.allow.version and not response.get("allow"):
                 # A reflashed box reports allow 0 and rx 0, which the server reads as "an older box holding
                 # what it was last sent": now that rx is set, the next request gets the full list.
-                self.box.sync_wanted |= 2
+                self.box.sync_wanted |= WANT_DEMAND
         if self.sent < self.offered:
-            self.box.sync_wanted |= 2  # more records than one frame holds: go again at once
+            self.box.sync_wanted |= WANT_DEMAND  # more records than one frame holds: go again at once
         self.last_error = 0
         return True
 

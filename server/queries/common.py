@@ -31,6 +31,21 @@ class Rules:
         self.no_show_delay_s = no_show_delay_s
         self.late_warning_window_s = late_warning_window_s
 
+    def check_slot(self, start, end, now, minimum=True):
+        """Raise RuleError (`order`, `past`, `too_short`, `too_long`, `horizon`) when [start, end) may not be
+        booked; a search runs it before listing anything (cars and equipment alike)."""
+        if end <= start:
+            raise RuleError("order", "La fin doit être après le début.")
+        if start < now - 5 * 60:
+            raise RuleError("past", "Le début de la réservation est déjà passé.")
+        if minimum and end - start < self.min_duration_s:
+            raise RuleError("too_short", "Une réservation dure au moins %d minutes." % (self.min_duration_s // 60))
+        if end - start > self.max_duration_s:
+            raise RuleError("too_long", "Une réservation dure au plus %d heures." % (self.max_duration_s // 3600))
+        if start > now + self.horizon_s:
+            raise RuleError("horizon", "On ne peut pas réserver plus de %d jours à l'avance."
+                            % (self.horizon_s // 86400))
+
     @classmethod
     def from_config(cls, config):
         return cls(

@@ -27,14 +27,7 @@ def available(db, start, end):
 
 def book(db, equipment_id, agent_id, start, end, now, rules):
     """Book an item; raises RuleError (`order`, `past`, `too_long`, `horizon`, `overlap`, `not_found`)."""
-    if end <= start:
-        raise RuleError("order", "La fin doit être après le début.")
-    if start < now - 5 * 60:
-        raise RuleError("past", "Le début de la réservation est déjà passé.")
-    if end - start > rules.max_duration_s:
-        raise RuleError("too_long", "Une réservation dure au plus %d heures." % (rules.max_duration_s // 3600))
-    if start > now + rules.horizon_s:
-        raise RuleError("horizon", "On ne peut pas réserver plus de %d jours à l'avance." % (rules.horizon_s // 86400))
+    rules.check_slot(start, end, now, minimum=False)
     with write(db):
         if not scalar(db, "SELECT 1 FROM equipment WHERE id = ? AND active = 1", (equipment_id,)):
             raise RuleError("not_found", "Matériel introuvable.")

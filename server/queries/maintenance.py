@@ -3,7 +3,7 @@ most once a minute),
 the CNIL position purge (at most once a day). Triggered from a request hook and by `flask purge`."""
 
 from server.db import row, write
-from server.queries import alerts, positions, reservations
+from server.queries import alerts, org, positions, reservations
 
 MINUTE_KEY = "maintenance.minute"
 PURGE_KEY = "maintenance.purge"
@@ -25,13 +25,17 @@ def purge_positions(db, now, retention_days):
 
 
 def run_due(db, now, rules, retention_days):
-    """Run what is due; returns {"no_show": n, "unplanned_extended": n, "late": n, "badge_clones": n,
+    """Run what is due; returns {"no_show": n, "box_silent": n, "unplanned_extended": n, "late": n,
+    "badge_clones": n,
     "purged": n} (absent keys: not due)."""
     done = {}
     if _due(db, MINUTE_KEY, now, 60):
         with write(db):
-            done["no_show"] = reservations.release_no_shows(db, now, rules.no_show_delay_s)
+            outcome = reservations.release_no_shows(db, now, rules.no_show_delay_s)
+            done["no_show"] = outcome["released"]
+            done["box_silent"] = outcome["flagged"]
             done["unplanned_extended"] = reservations.extend_open_unplanned(db, now)
+            done["terms_applied"] = org.apply_due_terms(db, now)
         done["late"] = reservations.warn_late_returns(db, now, rules.late_warning_window_s)
         done["badge_clones"] = len(alerts.detect_badge_clones(db, now))
     if _due(db, PURGE_KEY, now, 86400):

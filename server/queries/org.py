@@ -1,6 +1,9 @@
 """Departments, pools, vehicles and habilitations (who may use which pool)."""
 
 from server.db import row, rows, scalar, write
+from server.queries import common
+from server.queries.common import RuleError
+from server.timeutil import month_start
 
 
 def departments(db):
@@ -73,20 +76,115 @@ def normalize_plate(plate):
     return plate.strip().upper().replace(" ", "-")
 
 
-def upsert_vehicle(db, plate, model, pool_id, department_id, cost_per_km_cents, monthly_fixed_cents, seats=5):
-    """Create the vehicle `plate` or update its fields; returns its id."""
+def plate_key(plate):
+    """What identifies a plate: letters and digits, upper case (« ab 123-cd » is AB-123-CD)."""
+    return "".join(c for c in plate.upper() if c.isalnum())
+
+
+def vehicle_by_plate_key(db, plate):
+    """The vehicle whose plate is `plate` up to case, spaces and dashes, or None."""
+    return row(db, """
+SELECT id, plate
+FROM vehicles
+WHERE replace(replace(upper(plate), '-', ''), ' ', '') = ?""", (plate_key(plate),))
+
+
+def add_vehicle(db, plate, model, pool_id, department_id, cost_per_km_cents, monthly_fixed_cents, seats=5):
+    """Create a vehicle; RuleError `plate_exists` when the plate is already known (never overwrites)."""
     plate = normalize_plate(plate)
     with write(db):
-        found = row(db, "SELECT id FROM vehicles WHERE plate = ?", (plate,))
+        found = vehicle_by_plate_key(db, plate)
         if found:
-            db.execute("UPDATE vehicles SET model=?, pool_id=?, department_id=?, cost_per_km_cents=?, "
-                       "monthly_fixed_cents=?, seats=? WHERE id=?",
-                       (model, pool_id, department_id, cost_per_km_cents, monthly_fixed_cents, seats, found["id"]))
-            return found["id"]
-        return db.execute("INSERT INTO vehicles (plate, model, pool_id, department_id, cost_per_km_cents, "
-                          "monthly_fixed_cents, seats) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                          (plate, model, pool_id, department_id, cost_per_km_cents, monthly_fixed_cents,
-                           seats)).lastrowid
+            raise RuleError("plate_exists", "Le véhicule %s existe déjà : pour le modifier, ouvrez sa page."
+                            % found["plate"])
+        vehicle_id = db.execute("INSERT INTO vehicles (plate, model, pool_id, department_id, cost_per_km_cents, "
+                                "monthly_fixed_cents, seats) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                                (plate, model, pool_id, department_id, cost_per_km_cents, monthly_fixed_cents,
+                                 seats)).lastrowid
+        db.execute("INSERT INTO vehicle_terms (vehicle_id, valid_from, department_id, cost_per_km_cents, "
+                   "monthly_fixed_cents) VALUES (?, 0, ?, ?, ?)",
+                   (vehicle_id, department_id, cost_per_km_cents, monthly_fixed_cents))
+        return vehicle_id
+
+
+def update_vehicle(db, vehicle_id, model, pool_id, seats):
+    """What may change at once (not the costs nor the owner: change_terms)."""
+    db.execute("UPDATE vehicles SET model = ?, pool_id = ?, seats = ? WHERE id = ?",
+               (model, pool_id, seats, vehicle_id))
+
+
+def change_terms(db, vehicle_id, valid_from, department_id, cost_per_km_cents, monthly_fixed_cents, now,
+                 created_by=None):
+    """Owner department and costs from the month starting at `valid_from` (this month or later: RuleError
+    `past_month` otherwise). A second change for the same month replaces the first."""
+    if valid_from < month_start(now):
+        raise RuleError("past_month", "Un changement s'applique à partir du mois en cours au plus tôt : les "
+                        "rapports des mois passés ne changent pas.")
+    with write(db):
+        db.execute("""
+INSERT INTO vehicle_terms (vehicle_id, valid_from, department_id, cost_per_km_cents, monthly_fixed_cents,
+                           created_at, created_by)
+VALUES (?, ?, ?, ?, ?, ?, ?)
+ON CONFLICT (vehicle_id, valid_from) DO UPDATE
+SET department_id = excluded.department_id,
+    cost_per_km_cents = excluded.cost_per_km_cents,
+    monthly_fixed_cents = excluded.monthly_fixed_cents,
+    created_at = excluded.created_at,
+    created_by = excluded.created_by""",
+                   (vehicle_id, valid_from, department_id, cost_per_km_cents, monthly_fixed_cents, now, created_by))
+        apply_due_terms(db, now)
+
+
+def terms_history(db, vehicle_id):
+    """Every version of the vehicle's terms, newest first, with the department code."""
+    return rows(db, """
+SELECT t.*, d.code AS department_code
+FROM vehicle_terms t
+JOIN departments d ON d.id = t.department_id
+WHERE t.vehicle_id = ?
+ORDER BY t.valid_from DESC""", (vehicle_id,))
+
+
+# The terms in force at :at for the vehicle v (its latest version from before :at).
+TERMS_AT_SQL = """(
+    SELECT id
+    FROM vehicle_terms
+    WHERE vehicle_id = v.id
+      AND valid_from <= :at
+    ORDER BY valid_from DESC
+    LIMIT 1)"""
+
+
+def apply_due_terms(db, now):
+    """Copy the terms in force now into vehicles (what the pages and the scope of managers read)."""
+    return db.execute("""
+UPDATE vehicles AS v
+SET department_id = t.department_id,
+    cost_per_km_cents = t.cost_per_km_cents,
+    monthly_fixed_cents = t.monthly_fixed_cents
+FROM vehicle_terms AS t
+WHERE t.id = """ + TERMS_AT_SQL + """
+  AND (v.department_id != t.department_id
+       OR v.cost_per_km_cents != t.cost_per_km_cents
+       OR v.monthly_fixed_cents != t.monthly_fixed_cents)""", {"at": now}).rowcount
+
+
+def upsert_vehicle(db, plate, model, pool_id, department_id, cost_per_km_cents, monthly_fixed_cents, seats=5):
+    """Create the vehicle `plate` or update it (fleet import); returns its id. Costs and owner of a known
+    vehicle change from the current month (change_terms): past months' reports stay as they were."""
+    with write(db):
+        found = vehicle_by_plate_key(db, plate)
+        if found is None:
+            return add_vehicle(db, plate, model, pool_id, department_id, cost_per_km_cents, monthly_fixed_cents,
+                               seats)
+        update_vehicle(db, found["id"], model, pool_id, seats)
+        now = common.now()
+        current = vehicle(db, found["id"])
+        if (current["department_id"], current["cost_per_km_cents"], current["monthly_fixed_cents"]) != (
+                department_id, cost_per_km_cents, monthly_fixed_cents):
+            change_terms(db, found["id"], month_start(now), department_id, cost_per_km_cents, monthly_fixed_cents,
+                         now)
+        return found["id"]
 
 
 def set_vehicle_active(db, vehicle_id, active):

@@ -13,10 +13,13 @@ def create(db, vehicle_id, agent_id, kind, text, now, trip_id=None, reservation_
                       (vehicle_id, trip_id, reservation_id, agent_id, kind, text, now)).lastrowid
 
 
-def list_reports(db, department_id=None, status=None, limit=200):
+def list_reports(db, department_id=None, status=None, limit=200, vehicle_id=None):
     sql = ("SELECT p.*, v.plate, a.name AS agent_name FROM problem_reports p JOIN vehicles v ON v.id = p.vehicle_id "
            "JOIN agents a ON a.id = p.agent_id WHERE 1 = 1")
     params = []
+    if vehicle_id is not None:
+        sql += " AND p.vehicle_id = ?"
+        params.append(vehicle_id)
     if department_id is not None:
         sql += " AND v.department_id = ?"
         params.append(department_id)

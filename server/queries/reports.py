@@ -8,6 +8,7 @@ was not used). Usage rate = hours driven / working hours of the month (weekdays 
 import datetime
 
 from server.db import rows
+from server.queries import org
 from server.timeutil import TZ, local, working_hours
 
 
@@ -23,10 +24,15 @@ def monthly(db, start, end, department_id=None):
 
     With `department_id`, vehicles are limited to those the department owns or drove, departments to it.
     """
-    vehicles = {v["id"]: v for v in rows(db, "SELECT v.id, v.plate, v.model, v.department_id, d.code AS "
-                                         "department_code, v.cost_per_km_cents, v.monthly_fixed_cents FROM vehicles v "
-                                         "JOIN departments d ON d.id = v.department_id WHERE v.active = 1 OR v.id IN "
-                                         "(SELECT vehicle_id FROM trips WHERE start >= ? AND start < ?)", (start, end))}
+    # owner and costs as they were at the month's start (org.change_terms never rewrites a past month)
+    vehicles = {v["id"]: v for v in rows(db, """
+SELECT v.id, v.plate, v.model, t.department_id, d.code AS department_code, t.cost_per_km_cents,
+       t.monthly_fixed_cents
+FROM vehicles v
+JOIN vehicle_terms t ON t.id = """ + org.TERMS_AT_SQL + """
+JOIN departments d ON d.id = t.department_id
+WHERE v.active = 1
+   OR v.id IN (SELECT vehicle_id FROM trips WHERE start >= :at AND start < :end)""", {"at": start, "end": end})}
     depts = {d["id"]: d for d in rows(db, "SELECT id, code, name FROM departments")}
     base_hours = max(1, working_hours(start, end))
     per_v = {vid: {"trips": 0, "km_m": 0, "seconds": 0, "by_dept": {}} for vid in vehicles}
@@ -34,7 +40,7 @@ def monthly(db, start, end, department_id=None):
         if t["vehicle_id"] not in per_v:
             continue
         s = per_v[t["vehicle_id"]]
-        dept = t["department_id"] or t["owner_id"]
+        dept = t["department_id"] or vehicles[t["vehicle_id"]]["department_id"]
         dur = max(0, t["end"] - t["start"])
         s["trips"] += 1
         s["km_m"] += t["distance_m"]

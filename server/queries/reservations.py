@@ -1,12 +1,14 @@
 """Reservations: availability, booking rules (enforced in the writing transaction), no-shows, late returns.
 
 Rules (RuleError codes): dates (`order`, `past`, `too_short`, `too_long`, `horizon`), `not_habilitated`,
-`vehicle_unavailable`, `overlap` (another booking of the car), `agent_overlap` (the agent already has a
+`vehicle_unavailable`, `overlap` (another booking of the car), `on_road` (the car is being driven and the
+slot starts soon), `agent_overlap` (the agent already has a
 car then), `not_found`, `not_yours`, `started` (cannot cancel a started booking).
 """
 
 from server.db import row, rows, scalar, write
 from server.queries import agents as agents_q
+from server.queries import common
 from server.queries.common import MAX_SPAN_S, RuleError
 from server.timeutil import fmt
 
@@ -19,37 +21,44 @@ AVAILABLE_SQL = (
     "  SELECT h.pool_id FROM habilitations h WHERE h.agent_id = :agent OR h.department_id = :department) "
     "AND NOT EXISTS (SELECT 1 FROM reservations r WHERE r.vehicle_id = v.id AND r.status = 'booked' "
     "  AND r.start < :end AND r.start > :floor AND r.end > :start) "
+    "AND NOT (:start < :now + :margin AND " + "{on_road}) "
     "ORDER BY p.name, v.plate")
 
+# A car whose box reported a trip start and no end yet: it is on the road, whatever its bookings say.
+ON_ROAD_SQL = """EXISTS (
+    SELECT 1
+    FROM trips t
+    WHERE t.vehicle_id = {vehicle}
+      AND t.end IS NULL
+      AND t.start > :now - :span)"""
+# A car on the road is not offered for a slot starting within this of now (it may come back late).
+ON_ROAD_MARGIN_S = 30 * 60
+AVAILABLE_SQL = AVAILABLE_SQL.format(on_road=ON_ROAD_SQL.format(vehicle="v.id"))
 
-def available(db, agent, start, end, limit=None):
-    """Vehicles of the agent's habilitated pools with no booking overlapping [start, end).
+
+def available(db, agent, start, end, now=None, limit=None):
+    """Vehicles of the agent's habilitated pools with no booking overlapping [start, end), nor on the road
+    when the slot starts soon (an open trip: late return, or a booking that should not have been freed).
 
     `agent` is a dict with `id` and `department_id`. The NOT EXISTS probe walks the
     (vehicle_id, start, end) index between `start - MAX_SPAN_S` and `end` only.
     """
+    now = common.now() if now is None else now
     sql = AVAILABLE_SQL + (" LIMIT %d" % int(limit) if limit else "")
     return rows(db, sql, {"agent": agent["id"], "department": agent["department_id"], "start": start, "end": end,
-                          "floor": start - MAX_SPAN_S})
+                          "floor": start - MAX_SPAN_S, "now": now, "margin": ON_ROAD_MARGIN_S, "span": MAX_SPAN_S})
+
+
+def on_road(db, vehicle_id, now):
+    """True when the car has a trip open (started, not ended)."""
+    return bool(scalar(db, "SELECT " + ON_ROAD_SQL.format(vehicle=":vehicle"),
+                       {"vehicle": vehicle_id, "now": now, "span": MAX_SPAN_S}))
 
 
 def log_search(db, agent_id, t, start, end, found):
     """Remember a search and how many cars it found (pilot evaluation)."""
     db.execute("INSERT INTO searches (agent_id, t, start, end, found) VALUES (?, ?, ?, ?, ?)",
                (agent_id, t, start, end, found))
-
-
-def _check_slot(start, end, now, rules):
-    if end <= start:
-        raise RuleError("order", "La fin doit être après le début.")
-    if start < now - 5 * 60:
-        raise RuleError("past", "Le début de la réservation est déjà passé.")
-    if end - start < rules.min_duration_s:
-        raise RuleError("too_short", "Une réservation dure au moins %d minutes." % (rules.min_duration_s // 60))
-    if end - start > rules.max_duration_s:
-        raise RuleError("too_long", "Une réservation dure au plus %d heures." % (rules.max_duration_s // 3600))
-    if start > now + rules.horizon_s:
-        raise RuleError("horizon", "On ne peut pas réserver plus de %d jours à l'avance." % (rules.horizon_s // 86400))
 
 
 def _conflict(db, vehicle_id, start, end, exclude_id=0):
@@ -70,7 +79,7 @@ def create(db, agent_id, vehicle_id, start, end, now, rules, purpose="", destina
     Every rule is checked inside one BEGIN IMMEDIATE transaction together with the insert, so of many
     concurrent requests for one slot exactly one wins.
     """
-    _check_slot(start, end, now, rules)
+    rules.check_slot(start, end, now)
     with write(db):
         vehicle = row(db, "SELECT id, active FROM vehicles WHERE id = ?", (vehicle_id,))
         if vehicle is None or not vehicle["active"]:
@@ -84,6 +93,8 @@ def create(db, agent_id, vehicle_id, start, end, now, rules, purpose="", destina
             raise RuleError("not_habilitated", "Vous n'êtes pas habilité(e) à utiliser ce véhicule.")
         if _conflict(db, vehicle_id, start, end):
             raise RuleError("overlap", "Ce véhicule est déjà réservé sur ce créneau.")
+        if start < now + ON_ROAD_MARGIN_S and on_road(db, vehicle_id, now):
+            raise RuleError("on_road", "Ce véhicule est sur la route en ce moment : choisissez-en un autre.")
         if _agent_conflict(db, agent_id, start, end):
             raise RuleError("agent_overlap", "Vous avez déjà une réservation sur ce créneau.")
         return db.execute("INSERT INTO reservations (vehicle_id, agent_id, start, end, purpose, destination, "
@@ -178,15 +189,82 @@ def close_unplanned(db, reservation_id, end):
 
 
 def mark_started(db, reservation_id, t):
-    """First badge-in of a reservation (a trip started under it): it will not be released as a no-show."""
+    """First badge-in of a reservation (a trip started under it): it will not be released as a no-show.
+
+    A booking released before the box reported the badge-in (the box still held it and let the agent
+    drive) is booked again: it was honoured, unless another booking of the car took its slot meanwhile.
+    """
     db.execute("UPDATE reservations SET started_at = coalesce(started_at, ?) WHERE id = ?", (t, reservation_id))
+    db.execute("""
+UPDATE reservations
+SET status = 'booked'
+WHERE id = :id
+  AND status = 'no_show'
+  AND NOT EXISTS (
+      SELECT 1
+      FROM reservations o
+      WHERE o.vehicle_id = reservations.vehicle_id
+        AND o.id != reservations.id
+        AND o.status = 'booked'
+        AND o.start < reservations.end
+        AND o.start > reservations.start - :span
+        AND o.end > reservations.start)""", {"id": reservation_id, "span": MAX_SPAN_S})
+
+
+# Bookings past their no-show time (`start + delay` before now) with no badge-in known to the server.
+_NOT_STARTED = """
+WHERE status = 'booked'
+  AND started_at IS NULL
+  AND unplanned = 0
+  AND start < :now - :delay
+  AND start > :now - :delay - :span"""
+
+# ... whose car's box has not synced since that time: a badge-in may be waiting in its journal.
+_BOX_SILENT = """
+EXISTS (
+    SELECT 1
+    FROM boxes b
+    WHERE b.vehicle_id = reservations.vehicle_id
+      AND coalesce(b.last_seen, 0) < reservations.start + :delay)"""
 
 
 def release_no_shows(db, now, delay_s):
-    """Release bookings nobody badged in for within `delay_s` of their start; returns how many."""
-    cur = db.execute("UPDATE reservations SET status = 'no_show' WHERE status = 'booked' AND started_at IS NULL "
-                     "AND unplanned = 0 AND start < ? AND start > ?", (now - delay_s, now - delay_s - MAX_SPAN_S))
-    return cur.rowcount
+    """Release bookings nobody badged in for within `delay_s` of their start; returns
+    {"released": n, "flagged": n}.
+
+    Only the box knows of a badge-in until it syncs: a booking is released when its car's box has synced
+    after the no-show time without reporting one (or the car has no box, so nobody can badge in). A silent
+    box flags the booking (`box_silent_at`, shown to managers) and keeps it: the car may be on the road.
+    """
+    params = {"now": now, "delay": delay_s, "span": MAX_SPAN_S}
+    released = db.execute(
+        "UPDATE reservations\n"
+        "SET status = 'no_show'" + _NOT_STARTED + "\n"
+        "  AND NOT " + _BOX_SILENT, params).rowcount
+    flagged = db.execute(
+        "UPDATE reservations\n"
+        "SET box_silent_at = :now" + _NOT_STARTED + "\n"
+        "  AND box_silent_at IS NULL\n"
+        "  AND " + _BOX_SILENT, params).rowcount
+    return {"released": released, "flagged": flagged}
+
+
+def box_silent(db, now, department_id=None, limit=50):
+    """Bookings flagged because their car's box stayed silent past the no-show time, still unresolved."""
+    sql = """
+SELECT r.id, r.start, r.end, r.box_silent_at, v.id AS vehicle_id, v.plate, a.name AS agent_name, b.last_seen
+FROM reservations r
+JOIN vehicles v ON v.id = r.vehicle_id
+JOIN agents a ON a.id = r.agent_id
+LEFT JOIN boxes b ON b.vehicle_id = v.id
+WHERE r.box_silent_at IS NOT NULL
+  AND r.status = 'booked'
+  AND r.started_at IS NULL
+  AND r.start > :floor"""
+    if department_id is not None:
+        sql += "\n  AND (v.department_id = :department OR a.department_id = :department)"
+    return rows(db, sql + "\nORDER BY r.start\nLIMIT :limit",
+                {"floor": now - MAX_SPAN_S, "department": department_id, "limit": limit})
 
 
 def warn_late_returns(db, now, window_s):
@@ -222,3 +300,16 @@ def extend_open_unplanned(db, now, margin_s=30 * 60):
                      "AND end < ? + 600 AND start > ? AND id IN (SELECT reservation_id FROM trips WHERE end IS NULL "
                      "AND reservation_id IS NOT NULL)", (now, margin_s, MAX_SPAN_S - 1, now, now - MAX_SPAN_S))
     return cur.rowcount
+
+
+def for_vehicle(db, vehicle_id, since, limit=30):
+    """The car's bookings ending after `since` (cancelled ones left out), soonest first, with the agent."""
+    return rows(db, """
+SELECT r.*, a.name AS agent_name
+FROM reservations r
+JOIN agents a ON a.id = r.agent_id
+WHERE r.vehicle_id = :vehicle
+  AND r.end > :since
+  AND r.status != 'cancelled'
+ORDER BY r.start
+LIMIT :limit""", {"vehicle": vehicle_id, "since": since, "limit": limit})

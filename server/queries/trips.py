@@ -6,6 +6,7 @@ unknown). A trip with no reservation (on-the-spot) becomes an unplanned reservat
 
 from server.db import row, rows, write
 from server.queries import allowlist, reservations
+from server.queries.common import MAX_SPAN_S
 
 
 def record_start(db, box_id, box_trip, t, badge_hash, reservation_id, odo_m):
@@ -97,3 +98,23 @@ def list_trips(db, start, end, department_id=None, vehicle_id=None, limit=500):
 def open_trip(db, box_id):
     """The box's trip still open, or None."""
     return row(db, "SELECT * FROM trips WHERE box_id = ? AND end IS NULL ORDER BY start DESC LIMIT 1", (box_id,))
+
+
+def out_now(db, now, department_id=None, vehicle_id=None):
+    """Cars on the road (a trip started, not ended) with the driver, since when, and the booked end (`due`,
+    None for an on-the-spot trip); `late` when that end has passed."""
+    sql = """
+SELECT t.id, t.vehicle_id, t.start, v.plate, v.model, a.name AS agent_name, r.end AS due, r.unplanned,
+       (r.end IS NOT NULL AND r.unplanned = 0 AND r.end < :now) AS late
+FROM trips t
+JOIN vehicles v ON v.id = t.vehicle_id
+LEFT JOIN agents a ON a.id = t.agent_id
+LEFT JOIN reservations r ON r.id = t.reservation_id
+WHERE t.end IS NULL
+  AND t.start > :floor"""
+    if department_id is not None:
+        sql += "\n  AND (t.department_id = :department OR v.department_id = :department)"
+    if vehicle_id is not None:
+        sql += "\n  AND t.vehicle_id = :vehicle"
+    return rows(db, sql + "\nORDER BY late DESC, t.start",
+                {"now": now, "floor": now - MAX_SPAN_S, "department": department_id, "vehicle": vehicle_id})

@@ -344,3 +344,43 @@ def test_a_disabled_box_asks_again_once_a_day():
     plan = sync.SyncPlan(b.settings, lambda n: 0)
     assert plan.failed(0, errors.ERR_BOX_DISABLED) == 86400 * 1000
     assert plan.due(86400 * 1000 - 1, b) == 0 and plan.due(86400 * 1000, b) == sync.DUE_BOOT
+
+
+def test_a_badge_in_that_opens_a_trip_syncs_one_short_frame_soon_after():
+    b = _box(temp_dir("st"))
+    server = LoopServer()
+    c = _client(b)
+    plan = sync.SyncPlan(b.settings, lambda n: 0)
+    uid = b"\x04\x11\x22\x33"
+    b.apply_response({"allow": {"version": 1, "full": True, "remove": [], "add": [
+        {"id": 1, "badge": keys.badge_hash(KEY, uid), "kind": codes.KIND_RESERVATION, "start": T,
+         "end": T + 3600, "reservation": 41}]}})
+    assert _run(c.run_once(LoopModem(server), lambda csq: b.health("0.1.0", csq), "", 5000))
+    plan.succeeded(b.clock.ticks_ms(), sync.DUE_BOOT, b)
+    assert b.sync_wanted == 0 and b.journal.backlog() == 0
+    assert b.tap(uid).granted
+    delay_ms = b.settings.sync_after_start_s * 1000
+    now = b.clock.ticks_ms()
+    assert plan.due(now, b) == 0 and plan.next_due_ms(now, b) == delay_ms  # not during the cranking
+    b.clock.hal.advance(b.settings.sync_after_start_s)
+    assert plan.due(b.clock.ticks_ms(), b) == sync.DUE_TRIP_START
+    b.sync_wanted = 0  # what sync_task does when it starts the session
+    before = len(server.seen)
+    assert _run(c.run_once(LoopModem(server), lambda csq: b.health("0.1.0", csq), "", 5000))
+    sent = [server.seen[s] for s in sorted(server.seen)][before:]  # (MicroPython dicts are unordered)
+    # the badge-in and the trip it opened: one short frame the server reads as "the car is out"
+    assert [r["type"] for r in sent] == ["badge", "trip_start"]
+    assert sent[-1]["reservation"] == 41
+
+
+def test_a_trip_start_sync_does_not_hide_a_demand_or_a_trip_end():
+    b = _box(temp_dir("su"))
+    plan = sync.SyncPlan(b.settings, lambda n: 0)
+    plan.succeeded(b.clock.ticks_ms(), sync.DUE_BOOT, b)
+    b.start_sync_ms = b.clock.ticks_ms() + 60000
+    b.sync_wanted = box.WANT_TRIP_START
+    assert plan.due(b.clock.ticks_ms(), b) == 0
+    b.sync_wanted |= box.WANT_DEMAND
+    assert plan.due(b.clock.ticks_ms(), b) == sync.DUE_DEMAND
+    b.sync_wanted = box.WANT_TRIP_START | box.WANT_TRIP_END
+    assert plan.due(b.clock.ticks_ms(), b) == sync.DUE_TRIP_END

@@ -5,8 +5,8 @@ import threading
 import pytest
 from conftest import future
 
-from server import migrations
 from server.db import connect, init_db
+from server.migrations import migrations
 from server.queries import box_records, boxes, maintenance, positions, reservations, trips
 from server.queries.common import RuleError, Rules
 
@@ -19,8 +19,7 @@ def test_migrations_are_idempotent_and_keep_data(app, db, fleet):
         init_db()
         init_db()
     assert db.execute("SELECT count(*) FROM vehicles").fetchone()[0] == 2
-    # every migration applied once (counted from the list: other branches append theirs)
-    assert db.execute("SELECT count(*) FROM _sqlite_migrations").fetchone()[0] == len(migrations.migrations._migrations)
+    assert db.execute("SELECT count(*) FROM _sqlite_migrations").fetchone()[0] == len(migrations._migrations)
     assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
 
 
@@ -147,7 +146,8 @@ def test_trip_with_reservation_marks_it_started_and_no_show_releases_others(db, 
     idle = reservations.create(db, fleet.agent2, fleet.car, start + 7200, start + 10800, now, RULES)
     trips.record_start(db, 7, 1, start + 60, b"", used, 0)
     assert reservations.get(db, used)["started_at"] == start + 60
-    assert reservations.release_no_shows(db, start + 7200 + 31 * 60, RULES.no_show_delay_s) == 1
+    boxes.update_health(db, 7, {}, start + 7200 + 31 * 60)  # the box synced after the no-show time
+    assert reservations.release_no_shows(db, start + 7200 + 31 * 60, RULES.no_show_delay_s)["released"] == 1
     assert reservations.get(db, idle)["status"] == "no_show"
     assert reservations.get(db, used)["status"] == "booked"
 
@@ -199,10 +199,103 @@ def test_an_open_unplanned_trip_keeps_its_car_booked(db, fleet):
     res = trips.get(db, trip)["reservation_id"]
     now = t0 + 3 * 3600
     agent2 = {"id": fleet.agent2, "department_id": fleet.ddpp}
-    assert "AB-123-CD" in {c["plate"] for c in reservations.available(db, agent2, now, now + 600)}
+    # on the road: not offered, even before its reservation is extended
+    assert "AB-123-CD" not in {c["plate"] for c in reservations.available(db, agent2, now, now + 600, now)}
     assert reservations.extend_open_unplanned(db, now) == 1
     assert reservations.get(db, res)["end"] == now + 1800
     assert "AB-123-CD" not in {c["plate"] for c in reservations.available(db, agent2, now, now + 600)}
     trips.record_end(db, 7, 1, now + 60, 0, 1000, 1)
     assert reservations.get(db, res)["end"] == now + 60
     assert reservations.extend_open_unplanned(db, now + 7200) == 0
+
+
+def _sync(db, box_id, counter, records, now):
+    """One real sync frame from the box (protocol codec, server.sync.handle) at `now`."""
+    from protocol import frame
+    from server import sync
+
+    health = {"fw": "1.0.0", "csq": 17, "mv": 12600, "backlog": len(records), "gps": 1, "uptime": 60, "reset": 1}
+    result = sync.handle(db, frame.encode_request(box_id, counter, records, health, bytes.fromhex(KEY)), now)
+    assert frame.decode_response(result.body, box_id, counter, bytes.fromhex(KEY))["error"] == 0
+
+
+def _badge_in(seq, t, reservation_id):
+    from protocol import codes, keys
+
+    badge = keys.badge_hash(bytes.fromhex(KEY), bytes.fromhex("04a1b2c3d4e5f6"))
+    return [{"type": "badge", "seq": seq, "t": t, "badge": badge, "granted": True,
+             "reason": codes.REASON_RESERVATION},
+            {"type": "trip_start", "seq": seq + 1, "t": t, "trip": 1, "badge": badge, "reservation": reservation_id,
+             "odo_m": 1000}]
+
+
+def test_a_driven_booking_is_never_released_while_its_box_is_silent(db, fleet):
+    boxes.register(db, 7, fleet.car, KEY)
+    start = future(2)
+    res = reservations.create(db, fleet.agent, fleet.car, start, start + 3 * 3600, start - 3600, RULES)
+    _sync(db, 7, 1, [], start - 600)  # parked, before the booking
+    due = start + RULES.no_show_delay_s
+    # the agent badged in at start + 25 min; the box has not synced since: flagged, kept, car not offered
+    assert reservations.release_no_shows(db, due + 60, RULES.no_show_delay_s) == {"released": 0, "flagged": 1}
+    assert reservations.get(db, res)["status"] == "booked"
+    assert [r["id"] for r in reservations.box_silent(db, due + 60)] == [res]
+    agent2 = {"id": fleet.agent2, "department_id": fleet.ddpp}
+    assert "AB-123-CD" not in {c["plate"] for c in reservations.available(db, agent2, due + 120, due + 3600, due)}
+    # its sync arrives with the badge-in: started, never released, no longer flagged
+    _sync(db, 7, 2, _badge_in(1, start + 25 * 60, res), due + 120)
+    assert reservations.release_no_shows(db, due + 180, RULES.no_show_delay_s) == {"released": 0, "flagged": 0}
+    assert reservations.get(db, res)["status"] == "booked" and reservations.box_silent(db, due + 180) == []
+
+
+def test_a_booking_is_released_once_its_box_synced_after_the_no_show_time_without_a_badge_in(db, fleet):
+    boxes.register(db, 7, fleet.car, KEY)
+    start = future(2)
+    res = reservations.create(db, fleet.agent, fleet.car, start, start + 3600, start - 3600, RULES)
+    # a car without a box: nobody can badge in, its booking is released at the no-show time
+    boxless = reservations.create(db, fleet.agent2, fleet.car2, start, start + 3600, start - 3600, RULES)
+    due = start + RULES.no_show_delay_s
+    assert reservations.release_no_shows(db, due - 60, RULES.no_show_delay_s) == {"released": 0, "flagged": 0}
+    assert reservations.release_no_shows(db, due + 60, RULES.no_show_delay_s) == {"released": 1, "flagged": 1}
+    assert reservations.get(db, boxless)["status"] == "no_show" and reservations.get(db, res)["status"] == "booked"
+    _sync(db, 7, 1, [], due + 300)  # a periodic sync: nothing happened in the car
+    assert reservations.release_no_shows(db, due + 360, RULES.no_show_delay_s) == {"released": 1, "flagged": 0}
+    assert reservations.get(db, res)["status"] == "no_show"
+
+
+def test_a_car_on_the_road_is_neither_offered_nor_bookable_for_a_slot_starting_soon(db, fleet):
+    boxes.register(db, 7, fleet.car, KEY)
+    start = future(2)
+    first = reservations.create(db, fleet.agent, fleet.car, start, start + 3600, start - 3600, RULES)
+    _sync(db, 7, 1, _badge_in(1, start + 60, first), start + 120)
+    now = start + 3600 + 300  # its booking ended, the trip has not: a late return
+    agent2 = {"id": fleet.agent2, "department_id": fleet.ddpp}
+    assert "AB-123-CD" not in {c["plate"] for c in reservations.available(db, agent2, now, now + 3600, now)}
+    with pytest.raises(RuleError) as exc:
+        reservations.create(db, fleet.agent2, fleet.car, now + 60, now + 3600, now, RULES)
+    assert exc.value.code == "on_road"
+    # a slot later in the day is still offered (the late return warning covers it)
+    later = now + 4 * 3600
+    assert "AB-123-CD" in {c["plate"] for c in reservations.available(db, agent2, later, later + 3600, now)}
+
+
+def test_a_released_booking_the_box_still_let_its_agent_drive_is_booked_again(db, fleet):
+    boxes.register(db, 7, fleet.car, KEY)
+    start = future(2)
+    res = reservations.create(db, fleet.agent, fleet.car, start, start + 3 * 3600, start - 3600, RULES)
+    due = start + RULES.no_show_delay_s
+    _sync(db, 7, 1, [], due + 60)  # synced after the no-show time, nobody had come: released
+    assert reservations.release_no_shows(db, due + 60, RULES.no_show_delay_s)["released"] == 1
+    # the agent comes late; the box had not synced since, its list still held the booking
+    _sync(db, 7, 2, _badge_in(1, due + 1800, res), due + 1860)
+    assert reservations.get(db, res)["status"] == "booked"
+    trips.record_end(db, 7, 1, due + 3600, 2000, 1000, 1)
+    # a released booking whose slot someone else took meanwhile stays released
+    later = start + 6 * 3600
+    gone = reservations.create(db, fleet.agent, fleet.car, later, later + 3600, start, RULES)
+    _sync(db, 7, 3, [], later + RULES.no_show_delay_s + 60)
+    reservations.release_no_shows(db, later + RULES.no_show_delay_s + 60, RULES.no_show_delay_s)
+    taken = reservations.create(db, fleet.agent2, fleet.car, later + 2400, later + 3600, later + 2000, RULES)
+    badge_in = _badge_in(10, later + 2500, gone)
+    badge_in[1]["trip"] = 2
+    _sync(db, 7, 4, badge_in, later + 2560)
+    assert reservations.get(db, gone)["status"] == "no_show" and reservations.get(db, taken)["status"] == "booked"

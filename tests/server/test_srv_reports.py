@@ -4,6 +4,7 @@ equipment bookings; housekeeping triggered by requests."""
 import csv
 import html
 import io
+import time
 
 import pytest
 from conftest import future, login
@@ -89,6 +90,7 @@ def test_requests_release_no_shows_and_show_late_warnings(app, client, db, fleet
     start = future(-2)
     db.execute("INSERT INTO reservations (vehicle_id, agent_id, start, end, created_at) VALUES (?, ?, ?, ?, ?)",
                (fleet.car, fleet.agent, start, start + 7200, start - 86400))
+    boxes.update_health(db, 1, {}, start + 3600)  # the box synced after the no-show time, no badge-in
     login(client, fleet.email(fleet.agent))
     assert db.execute("SELECT status FROM reservations").fetchone()[0] == "no_show"
     assert db.execute("SELECT value FROM meta WHERE key = 'maintenance.purge'").fetchone() is not None
@@ -113,3 +115,22 @@ def test_calendar_week_across_the_dst_change_labels_each_day_once(client, fleet)
                         "lundi 29/03/2027", "mardi 30/03/2027", "mercredi 31/03/2027") if d in page]
     assert len(days) == 7
     assert "?jour=2027-04-01" in page and "?jour=2027-03-18" in page
+
+
+def test_dashboard_shows_cars_out_now_late_returns_and_bookings_kept_for_a_silent_box(client, db, fleet):
+    from protocol import keys
+
+    boxes.register(db, 1, fleet.car, KEY)
+    boxes.register(db, 2, fleet.car2, "ffeeddccbbaa99887766554433221100")
+    start = future(-3)
+    late = reservations.create(db, fleet.agent, fleet.car, start, start + 3600, start - 3600, Rules())
+    trips.record_start(db, 1, 1, start + 60, keys.badge_hash(bytes.fromhex(KEY), bytes.fromhex("04a1b2c3d4e5f6")),
+                       late, 0)
+    silent = future(-1)
+    reservations.create(db, fleet.agent2, fleet.car2, silent, silent + 7200, silent - 3600, Rules())
+    reservations.release_no_shows(db, int(time.time()), Rules().no_show_delay_s)
+    login(client, fleet.email(fleet.admin))
+    page = html.unescape(client.get("/admin/").get_data(as_text=True))
+    out = page[page.index("Sur la route"):]
+    assert "AB-123-CD" in out and "Camille Martin" in out and "en retard" in out
+    assert "Réservations à vérifier" in page and "EF-456-GH" in page[page.index("Réservations à vérifier"):]

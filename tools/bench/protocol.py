@@ -3,8 +3,10 @@ with Teltonika Codec 8 and Traccar's OsmAnd HTTP protocol.
 
 The day: 6 trips totalling 3 h of driving (tools/tracks routes, "realistic" GPS noise, NMEA quantisation),
 a position sample whenever 10 s have passed or 100 m were driven since the last one (whichever comes first),
-12 badge taps (badge-in and badge-out of each trip), ignition and relay events, one sync at each trip end
-(the server answers with the acknowledgement, the time and, on every other sync, an allow-list delta).
+12 badge taps (badge-in and badge-out of each trip), ignition and relay events, a short sync
+`sync_after_start_s` (60 s) after each badge-in (the server learns the car is out: no no-show release) and
+one sync at each trip end (the server answers with the acknowledgement, the time and, on every other
+trip-end sync, an allow-list delta).
 
 Figures (printed as `name: value`):
   positions, records, syncs           the day's volume
@@ -15,6 +17,8 @@ Figures (printed as `name: value`):
   tcp_ip_bytes_per_day                bytes_per_day + an estimate of TCP/IP headers (40 B per segment, 10
                                       segments per connection for handshake, data, acks and close)
   round_trips_per_sync                request/response exchanges needed per sync (frames are <= MAX_FRAME)
+  trip_start_sync_bytes               one trip-start sync: request + reply frames + HTTP framing (mean)
+  trip_start_syncs_bytes_per_day      all of the day's trip-start syncs (part of bytes_per_day)
   codec8_bytes_per_position           same day as Teltonika Codec 8 over TCP (IMEI login, one AVL packet
                                       per sync, 30 B minimum per AVL record + 15 B per packet, 4 B ack)
   osmand_bytes_per_position           same positions as OsmAnd HTTP requests (one location per request,
@@ -44,6 +48,7 @@ DAY_START = 1772436600  # Monday 2026-03-02 07:30 UTC
 TRIPS = (("urban", 25), ("mixed", 40), ("urban", 20), ("urban", 30), ("mixed", 45), ("urban", 20))  # minutes
 SAMPLE_S = 10
 SAMPLE_M = 100
+SYNC_AFTER_START_S = 60  # firmware setting sync_after_start_s (default)
 MICROPYTHON = os.path.join(ROOT, ".venv", "bin", "micropython")
 
 
@@ -132,6 +137,11 @@ def working_day():
         for rec in recs:
             rec["seq"] = seq
             seq += 1
+        # the short sync after the badge-in: what the journal holds SYNC_AFTER_START_S after it
+        first = [r for r in recs if r["t"] <= start + SYNC_AFTER_START_S]
+        recs = recs[len(first):]
+        syncs.append((first, {"ack": first[-1]["seq"], "time": start + SYNC_AFTER_START_S + 5, "allow": None,
+                              "config": {}, "commands": [], "error": 0, "trip_start": True}))
         response = {"ack": seq - 1, "time": end + 40, "allow": None, "config": {}, "commands": [], "error": 0}
         if i % 2 == 0:
             allow_version += 1
@@ -156,9 +166,13 @@ def http_response_head(length):
 def encode_day(syncs):
     """Encode every sync as the box and the server would. -> dict of totals and a sample frame."""
     counter = 100
-    totals = {"request": 0, "reply": 0, "http": 0, "exchanges": 0, "connections": 0, "mismatches": 0}
+    totals = {"request": 0, "reply": 0, "http": 0, "exchanges": 0, "connections": 0, "mismatches": 0,
+              "trip_start": 0}
     sample_frame = None
     for recs, response in syncs:
+        response = dict(response)
+        trip_start = response.pop("trip_start", False)
+        before = totals["request"] + totals["reply"] + totals["http"]
         pending = list(recs)
         while True:
             counter += 1
@@ -179,10 +193,12 @@ def encode_day(syncs):
             totals["http"] += len(http_request_head(len(req))) + len(http_response_head(len(reply)))
             totals["exchanges"] += 1
             totals["connections"] += 1
-            if sample_frame is None:
+            if sample_frame is None and not trip_start:
                 sample_frame = (counter, req, reply)
             if not pending:
                 break
+        if trip_start:
+            totals["trip_start"] += totals["request"] + totals["reply"] + totals["http"] - before
     return totals, sample_frame
 
 
@@ -287,6 +303,10 @@ def main(argv):
     print("http_overhead_bytes_per_day: %d" % totals["http"])
     print("tcp_ip_bytes_per_day: %d" % (per_day + totals["connections"] * 10 * 40))
     print("round_trips_per_sync: %.2f" % (totals["exchanges"] / len(syncs)))
+    starts = sum(1 for _recs, response in syncs if response.get("trip_start"))
+    if starts:
+        print("trip_start_sync_bytes: %d" % (totals["trip_start"] // starts))
+        print("trip_start_syncs_bytes_per_day: %d" % totals["trip_start"])
     codec8 = codec8_day(syncs)
     osmand = osmand_day(syncs)
     print("codec8_bytes_per_position: %.2f" % (codec8 / positions))
