@@ -416,6 +416,19 @@ def security_alerts(db):
     db.execute("CREATE INDEX badge_events_agent_t ON badge_events(agent_id, t)")
 
 
+@migrations(name="0009_positions_privacy")
+def positions_privacy(db):
+    # CNIL (issue 13): working hours per department (minutes from local midnight, ISO weekdays) outside
+    # which no position is kept, unless a reason is documented for the department or the vehicle; and no
+    # per-driver top speed once the positions are gone (dropped from the summaries already made).
+    db.execute("ALTER TABLE departments ADD COLUMN work_start_min INTEGER NOT NULL DEFAULT 420")
+    db.execute("ALTER TABLE departments ADD COLUMN work_end_min INTEGER NOT NULL DEFAULT 1200")
+    db.execute("ALTER TABLE departments ADD COLUMN work_days TEXT NOT NULL DEFAULT '12345'")
+    db.execute("ALTER TABLE departments ADD COLUMN tracking_reason TEXT NOT NULL DEFAULT ''")
+    db.execute("ALTER TABLE vehicles ADD COLUMN tracking_reason TEXT NOT NULL DEFAULT ''")
+    db.execute("UPDATE trips SET max_speed = NULL WHERE positions_purged = 1")
+
+
 def apply(db):
     """Apply every pending migration (idempotent)."""
     migrations.apply(db)
