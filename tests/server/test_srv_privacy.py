@@ -92,3 +92,31 @@ def test_positions_go_by_their_own_time_also_in_a_trip_that_never_closed(box, db
     assert maintenance.purge_positions(db, t0 + 62 * DAY, 61) == 20
     summary = _trip(db, t0)
     assert (summary["positions_count"], summary["positions_purged"], summary["max_speed"]) == (29, 1, None)
+
+
+def test_the_administrator_sets_hours_and_documents_an_exception_on_the_page(client, db, fleet, as_user):
+    token = as_user(fleet.admin)
+    page = client.get("/admin/horaires-positions").get_data(as_text=True)
+    assert "délibération n° 2015-165" in page and "AB-123-CD" in page
+    form = {"csrf_token": token, "department_id": fleet.ddt, "start": "08:00", "end": "18:30", "day1": "1",
+            "day2": "1", "day3": "1", "day4": "1", "reason": ""}
+    assert client.post("/admin/horaires-positions", data=form).status_code == 302
+    d = dict(db.execute("SELECT * FROM departments WHERE id = ?", (fleet.ddt,)).fetchone())
+    assert (d["work_start_min"], d["work_end_min"], d["work_days"], d["tracking_reason"]) == (480, 1110, "1234", "")
+    bad = dict(form, start="8h", end="07:00")
+    del bad["day1"], bad["day2"], bad["day3"], bad["day4"]
+    response = client.post("/admin/horaires-positions", data=bad)
+    text = response.get_data(as_text=True)
+    assert response.status_code == 400 and "format HH:MM" in text and "au moins un jour" in text
+    assert db.execute("SELECT work_start_min FROM departments WHERE id = ?", (fleet.ddt,)).fetchone()[0] == 480
+    vehicle = {"csrf_token": token, "action": "vehicle", "vehicle_id": fleet.car, "reason": "Astreinte de nuit"}
+    assert client.post("/admin/horaires-positions", data=vehicle).status_code == 302
+    assert db.execute("SELECT tracking_reason FROM vehicles WHERE id = ?", (fleet.car,)).fetchone()[0] == (
+        "Astreinte de nuit")
+
+
+def test_a_manager_cannot_change_the_hours(client, fleet, as_user):
+    token = as_user(fleet.manager)
+    response = client.post("/admin/horaires-positions", data={"csrf_token": token, "department_id": fleet.ddt,
+                                                              "start": "00:00", "end": "23:59", "day1": "1"})
+    assert response.status_code in (403, 404)
