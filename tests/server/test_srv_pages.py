@@ -14,7 +14,8 @@ AGENT_PAGES = ["/reserver", "/mes-reservations", "/mes-trajets", "/materiel", "/
 STAFF_PAGES = ["/admin/", "/admin/vehicules", "/admin/boitiers", "/admin/agents", "/admin/habilitations",
                "/admin/calendrier", "/admin/trajets", "/admin/problemes", "/admin/rapports", "/admin/rapports.csv",
                "/admin/evaluation", "/admin/agents/{agent}", "/admin/trajets/{trip}", "/admin/boitiers/1"]
-ADMIN_PAGES = ["/admin/directions", "/admin/pools", "/admin/materiel", "/admin/journal-positions"]
+ADMIN_PAGES = ["/admin/directions", "/admin/pools", "/admin/materiel", "/admin/journal-positions", "/admin/alertes",
+               "/admin/horaires-positions"]
 EXPECTED = {  # role -> (agent pages, staff pages, admin pages)
     None: (302, 302, 302),
     "agent": (200, 403, 403),
