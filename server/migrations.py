@@ -413,7 +413,7 @@ def security_alerts(db):
     UNIQUE (badge_event_id, trip_id)
 )""")
     db.execute("CREATE INDEX alerts_t ON alerts(t)")
-    db.execute("CREATE INDEX badge_events_agent_t ON badge_events(agent_id, t)")
+    db.execute("CREATE INDEX badge_events_t ON badge_events(t)")  # the alert scan looks back by time
 
 
 @migrations(name="0009_positions_privacy")
