@@ -14,7 +14,7 @@ import time
 
 from flask import Blueprint, Response, abort, flash, g, redirect, render_template, request, url_for
 
-from server import charts, forms, permissions, timeutil
+from server import charts, forms, permissions, timeutil, work_hours
 from server.auth import client_address, role_required, scope_department, start_session
 from server.db import get_db, rows, scalar, write
 from server.queries import agents as agents_q
@@ -583,6 +583,47 @@ def alerts_page():
         flash("Alerte marquée comme traitée.")
         return redirect(url_for("admin.alerts_page"))
     return render_template("admin/alerts.html", alerts=alerts.recent(db))
+
+
+@bp.route("/horaires-positions", methods=("GET", "POST"))
+@role_required("admin")
+def tracking_hours():
+    """Working hours per department outside which no position is kept, and the documented exceptions."""
+    db = get_db()
+    errors = {}
+    if request.method == "POST":
+        f = request.form
+        reason = forms.text(f, "reason", errors, "Motif documenté", max_len=500)
+        if f.get("action") == "vehicle":
+            vid = forms.integer(f, "vehicle_id", errors, "Véhicule", minimum=1)
+            v = org.vehicle(db, vid) if vid else None
+            if v is None:
+                abort(404)
+            if not errors:
+                positions.set_vehicle_tracking_reason(db, vid, reason)
+                flash("Véhicule %s : %s." % (v["plate"], "exception enregistrée" if reason else "plus d'exception"))
+                return redirect(url_for("admin.tracking_hours"))
+        else:
+            dept_id = forms.integer(f, "department_id", errors, "Direction", minimum=1)
+            if not dept_id or not scalar(db, "SELECT 1 FROM departments WHERE id = ?", (dept_id,)):
+                abort(404)
+            start = work_hours.parse_hhmm(f.get("start"))
+            end = work_hours.parse_hhmm(f.get("end"))
+            days = "".join(d for d in "1234567" if f.get("day" + d))
+            if start is None:
+                errors["start"] = "Début : format HH:MM attendu (par exemple 07:00)."
+            if end is None:
+                errors["end"] = "Fin : format HH:MM attendu (par exemple 20:00)."
+            elif start is not None and end <= start:
+                errors["end"] = "Fin : doit être après le début."
+            if not days:
+                errors["days"] = "Jours : cochez au moins un jour."
+            if not errors:
+                positions.set_work_hours(db, dept_id, start, end, days, reason)
+                flash("Horaires enregistrés.")
+                return redirect(url_for("admin.tracking_hours"))
+    return render_template("admin/tracking_hours.html", departments=org.departments(db), vehicles=org.vehicles(db),
+                           errors=errors, hhmm=work_hours.fmt_hhmm), (400 if errors else 200)
 
 
 @bp.route("/problemes", methods=("GET", "POST"))

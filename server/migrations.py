@@ -480,7 +480,20 @@ def security_alerts(db):
     UNIQUE (badge_event_id, trip_id)
 )""")
     db.execute("CREATE INDEX alerts_t ON alerts(t)")
-    db.execute("CREATE INDEX badge_events_agent_t ON badge_events(agent_id, t)")
+    db.execute("CREATE INDEX badge_events_t ON badge_events(t)")  # the alert scan looks back by time
+
+
+@migrations(name="0009_positions_privacy")
+def positions_privacy(db):
+    # CNIL (issue 13): working hours per department (minutes from local midnight, ISO weekdays) outside
+    # which no position is kept, unless a reason is documented for the department or the vehicle; and no
+    # per-driver top speed once the positions are gone (dropped from the summaries already made).
+    db.execute("ALTER TABLE departments ADD COLUMN work_start_min INTEGER NOT NULL DEFAULT 420")
+    db.execute("ALTER TABLE departments ADD COLUMN work_end_min INTEGER NOT NULL DEFAULT 1200")
+    db.execute("ALTER TABLE departments ADD COLUMN work_days TEXT NOT NULL DEFAULT '12345'")
+    db.execute("ALTER TABLE departments ADD COLUMN tracking_reason TEXT NOT NULL DEFAULT ''")
+    db.execute("ALTER TABLE vehicles ADD COLUMN tracking_reason TEXT NOT NULL DEFAULT ''")
+    db.execute("UPDATE trips SET max_speed = NULL WHERE positions_purged = 1")
 
 @migrations(name="0010_reservation_box_silent")
 def reservation_box_silent(db):

@@ -52,11 +52,12 @@ class BenchFleet:
         self._seed_people()
 
     def _seed_people(self):
-        from server.queries import agents, org
+        from server.queries import agents, org, positions
 
         for code, name in (("DDT", "Direction départementale des territoires"),
                            ("DDPP", "Direction départementale de la protection des populations")):
             self.departments[code] = org.ensure_department(self.db, code, name)
+            positions.track_at_any_hour(self.db, self.departments[code])  # the bench plays any hour
         self.pools["DDT"] = org.ensure_pool(self.db, "Pool DDT", self.departments["DDT"], on_the_spot=True)
         self.pools["DDPP"] = org.ensure_pool(self.db, "Pool DDPP", self.departments["DDPP"], on_the_spot=False)
         for code in ("DDT", "DDPP"):

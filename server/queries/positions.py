@@ -1,14 +1,17 @@
 """Positions: stored only inside trips, read only with a logged access, reduced to summaries after retention.
 
-CNIL rules on geolocating staff vehicles: no position outside a trip (a parked car is not tracked),
-raw positions kept `POSITION_RETENTION_DAYS` (61 by default) then reduced to the trip's summary, each
-view of raw positions logged with who and when.
+CNIL rules on geolocating staff vehicles: no position outside a trip (a parked car is not tracked), none
+outside the working hours of the driver's department unless a reason is documented for the department or
+the vehicle (server/work_hours.py; the trip keeps its kilometres), raw positions kept
+`POSITION_RETENTION_DAYS` (61 by default) by their own time, then reduced to the trip's summary without
+the top speed, each view of raw positions logged with who and when.
 """
 
 import bisect
 from operator import itemgetter
 
 from server.db import row, rows, write
+from server.work_hours import Policy, within
 
 
 def add_many(db, box_id, records):
@@ -27,6 +30,31 @@ _INSERT = "INSERT INTO positions (trip_id, t, lat, lon, speed, course) VALUES (?
 _INSERT_TRIP = "INSERT INTO positions (trip_id, t, lat, lon, speed, course) VALUES (%d, ?2, ?3, ?4, ?5, ?6)"
 
 
+_TRIPS_WITH_POLICY = """
+SELECT t.id, t.start, t.end, d.work_start_min, d.work_end_min, d.work_days,
+       coalesce(d.tracking_reason, '') || coalesce(v.tracking_reason, '') AS reason
+FROM trips t
+LEFT JOIN departments d ON d.id = t.department_id
+LEFT JOIN vehicles v ON v.id = t.vehicle_id
+WHERE t.box_id = ?
+  AND t.start <= ?
+  AND (t.end IS NULL OR t.end >= ?)
+ORDER BY t.start
+"""
+
+
+def _tracked_windows(trip, t_min, t_max):
+    """When positions of this trip may be kept within [t_min, t_max]: None = always (a documented reason),
+    else the working periods of the driver's department."""
+    if trip[6].strip():
+        return None
+    return Policy(trip[3], trip[4], trip[5]).windows(t_min, t_max)
+
+
+def _covers(windows, t_min, t_max):
+    return windows is None or any(start <= t_min and t_max < end for start, end in windows)
+
+
 def add_rows(db, box_id, rows):
     """add_many for tuples (seq, t, lat, lon, speed, course) of ints, as `protocol.frame.decode_request(...,
     rows=True)` gives them (seq is not stored). Returns (stored, dropped)."""
@@ -34,12 +62,13 @@ def add_rows(db, box_id, rows):
         return 0, 0
     t_min = min(map(_T, rows))
     t_max = max(map(_T, rows))
-    trips = db.execute("SELECT id, start, end FROM trips WHERE box_id = ? AND start <= ? "
-                       "AND (end IS NULL OR end >= ?) ORDER BY start", (box_id, t_max, t_min)).fetchall()
+    trips = db.execute(_TRIPS_WITH_POLICY, (box_id, t_max, t_min)).fetchall()
     if not trips:
         return 0, len(rows)
-    if len(trips) == 1 and trips[0][1] <= t_min and (trips[0][2] is None or trips[0][2] >= t_max):
-        # the usual frame: every position inside the one trip the box has open
+    hours = {tr[0]: _tracked_windows(tr, t_min, t_max) for tr in trips}
+    if (len(trips) == 1 and trips[0][1] <= t_min and (trips[0][2] is None or trips[0][2] >= t_max)
+            and _covers(hours[trips[0][0]], t_min, t_max)):
+        # the usual frame: every position inside the one trip the box has open, in working hours
         statements = [(_INSERT_TRIP % int(trips[0][0]), rows)]
         stored = len(rows)
     else:
@@ -50,9 +79,12 @@ def add_rows(db, box_id, rows):
             i = bisect.bisect_right(starts, t) - 1
             if i < 0:
                 continue
-            trip_id, _start, end = trips[i]
+            trip_id, _start, end = trips[i][:3]
             if end is not None and t > end:
                 continue
+            windows = hours[trip_id]
+            if windows is not None and not within(windows, t):
+                continue  # outside working hours: the trip keeps its kilometres, not this position
             batch.append((trip_id, t, rec[2], rec[3], rec[4], rec[5]))
         statements = [(_INSERT, batch)] if batch else []
         stored = len(batch)
@@ -82,27 +114,79 @@ def access_log(db, limit=200):
 
 
 def purge(db, before):
-    """Reduce positions of trips that ended before `before` to trip summaries (count, bounding box,
-    top speed) and delete them. Returns the number of positions deleted."""
+    """Reduce positions older than `before` (by their own time, in closed and open trips alike) to their
+    trips' summaries (count, bounding box) and delete them; the top speed goes with them (a per-driver
+    speed record is not kept). Returns the number of positions deleted."""
     deleted = 0
-    # a position lies inside its trip, so a trip that ended before `before` holds only older positions
-    trip_ids = [r[0] for r in db.execute(
-        "SELECT t.id FROM trips t WHERE t.start < ? AND t.end IS NOT NULL AND t.end < ? "
-        "AND EXISTS (SELECT 1 FROM positions p WHERE p.trip_id = t.id)", (before, before)).fetchall()]
+    # a position lies inside its trip, so only trips that started before `before` can hold one
+    trip_ids = [r[0] for r in db.execute("""
+SELECT t.id
+FROM trips t
+WHERE t.start < ?
+  AND EXISTS (SELECT 1
+              FROM positions p
+              WHERE p.trip_id = t.id
+                AND p.t < ?)""", (before, before)).fetchall()]
     for trip_id in trip_ids:
         with write(db):
-            s = row(db, "SELECT count(*) AS n, min(lat) AS min_lat, min(lon) AS min_lon, max(lat) AS max_lat, "
-                    "max(lon) AS max_lon, max(speed) AS max_speed FROM positions WHERE trip_id = ?", (trip_id,))
-            db.execute("UPDATE trips SET positions_count = positions_count + ?, "
-                       "min_lat = coalesce(min(min_lat, ?), ?), "
-                       "min_lon = coalesce(min(min_lon, ?), ?), max_lat = coalesce(max(max_lat, ?), ?), "
-                       "max_lon = coalesce(max(max_lon, ?), ?), max_speed = coalesce(max(max_speed, ?), ?), "
-                       "positions_purged = 1 WHERE id = ?",
-                       (s["n"], s["min_lat"], s["min_lat"], s["min_lon"], s["min_lon"], s["max_lat"], s["max_lat"],
-                        s["max_lon"], s["max_lon"], s["max_speed"], s["max_speed"], trip_id))
-            deleted += db.execute("DELETE FROM positions WHERE trip_id = ?", (trip_id,)).rowcount
+            s = row(db, """
+SELECT count(*) AS n, min(lat) AS min_lat, min(lon) AS min_lon, max(lat) AS max_lat, max(lon) AS max_lon
+FROM positions
+WHERE trip_id = ?
+  AND t < ?""", (trip_id, before))
+            db.execute("""
+UPDATE trips
+SET positions_count = positions_count + ?,
+    min_lat = coalesce(min(min_lat, ?), ?),
+    min_lon = coalesce(min(min_lon, ?), ?),
+    max_lat = coalesce(max(max_lat, ?), ?),
+    max_lon = coalesce(max(max_lon, ?), ?),
+    max_speed = NULL,
+    positions_purged = 1
+WHERE id = ?""", (s["n"], s["min_lat"], s["min_lat"], s["min_lon"], s["min_lon"], s["max_lat"], s["max_lat"],
+                  s["max_lon"], s["max_lon"], trip_id))
+            deleted += db.execute("""
+DELETE FROM positions
+WHERE trip_id = ?
+  AND t < ?""", (trip_id, before)).rowcount
     return deleted
 
 
 def count(db):
     return db.execute("SELECT count(*) FROM positions").fetchone()[0]
+
+
+# -- working hours and documented exceptions (CNIL deliberation 2015-165) ------------------------------------
+
+def set_work_hours(db, department_id, start_min, end_min, days, reason):
+    """A department's working hours (minutes from local midnight, ISO weekdays '12345') and the documented
+    reason to keep positions outside them ('' = none: outside them no position is kept)."""
+    with write(db):
+        db.execute("""
+UPDATE departments
+SET work_start_min = ?,
+    work_end_min = ?,
+    work_days = ?,
+    tracking_reason = ?
+WHERE id = ?""", (int(start_min), int(end_min), str(days), (reason or "").strip(), department_id))
+
+
+def set_vehicle_tracking_reason(db, vehicle_id, reason):
+    """The documented reason to keep this vehicle's positions at any hour ('' = none)."""
+    with write(db):
+        db.execute("""
+UPDATE vehicles
+SET tracking_reason = ?
+WHERE id = ?""", ((reason or "").strip(), vehicle_id))
+
+
+TEST_BENCH_REASON = "Banc de test : trajets simulés à toute heure"
+
+
+def track_at_any_hour(db, department_id):
+    """For test benches and the demo, whose trips run at any hour: the documented exception, said so."""
+    with write(db):
+        db.execute("""
+UPDATE departments
+SET tracking_reason = ?
+WHERE id = ?""", (TEST_BENCH_REASON, department_id))

@@ -18,7 +18,7 @@ from protocol import codes, errors, frame, keys
 from server import create_app
 from server.db import connect, init_db
 from server.queries import agents as agents_q
-from server.queries import boxes, org
+from server.queries import boxes, org, positions
 
 SETTINGS = settings(max_examples=200, deadline=None,
                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
@@ -59,6 +59,7 @@ class Env:
         self.db = connect(self.app.config["DATABASE"])
         db = self.db
         ddt = org.ensure_department(db, "DDT", "Direction départementale des territoires")
+        positions.track_at_any_hour(db, ddt)
         pool = org.ensure_pool(db, "Pool Paixhans", ddt, on_the_spot=True)
         org.add_habilitation(db, pool, department_id=ddt)
         car = org.upsert_vehicle(db, "AB-123-CD", "Renault Clio IV", pool, ddt, 12, 30000)

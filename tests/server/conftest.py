@@ -8,7 +8,7 @@ import pytest
 from server import create_app
 from server.db import connect, init_db
 from server.queries import agents as agents_q
-from server.queries import org
+from server.queries import org, positions
 
 PASSWORD = "mot-de-passe-test"
 
@@ -53,6 +53,8 @@ class Fleet:
         self.db = db
         self.ddt = org.ensure_department(db, "DDT", "Direction départementale des territoires")
         self.ddpp = org.ensure_department(db, "DDPP", "Direction départementale de la protection des populations")
+        for dept in (self.ddt, self.ddpp):  # trips at any hour (tests of the working-hours rule undo it)
+            positions.track_at_any_hour(db, dept)
         self.pool = org.ensure_pool(db, "Pool Paixhans", self.ddt, on_the_spot=True)
         self.pool_ddpp = org.ensure_pool(db, "Pool DDPP", self.ddpp)
         org.add_habilitation(db, self.pool, department_id=self.ddt)

@@ -9,7 +9,7 @@ pytest.importorskip("server.queries.boxes")
 
 from server.db import connect  # noqa: E402
 from server.migrations import apply  # noqa: E402
-from server.queries import boxes, org  # noqa: E402
+from server.queries import boxes, org, positions  # noqa: E402
 from tools import check_box  # noqa: E402
 
 
@@ -57,6 +57,7 @@ def server(tmp_path):
     db = connect(path)
     apply(db)
     department = org.ensure_department(db, "DDT", "Direction départementale des territoires")
+    positions.track_at_any_hour(db, department)
     pool = org.ensure_pool(db, "Pool DDT", department, on_the_spot=True)
     vehicle = org.upsert_vehicle(db, "DW-757-FM", "Citroën C3", pool, department, 12, 25000)
     boxes.register(db, 1, vehicle, "00" * 16)

@@ -80,8 +80,10 @@ def build(path, scale, rng, now):
     conn.execute("PRAGMA synchronous=OFF")
     conn.execute("PRAGMA cache_size=-200000")
     conn.execute("BEGIN")
-    conn.executemany("INSERT INTO departments (id, code, name) VALUES (?, ?, ?)",
-                     [(d, "D%03d" % d, "Département %d" % d) for d in range(1, n_dept + 1)])
+    # trips at any hour of the run: the documented exception to the working-hours rule (CNIL), said so
+    conn.executemany("INSERT INTO departments (id, code, name, tracking_reason) VALUES (?, ?, ?, ?)",
+                     [(d, "D%03d" % d, "Département %d" % d, "Banc de mesure : trajets à toute heure")
+                      for d in range(1, n_dept + 1)])
     n_pools = n_dept * POOLS_PER_DEPARTMENT
     conn.executemany("INSERT INTO pools (id, name, department_id, on_the_spot) VALUES (?, ?, ?, ?)",
                      [(p, "Pool %d" % p, (p - 1) // POOLS_PER_DEPARTMENT + 1, p % 2) for p in range(1, n_pools + 1)])
