@@ -4,13 +4,13 @@ CSV, in the format of the monthly report CSVs. Routes of the admin blueprint."""
 import datetime
 import time
 
-from flask import abort, render_template, request
+from flask import abort, g, render_template, request
 
 from server import csv_export, forms, timeutil
 from server.admin import STAFF, bp
 from server.auth import role_required, scope_department
 from server.db import get_db
-from server.queries import org, trips
+from server.queries import org, positions, trips
 
 CSV_HEADER = ["depart", "retour", "immatriculation", "modele", "conducteur", "direction", "km", "heures", "type"]
 
@@ -72,3 +72,13 @@ def trips_csv():
     f, found = _filters(request.args, int(time.time()))
     lines = [_csv_line(t) for t in found]
     return csv_export.response("autopartage-trajets-%s-%s.csv" % (f["du"], f["au"]), CSV_HEADER, lines)
+
+
+@bp.get("/carte")
+@role_required(*STAFF)
+def fleet_map():
+    """The fleet's last known positions (end of each car's latest trip still holding positions); logged."""
+    cars = positions.last_known(get_db(), g.user["id"], int(time.time()), request.remote_addr, scope_department())
+    data = {"cars": [{"lat": c["lat"] / 1e7, "lon": c["lon"] / 1e7, "on_road": bool(c["on_road"]),
+                      "label": "%s%s" % (c["plate"], " (sur la route)" if c["on_road"] else "")} for c in cars]}
+    return render_template("admin/fleet_map.html", cars=cars, data=data)

@@ -133,3 +133,11 @@ _CONTROLS_JS = """() => {
 def low_contrast_controls(page):
     """[(tag.class, text, ratio)] of the visible controls below 4.5:1."""
     return page.evaluate(_CONTROLS_JS)
+
+
+def shot(page, name):
+    """Save a full-page screenshot when AUTOPARTAGE_SCREENSHOTS names a folder (to look at the pages)."""
+    folder = os.environ.get("AUTOPARTAGE_SCREENSHOTS")
+    if folder:
+        os.makedirs(folder, exist_ok=True)
+        page.screenshot(path=os.path.join(folder, name + ".png"), full_page=True)

@@ -14,7 +14,7 @@ AGENT = ["/reserver", "/mes-reservations", "/mes-trajets", "/mes-trajets/{trip}"
          "/signaler"]
 STAFF = ["/admin/", "/admin/vehicules", "/admin/vehicules/{car}", "/admin/boitiers", "/admin/boitiers/1",
          "/admin/agents", "/admin/agents/{agent}", "/admin/habilitations", "/admin/calendrier", "/admin/trajets",
-         "/admin/trajets/{trip}", "/admin/problemes", "/admin/rapports", "/admin/evaluation"]
+         "/admin/trajets/{trip}", "/admin/carte", "/admin/problemes", "/admin/rapports", "/admin/evaluation"]
 ADMIN = ["/admin/directions", "/admin/pools", "/admin/materiel", "/admin/journal-positions",
          "/admin/vehicules/{car}/modifier"]
 

@@ -68,3 +68,50 @@ def test_a_manager_lists_only_their_departments_trips_and_bad_filters_get_a_fren
     r = client.get("/admin/trajets", query_string={"du": "2026-02-30"})
     assert r.status_code == 400 and "date invalide" in r.get_data(as_text=True)
     assert client.get("/admin/trajets", query_string={"vehicule": "x"}).status_code == 400
+
+
+def _with_track(db, fleet):
+    boxes.register(db, 1, fleet.car, KEY)
+    t = future(-30)
+    trip = trips.record_start(db, 1, 1, t, b"", 0, 0)
+    from server.queries import positions
+
+    positions.add_many(db, 1, [{"t": t + 10 * i, "lat": 457640000 + 1000 * i, "lon": 48357000 + 1000 * i,
+                                "speed": 1000, "course": 0} for i in range(1, 6)])
+    trips.record_end(db, 1, 1, t + 600, 5000, 5000, 1)
+    return trip
+
+
+def test_trip_map_carries_the_track_for_the_page_script_and_the_view_is_logged(client, db, fleet):
+    import json
+    import re
+
+    trip = _with_track(db, fleet)
+    login(client, fleet.email(fleet.admin))
+    page = client.get("/admin/trajets/%d" % trip).get_data(as_text=True)
+    data = json.loads(html_unescape(re.search(r"data-map='([^']*)'", page).group(1)))
+    assert data["track"][0] == [45.764100, 4.835800] and len(data["track"]) == 5
+    assert 'data-tiles=""' in page  # no tile server configured: plain background
+    assert "vendor/leaflet-1.9.4/leaflet.js" in page and "<script>" not in page  # no inline script (CSP)
+    assert db.execute("SELECT count(*) FROM position_access_log WHERE trip_id = ?", (trip,)).fetchone()[0] == 1
+
+
+def test_fleet_map_shows_each_cars_last_position_in_scope_and_logs_every_trip_shown(client, db, fleet):
+    import json
+    import re
+
+    trip = _with_track(db, fleet)
+    login(client, fleet.email(fleet.manager))
+    page = client.get("/admin/carte").get_data(as_text=True)
+    data = json.loads(html_unescape(re.search(r"data-map='([^']*)'", page).group(1)))
+    assert data["cars"] == [{"lat": 45.7645, "lon": 4.8362, "on_road": False, "label": "AB-123-CD"}]
+    assert [tuple(r) for r in db.execute("SELECT user_id, trip_id FROM position_access_log")] == [(fleet.manager, trip)]
+    client.get("/deconnexion")
+    login(client, fleet.email(fleet.agent2))
+    assert client.get("/admin/carte").status_code == 403
+
+
+def html_unescape(text):
+    import html
+
+    return html.unescape(text)
