@@ -7,6 +7,10 @@ BIN := $(VENV)/bin
 PY := $(BIN)/python
 MICROPYTHON := $(BIN)/micropython
 STAMP := $(VENV)/.installed
+# JavaScript the tests load into the browser (never served to users): axe-core, pinned, from npm.
+NODE_DIR := .node
+AXE_VERSION := 4.14.1
+AXE := $(NODE_DIR)/node_modules/axe-core/axe.min.js
 STUBS := .stubs
 ESP32_STUBS := micropython-esp32-stubs==1.28.0.post4
 STDLIB_STUBS := micropython-stdlib-stubs==1.28.0.post6
@@ -15,7 +19,14 @@ MP_TEST_HEAP ?= 512K
 
 .PHONY: setup test lint typecheck firmware pytest mptest demo bench clean system-packages
 
-setup: $(STAMP)
+setup: $(STAMP) $(AXE)
+
+# The browser test's accessibility check; skipped (with the reason) when npm is missing.
+$(AXE):
+	@if command -v npm >/dev/null; then \
+		npm install --silent --no-save --no-package-lock --no-audit --no-fund --prefix $(NODE_DIR) \
+			axe-core@$(AXE_VERSION); \
+	else echo "npm not found: the accessibility test will be skipped"; fi
 
 $(STAMP): setup.cfg pyproject.toml
 	@$(MAKE) --no-print-directory system-packages
@@ -32,9 +43,10 @@ $(STAMP): setup.cfg pyproject.toml
 # Debian packages the browser test and the flashing bench need; installed only when we are root
 # (CI, a fresh machine); otherwise the tests that need them say what is missing.
 system-packages:
-	@if [ "$$(id -u)" = "0" ] && { ! command -v chromium >/dev/null || ! command -v socat >/dev/null; }; then \
-		echo "Installing Debian packages: chromium socat"; \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium socat >/dev/null; \
+	@if [ "$$(id -u)" = "0" ] && { ! command -v chromium >/dev/null || ! command -v socat >/dev/null \
+			|| ! command -v npm >/dev/null; }; then \
+		echo "Installing Debian packages: chromium socat npm"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium socat npm >/dev/null; \
 	fi
 
 lint: setup

@@ -35,6 +35,10 @@ DEFAULTS = {
     "LOGIN_DELAY_MAX_SECONDS": 300,     # ...up to this: a slow-down, never a lock-out
     "LOGIN_WINDOW_MINUTES": 15,
     "ALLOW_HORIZON_HOURS": 48,
+    # Map tiles ({z}/{x}/{y} URL, e.g. OpenStreetMap's); empty: tracks on a plain background. Off by default:
+    # a tile server learns which area a manager looks at (positions of staff, CNIL).
+    "MAP_TILE_URL": "",
+    "MAP_TILE_ATTRIBUTION": "© les contributeurs d'OpenStreetMap",
 }
 
 log = logging.getLogger(__name__)

@@ -5,16 +5,14 @@ trips and reports of their own department and manages its agents, badges and hab
 positions are shown only here (and to the driver), and every view is logged.
 """
 
-import csv
 import datetime
-import io
 import logging
 import secrets
 import time
 
-from flask import Blueprint, Response, abort, flash, g, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 
-from server import charts, forms, permissions, timeutil, work_hours
+from server import charts, csv_export, forms, permissions, timeutil, work_hours
 from server.auth import client_address, role_required, scope_department, start_session
 from server.db import get_db, rows, scalar, write
 from server.queries import agents as agents_q
@@ -506,15 +504,6 @@ def calendar():
                            next=(first + datetime.timedelta(days=7)).isoformat())
 
 
-@bp.get("/trajets")
-@role_required(*STAFF)
-def trips_page():
-    year, month = _month()
-    start, end = timeutil.month_bounds(year, month)
-    return render_template("admin/trips.html", trips=trips.list_trips(get_db(), start, end, scope_department()),
-                           month="%04d-%02d" % (year, month), label=timeutil.month_label(year, month))
-
-
 @bp.get("/trajets/<int:trip_id>")
 @role_required(*STAFF)
 def trip(trip_id):
@@ -562,14 +551,12 @@ def audit_log_page():
 @bp.get("/journal-audit.csv")
 @role_required("admin")
 def audit_log_csv():
-    out = io.StringIO()
-    w = csv.writer(out, delimiter=";")
-    w.writerow(["date", "auteur", "email_auteur", "adresse", "action", "cible", "avant", "apres"])
-    for e in audit.entries(get_db(), limit=100000, **_audit_filters()):
-        w.writerow([timeutil.fmt(e["t"]), e["actor_name"] or "ligne de commande", e["actor_email"] or "",
-                    e["address"] or "", e["action"], e["target"] or "", e["before"] or "", e["after"] or ""])
-    return Response("\ufeff" + out.getvalue(), mimetype="text/csv; charset=utf-8",
-                    headers={"Content-Disposition": "attachment; filename=autopartage-journal-audit.csv"})
+    lines = ([timeutil.fmt(e["t"]), e["actor_name"] or "ligne de commande", e["actor_email"] or "",
+              e["address"] or "", e["action"], e["target"] or "", e["before"] or "", e["after"] or ""]
+             for e in audit.entries(get_db(), limit=100000, **_audit_filters()))
+    header = ["date", "auteur", "email_auteur", "adresse", "action", "cible", "avant", "apres"]
+    return csv_export.response("autopartage-journal-audit.csv", header, lines)
+
 
 @bp.route("/alertes", methods=("GET", "POST"))
 @role_required("admin")
@@ -687,28 +674,21 @@ def report_csv():
     if by not in ("vehicule", "direction"):
         abort(400, description="Paramètre « par » : vehicule ou direction.")
     data = reports.monthly(get_db(), start, end, scope_department())
-    out = io.StringIO()
-    w = csv.writer(out, delimiter=";")
+    month = "%04d-%02d" % (year, month)
     if by == "vehicule":
-        w.writerow(["mois", "immatriculation", "modele", "direction", "trajets", "km", "heures", "taux_utilisation_pct",
-                    "cout_km_eur", "cout_fixe_eur", "cout_total_eur"])
-        for v in data["vehicles"]:
-            w.writerow(["%04d-%02d" % (year, month), v["plate"], v["model"], v["department_code"], v["trips"], v["km"],
-                        str(v["hours"]).replace(".", ","), str(v["usage_pct"]).replace(".", ","),
-                        _eur(v["km_cost_cents"]), _eur(v["fixed_cents"]), _eur(v["cost_cents"])])
+        header = ["mois", "immatriculation", "modele", "direction", "trajets", "km", "heures", "taux_utilisation_pct",
+                  "cout_km_eur", "cout_fixe_eur", "cout_total_eur"]
+        lines = [[month, v["plate"], v["model"], v["department_code"], v["trips"], v["km"],
+                  csv_export.decimal(v["hours"]), csv_export.decimal(v["usage_pct"]),
+                  csv_export.eur(v["km_cost_cents"]), csv_export.eur(v["fixed_cents"]), csv_export.eur(v["cost_cents"])]
+                 for v in data["vehicles"]]
     else:
-        w.writerow(["mois", "direction", "trajets", "km", "heures", "cout_km_eur", "part_couts_fixes_eur",
-                    "cout_total_eur"])
-        for d in data["departments"]:
-            w.writerow(["%04d-%02d" % (year, month), d["code"], d["trips"], d["km"], str(d["hours"]).replace(".", ","),
-                        _eur(d["km_cost_cents"]), _eur(d["fixed_cents"]), _eur(d["cost_cents"])])
-    name = "autopartage-%04d-%02d-%s.csv" % (year, month, by)
-    return Response("\ufeff" + out.getvalue(), mimetype="text/csv; charset=utf-8",
-                    headers={"Content-Disposition": "attachment; filename=%s" % name})
-
-
-def _eur(cents):
-    return "%d,%02d" % divmod(int(cents), 100)
+        header = ["mois", "direction", "trajets", "km", "heures", "cout_km_eur", "part_couts_fixes_eur",
+                  "cout_total_eur"]
+        lines = [[month, d["code"], d["trips"], d["km"], csv_export.decimal(d["hours"]),
+                  csv_export.eur(d["km_cost_cents"]), csv_export.eur(d["fixed_cents"]), csv_export.eur(d["cost_cents"])]
+                 for d in data["departments"]]
+    return csv_export.response("autopartage-%s-%s.csv" % (month, by), header, lines)
 
 
 @bp.get("/evaluation")
@@ -726,5 +706,5 @@ def evaluation():
 __all__ = ["bp", "rows"]
 
 
-# The vehicle pages live in their own module, on this blueprint.
-from server import admin_vehicles  # noqa: E402,F401
+# The vehicle and trips pages live in their own modules, on this blueprint.
+from server import admin_trips, admin_vehicles  # noqa: E402,F401

@@ -69,9 +69,9 @@ def vehicle(vehicle_id):
         "admin/vehicle.html", v=v, box=box, now=now, state=state, state_text=state_text,
         box_silent=box is not None and (not box["last_seen"] or box["last_seen"] < now - BOX_SILENT_S),
         bookings=reservations.for_vehicle(db, vehicle_id, now - 7 * 86400),
-        trips=trips.list_trips(db, now - 92 * 86400, now + 1, vehicle_id=vehicle_id, limit=30),
+        trips=trips.search(db, now - 92 * 86400, now + 1, vehicle_id=vehicle_id, limit=30),
         months=_months(db, vehicle_id, now), problems=problems.list_reports(db, vehicle_id=vehicle_id, limit=30),
-        terms=org.terms_history(db, vehicle_id))
+        terms=org.terms_history(db, vehicle_id), kinds=problems.KINDS)
 
 
 @bp.post("/vehicules/<int:vehicle_id>/service")

@@ -99,12 +99,47 @@ def add_rows(db, box_id, rows):
     return stored, len(rows) - stored
 
 
+def log_access(db, viewer_id, trip_ids, now, remote_addr=""):
+    """Record that `viewer_id` was shown positions of these trips (CNIL: every view is logged)."""
+    with write(db):
+        db.conn.executemany("INSERT INTO position_access_log (user_id, trip_id, t, remote_addr) VALUES (?, ?, ?, ?)",
+                            [(viewer_id, trip_id, now, remote_addr or "") for trip_id in trip_ids])
+
+
 def for_trip(db, trip_id, viewer_id, now, remote_addr=""):
     """The raw positions of a trip, after logging who looked (position_access_log)."""
-    with write(db):
-        db.execute("INSERT INTO position_access_log (user_id, trip_id, t, remote_addr) VALUES (?, ?, ?, ?)",
-                   (viewer_id, trip_id, now, remote_addr or ""))
+    log_access(db, viewer_id, [trip_id], now, remote_addr)
     return rows(db, "SELECT t, lat, lon, speed, course FROM positions WHERE trip_id = ? ORDER BY t", (trip_id,))
+
+
+def last_known(db, viewer_id, now, remote_addr="", department_id=None):
+    """Where each active car of the scope was last seen: the last position of its latest trip that still
+    has positions (none outside trips, none past the retention). Logged like any view of positions."""
+    sql = """
+SELECT v.id AS vehicle_id, v.plate, v.model, t.id AS trip_id, t.end IS NULL AS on_road, a.name AS agent_name,
+       p.t, p.lat, p.lon
+FROM vehicles v
+JOIN trips t ON t.id = (
+    SELECT t2.id
+    FROM trips t2
+    WHERE t2.vehicle_id = v.id
+      AND EXISTS (SELECT 1 FROM positions p3 WHERE p3.trip_id = t2.id)
+    ORDER BY t2.start DESC
+    LIMIT 1)
+JOIN positions p ON p.id = (
+    SELECT p2.id
+    FROM positions p2
+    WHERE p2.trip_id = t.id
+    ORDER BY p2.t DESC
+    LIMIT 1)
+LEFT JOIN agents a ON a.id = t.agent_id
+WHERE v.active = 1"""
+    if department_id is not None:
+        sql += "\n  AND v.department_id = :department"
+    found = rows(db, sql + "\nORDER BY v.plate", {"department": department_id})
+    if found:
+        log_access(db, viewer_id, [r["trip_id"] for r in found], now, remote_addr)
+    return found
 
 
 def access_log(db, limit=200):

@@ -82,19 +82,6 @@ def for_agent(db, agent_id, limit=100):
     return rows(db, TRIP_SQL + " WHERE t.agent_id = ? ORDER BY t.start DESC LIMIT ?", (agent_id, limit))
 
 
-def list_trips(db, start, end, department_id=None, vehicle_id=None, limit=500):
-    """Trips starting in [start, end); a manager's view is limited to their department's cars and agents."""
-    sql = TRIP_SQL + " WHERE t.start >= ? AND t.start < ?"
-    params = [start, end]
-    if department_id is not None:
-        sql += " AND (t.department_id = ? OR v.department_id = ?)"
-        params += [department_id, department_id]
-    if vehicle_id is not None:
-        sql += " AND t.vehicle_id = ?"
-        params.append(vehicle_id)
-    return rows(db, sql + " ORDER BY t.start DESC LIMIT ?", params + [limit])
-
-
 def open_trip(db, box_id):
     """The box's trip still open, or None."""
     return row(db, "SELECT * FROM trips WHERE box_id = ? AND end IS NULL ORDER BY start DESC LIMIT 1", (box_id,))
@@ -118,3 +105,27 @@ WHERE t.end IS NULL
         sql += "\n  AND t.vehicle_id = :vehicle"
     return rows(db, sql + "\nORDER BY late DESC, t.start",
                 {"now": now, "floor": now - MAX_SPAN_S, "department": department_id, "vehicle": vehicle_id})
+
+
+def search(db, start, end, department_id=None, vehicle_id=None, driver_department_id=None, agent=None,
+           in_progress=False, limit=1000):
+    """Trips starting in [start, end), newest first, filtered: `department_id` is the viewer's scope (a
+    manager: their department's cars and agents), `vehicle_id`, `driver_department_id` (the department
+    charged), `agent` (part of the driver's name), `in_progress` (not ended yet)."""
+    sql = TRIP_SQL + """
+WHERE t.start >= :start
+  AND t.start < :end"""
+    if department_id is not None:
+        sql += "\n  AND (t.department_id = :scope OR v.department_id = :scope)"
+    if vehicle_id is not None:
+        sql += "\n  AND t.vehicle_id = :vehicle"
+    if driver_department_id is not None:
+        sql += "\n  AND t.department_id = :driver_department"
+    if agent:
+        sql += "\n  AND a.name LIKE :agent ESCAPE '\\'"
+    if in_progress:
+        sql += "\n  AND t.end IS NULL"
+    like = "%" + (agent or "").replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    return rows(db, sql + "\nORDER BY t.start DESC\nLIMIT :limit",
+                {"start": start, "end": end, "scope": department_id, "vehicle": vehicle_id,
+                 "driver_department": driver_department_id, "agent": like, "limit": limit})

@@ -105,7 +105,7 @@ def test_vehicle_page_tells_who_has_the_car_since_when_and_its_story(client, db,
     state = page[page.index("État actuel"):page.index("Réservations")]
     assert "Sur la route avec Camille Martin depuis le %s" % timeutil.fmt(start + 300) in state
     assert "Boîtier muet" in state  # registered, never synced
-    assert "Réservoir presque vide" in page and "honorée" in page and "en cours" in page
+    assert "Carburant : Réservoir presque vide" in page and "honorée" in page and "en cours" in page
     assert "Modifier" not in state  # a manager sees, an administrator edits
     assert client.get("/admin/vehicules/%d" % fleet.car2).status_code == 403  # another department's car
 

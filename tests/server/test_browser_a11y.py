@@ -1,0 +1,57 @@
+"""Every page, as an agent, a manager and an administrator, on a phone and on a desk: axe-core finds no
+serious or critical violation (WCAG 2.1 AA contrast of every control included)."""
+
+import os
+
+import pytest
+from browser_support import (AXE, DESK, PHONE, axe_violations, browser, log_in, low_contrast_controls,  # noqa: F401
+                             needs_chromium, story_server)
+
+pytestmark = [needs_chromium, pytest.mark.skipif(not os.path.exists(AXE), reason="axe-core not installed (%s): "
+                                                 "`make setup` installs it with npm" % AXE)]
+
+AGENT = ["/reserver", "/mes-reservations", "/mes-trajets", "/mes-trajets/{trip}", "/materiel", "/compte",
+         "/signaler"]
+STAFF = ["/admin/", "/admin/vehicules", "/admin/vehicules/{car}", "/admin/boitiers", "/admin/boitiers/1",
+         "/admin/agents", "/admin/agents/{agent}", "/admin/habilitations", "/admin/calendrier", "/admin/trajets",
+         "/admin/trajets/{trip}", "/admin/carte", "/admin/problemes", "/admin/rapports", "/admin/evaluation"]
+ADMIN = ["/admin/directions", "/admin/pools", "/admin/materiel", "/admin/journal-positions",
+         "/admin/vehicules/{car}/modifier"]
+
+
+def test_every_page_has_no_serious_or_critical_accessibility_violation(story_server):  # noqa: F811 (fixture)
+    sync_api = pytest.importorskip("playwright.sync_api")
+    url, story, _db = story_server
+    fleet = story.fleet
+    ids = {"trip": story.trip, "car": fleet.car, "agent": fleet.agent}
+    found = {}
+    with sync_api.sync_playwright() as p:
+        b = browser(p)
+        try:
+            pages = [(None, "/connexion")]
+            pages += [(fleet.agent, u) for u in AGENT]
+            pages += [(fleet.manager, u) for u in AGENT[:1] + STAFF]
+            pages += [(fleet.admin, u) for u in STAFF + ADMIN]
+            for viewport in (PHONE, DESK):
+                who = "unset"
+                context = None
+                for person, path in pages:
+                    if person != who:
+                        if context is not None:
+                            context.close()
+                        context = b.new_context(viewport=viewport)
+                        page = context.new_page()
+                        page.set_default_timeout(20000)
+                        if person is not None:
+                            log_in(page, url, fleet.email(person))
+                        who = person
+                    response = page.goto(url + path.format(**ids))
+                    assert response.status < 400, (path, response.status)
+                    problems = axe_violations(page) + [("contrast", text, ratio)
+                                                       for _tag, text, ratio in low_contrast_controls(page)]
+                    if problems:
+                        found[(viewport["width"], person, path)] = problems
+                context.close()
+        finally:
+            b.close()
+    assert not found, "\n".join("%s px, user %s, %s: %s" % (k + (v,)) for k, v in sorted(found.items(), key=str))

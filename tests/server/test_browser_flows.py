@@ -1,0 +1,46 @@
+"""The flows of issue 16 walked in a real browser, as an agent and as a manager, on a phone (390 px) and on
+a desk (1280 px). AUTOPARTAGE_SCREENSHOTS=<folder> keeps a screenshot of each step."""
+
+import pytest
+from browser_support import DESK, PHONE, browser, log_in, needs_chromium, shot, story_server  # noqa: F401
+
+pytestmark = needs_chromium
+
+VIEWPORTS = {"phone": PHONE, "desk": DESK}
+
+
+@pytest.mark.parametrize("size", sorted(VIEWPORTS))
+def test_manager_sees_the_car_out_its_story_and_its_track_on_a_map(story_server, size):  # noqa: F811
+    sync_api = pytest.importorskip("playwright.sync_api")
+    url, story, _db = story_server
+    fleet = story.fleet
+    with sync_api.sync_playwright() as p:
+        b = browser(p)
+        try:
+            page = b.new_page(viewport=VIEWPORTS[size])
+            page.set_default_timeout(20000)
+            tiles = []
+            page.on("request", lambda r: tiles.append(r.url) if "tile" in r.url else None)
+            log_in(page, url, fleet.email(fleet.manager))
+            page.wait_for_url(url + "/admin/")
+            out = page.locator("#sur-la-route + .table-wrap")
+            assert "AB-123-CD" in out.inner_text() and "Camille Martin" in out.inner_text()
+            shot(page, "%s-manager-dashboard" % size)
+            page.click("#sur-la-route + .table-wrap >> text=AB-123-CD")
+            page.wait_for_selector("h1:has-text('AB-123-CD')")
+            assert "Sur la route avec Camille Martin" in page.locator("#etat").inner_text()
+            assert "Réservoir presque vide" in page.content()
+            shot(page, "%s-manager-vehicle" % size)
+            page.click("#trajets >> text=détail et carte >> nth=-1")  # the finished trip, with its track
+            page.wait_for_selector("#carte-trajet[data-drawn]")
+            assert int(page.get_attribute("#carte-trajet", "data-drawn")) == 40
+            assert page.locator("#carte-trajet path.leaflet-interactive").count() >= 1  # the track line
+            assert "map-plain" in page.get_attribute("#carte-trajet", "class") and tiles == []
+            shot(page, "%s-manager-trip-map" % size)
+            page.goto(url + "/admin/")
+            page.click("nav.tabs >> text=Carte")
+            page.wait_for_selector("#carte-flotte[data-drawn='1']")
+            assert "AB-123-CD" in page.locator("#positions-flotte").inner_text()
+            shot(page, "%s-manager-fleet-map" % size)
+        finally:
+            b.close()
