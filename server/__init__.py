@@ -12,6 +12,8 @@ import time
 
 from flask import Flask, request
 
+from server import mail
+
 DEFAULTS = {
     "DATABASE": None,                   # default: <instance>/autopartage.sqlite
     "SECRET_KEY": None,                 # default: generated once into <instance>/secret_key
@@ -48,6 +50,7 @@ def _secret_key(instance_path):
 def create_app(test_config=None):
     app = Flask(__name__, instance_relative_config=True)
     app.config.from_mapping(DEFAULTS)
+    app.config.from_mapping(mail.DEFAULTS)
     if test_config is None:
         app.config.from_pyfile("config.py", silent=True)
         app.config.from_prefixed_env("AUTOPARTAGE")
@@ -68,6 +71,7 @@ def create_app(test_config=None):
     app.register_blueprint(booking.bp)
     app.register_blueprint(admin.bp)
     app.register_blueprint(box_api.bp)
+    mail.init_app(app)
     app.session_interface = box_api.SessionInterface()
 
     app.extensions["autopartage_next_maintenance"] = 0

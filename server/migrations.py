@@ -394,6 +394,76 @@ def allow_list_stamps(db):
         db.execute("CREATE TRIGGER allow_stamp_%s %s BEGIN %s END" % (name, event, statements))
 
 
+# Outgoing mail (issue 17): every message is a row written in the transaction that causes it; the mail
+# worker (server/mail/worker.py) sends it and records the SMTP server's answer. status: compose (an event
+# recorded by a trigger below, the worker writes the message from the database), pending (waiting for its
+# next try at next_try), sending (claimed by a worker until next_try: a crashed worker's claim expires),
+# sent, failed (refused for good or too many tries; an administrator may resend it).
+@migrations(name="0011_mail_queue")
+def mail_queue(db):
+    db.execute("""CREATE TABLE mail_queue (
+    id INTEGER PRIMARY KEY,
+    kind TEXT NOT NULL,
+    ref_id INTEGER,                         -- reservation, problem report, feedback or agent the mail is about
+    dedup TEXT UNIQUE,                      -- one reminder / late-return mail per booking and time
+    to_addrs TEXT NOT NULL DEFAULT '',      -- comma-separated
+    cc_addrs TEXT NOT NULL DEFAULT '',
+    subject TEXT NOT NULL DEFAULT '',
+    body_text TEXT NOT NULL DEFAULT '',
+    body_html TEXT NOT NULL DEFAULT '',
+    ics TEXT,                               -- iCalendar attachment
+    status TEXT NOT NULL DEFAULT 'pending'
+        CHECK (status IN ('compose', 'pending', 'sending', 'sent', 'failed')),
+    attempts INTEGER NOT NULL DEFAULT 0,
+    next_try INTEGER NOT NULL DEFAULT 0,
+    last_error TEXT NOT NULL DEFAULT '',
+    created_at INTEGER NOT NULL,
+    sent_at INTEGER
+)""")
+    db.execute("CREATE INDEX mail_queue_due ON mail_queue(status, next_try)")
+    db.execute("CREATE INDEX mail_queue_created ON mail_queue(created_at)")
+    # Reminders are on by default; each agent may turn them off (Mon compte).
+    db.execute("ALTER TABLE agents ADD COLUMN mail_reminders INTEGER NOT NULL DEFAULT 1")
+
+
+# Booking and problem events queue their mail from triggers: every path that books, moves, cancels or
+# releases a booking (pages, CLI, maintenance, another module tomorrow) queues it in its own transaction.
+_MAIL_EVENT = ("INSERT INTO mail_queue (kind, ref_id, status, created_at) "
+               "VALUES ('%s', NEW.id, 'compose', CAST(strftime('%%s', 'now') AS INTEGER));")
+_MAIL_TRIGGERS = (
+    ("booking_confirmed", "AFTER INSERT ON reservations WHEN NEW.unplanned = 0 AND NEW.status = 'booked'"),
+    ("booking_changed", "AFTER UPDATE OF vehicle_id, start, end ON reservations "
+                        "WHEN NEW.unplanned = 0 AND NEW.status = 'booked' AND OLD.status = 'booked' "
+                        "AND (OLD.vehicle_id != NEW.vehicle_id OR OLD.start != NEW.start OR OLD.end != NEW.end)"),
+    ("booking_cancelled", "AFTER UPDATE OF status ON reservations "
+                          "WHEN NEW.unplanned = 0 AND OLD.status = 'booked' AND NEW.status = 'cancelled'"),
+    ("no_show", "AFTER UPDATE OF status ON reservations WHEN OLD.status = 'booked' AND NEW.status = 'no_show'"),
+    ("problem_reported", "AFTER INSERT ON problem_reports"),
+)
+
+
+@migrations(name="0011_mail_triggers")
+def mail_triggers(db):
+    for kind, event in _MAIL_TRIGGERS:
+        db.execute("CREATE TRIGGER mail_%s %s BEGIN %s END" % (kind, event, _MAIL_EVENT % kind))
+
+
+# Single-use links e-mailed to choose a password: an invitation (new account) or a reset (« mot de passe
+# oublié »). Only the SHA-256 of the token is kept; a token works once and before expires_at.
+@migrations(name="0011_account_tokens")
+def account_tokens(db):
+    db.execute("""CREATE TABLE account_tokens (
+    id INTEGER PRIMARY KEY,
+    agent_id INTEGER NOT NULL REFERENCES agents(id),
+    purpose TEXT NOT NULL CHECK (purpose IN ('invite', 'reset')),
+    token_hash TEXT NOT NULL UNIQUE,
+    created_at INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL,
+    used_at INTEGER
+)""")
+    db.execute("CREATE INDEX account_tokens_agent ON account_tokens(agent_id, created_at)")
+
+
 def apply(db):
     """Apply every pending migration (idempotent)."""
     migrations.apply(db)
