@@ -17,6 +17,8 @@ from flask import Blueprint, Response, abort, flash, g, redirect, render_templat
 from server import charts, forms, timeutil
 from server.auth import role_required, scope_department
 from server.db import get_db, rows, scalar, write
+from server.mail import accounts
+from server.queries import account_tokens
 from server.queries import agents as agents_q
 from server.queries import boxes, equipment, org, positions, problems, reports, reservations, trips
 
@@ -288,7 +290,8 @@ def agents():
                 agent_id = agents_q.create(db, name, email, dept_id)
                 if badge:
                     agents_q.add_badge(db, agent_id, badge)
-            flash("Agent %s créé." % name)
+                accounts.send_link(db, agents_q.get(db, agent_id), "invite", int(time.time()))
+            flash("Agent %s créé : une invitation à choisir son mot de passe part à %s." % (name, email))
             return redirect(url_for("admin.agent", agent_id=agent_id))
     q = (request.args.get("q") or "")[:100]
     return render_template("admin/agents.html", agents=agents_q.list_agents(db, dept, q or None), q=q, errors=errors,
@@ -322,13 +325,15 @@ def agent(agent_id):
                 flash("Badge désactivé.")
             else:
                 errors["badge_id"] = "Badge introuvable."
-        elif action == "password":
-            pw = f.get("password") or ""
-            if not 10 <= len(pw) <= 200:
-                errors["password"] = "Mot de passe : 10 à 200 caractères."
+        elif action == "invite":  # nobody types a password for someone else: a link goes to the agent
+            if not person["active"]:
+                errors["invite"] = "Compte inactif : réactivez-le d'abord."
             else:
-                agents_q.set_password(db, agent_id, pw)
-                flash("Mot de passe défini.")
+                purpose = "reset" if person["password_hash"] else "invite"
+                with write(db):
+                    accounts.send_link(db, person, purpose, int(time.time()))
+                flash("%s envoyé à %s." % ("Lien de nouveau mot de passe" if purpose == "reset" else "Invitation",
+                                          person["email"]))
         elif action == "settings":
             role = forms.choice(f, "role", errors, "Rôle", agents_q.ROLES)
             if role and role != person["role"] and g.user["role"] != "admin":
@@ -344,6 +349,7 @@ def agent(agent_id):
         if not errors:
             return redirect(url_for("admin.agent", agent_id=agent_id))
     return render_template("admin/agent.html", person=agents_q.get(db, agent_id), badges=agents_q.badges(db, agent_id),
+                           invitation=account_tokens.pending_invitation(db, agent_id, int(time.time())),
                            errors=errors, roles=[(r, r) for r in agents_q.ROLES],
                            trips=trips.for_agent(db, agent_id, limit=20)), (400 if errors else 200)
 

@@ -1,6 +1,7 @@
 """Flask CLI commands (`flask --app server COMMAND --help`). Messages in French: administrators run them."""
 
 import getpass
+import sys
 import time
 
 import click
@@ -54,16 +55,23 @@ def import_agents_command(path):
 @click.argument("email")
 @click.option("--name", default="Administrateur", help="Nom affiché.")
 @click.option("--department", default="DDT", help="Code de la direction (DDT, DDPP, DDCS, DSDEN).")
-@click.option("--password", default=None, help="Mot de passe (demandé si absent).")
-def create_admin_command(email, name, department, password):
-    """Crée (ou promeut) un compte administrateur."""
+def create_admin_command(email, name, department):
+    """Crée (ou promeut) un compte administrateur ; le mot de passe est lu sur l'entrée standard.
+
+    Au terminal il est demandé deux fois sans s'afficher ; sinon la première ligne de l'entrée standard
+    est lue (`printf '%s\\n' "$MOT_DE_PASSE" | flask --app server create-admin EMAIL`), jamais sur la
+    ligne de commande où d'autres utilisateurs de la machine pourraient le lire."""
     init_db()
     if "@" not in email:
         raise click.BadParameter("adresse e-mail invalide", param_hint="EMAIL")
-    if password is None:
+    if sys.stdin.isatty():
         password = getpass.getpass("Mot de passe : ")
-    if len(password) < 10:
-        raise click.BadParameter("10 caractères au moins", param_hint="--password")
+        if getpass.getpass("Confirmation : ") != password:
+            raise click.ClickException("les deux saisies ne correspondent pas")
+    else:
+        password = sys.stdin.readline().rstrip("\r\n")
+    if not 10 <= len(password) <= 200:
+        raise click.ClickException("mot de passe : 10 à 200 caractères")
     db = _db()
     with write(db):
         dept_id = org.ensure_department(db, department)

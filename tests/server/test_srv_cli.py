@@ -42,10 +42,12 @@ def test_bad_fleet_lines_are_reported_with_their_number(runner, db, tmp_path):
 
 
 def test_create_admin_box_register_purge_and_demo(runner, db):
-    result = runner.invoke(args=["create-admin", "chef@ddt.gouv.fr", "--password", "un-long-secret"])
+    result = runner.invoke(args=["create-admin", "chef@ddt.gouv.fr"], input="un-long-secret\n")  # from stdin
     assert result.exit_code == 0, result.output
     assert agents_q.check_login(db, "chef@ddt.gouv.fr", "un-long-secret")["role"] == "admin"
-    assert runner.invoke(args=["create-admin", "chef@ddt.gouv.fr", "--password", "court"]).exit_code != 0
+    assert runner.invoke(args=["create-admin", "chef@ddt.gouv.fr"], input="court\n").exit_code != 0
+    # never on the command line, where `ps` shows it to every user of the machine
+    assert runner.invoke(args=["create-admin", "chef@ddt.gouv.fr", "--password", "un-long-secret"]).exit_code == 2
     result = runner.invoke(args=["demo-data"])
     assert result.exit_code == 0, result.output
     assert "admin@demo.gouv.fr" in result.output
