@@ -20,6 +20,7 @@ from server.db import get_db, rows, scalar, write
 from server.mail import accounts
 from server.queries import account_tokens
 from server.queries import agents as agents_q
+from server.queries import feedback as feedback_q
 from server.queries import boxes, equipment, org, positions, problems, reports, reservations, trips
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -542,7 +543,8 @@ def evaluation():
     chart_hours = charts.bar_chart([("%02d h" % h, n) for h, n in data["peak_by_hour"] if 6 <= h <= 20],
                                    "Pic de véhicules utilisés en même temps, par heure", "véh.")
     return render_template("admin/evaluation.html", data=data, label=timeutil.month_label(year, month),
-                           month="%04d-%02d" % (year, month), chart_hours=chart_hours)
+                           month="%04d-%02d" % (year, month), chart_hours=chart_hours,
+                           feedback=feedback_q.counts(get_db(), start, end))
 
 
 __all__ = ["bp", "rows"]

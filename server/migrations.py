@@ -464,6 +464,29 @@ def account_tokens(db):
     db.execute("CREATE INDEX account_tokens_agent ON account_tokens(agent_id, created_at)")
 
 
+# « Boîte à idées / retours » (issue 17): a message from any agent (optionally about a car and a trip),
+# answered by the fleet managers in scope (the agent's department, or the car's), separate from the per-car
+# problem reports. department_id: the agent's department when they wrote.
+@migrations(name="0011_feedback")
+def feedback(db):
+    db.execute("""CREATE TABLE feedback (
+    id INTEGER PRIMARY KEY,
+    agent_id INTEGER NOT NULL REFERENCES agents(id),
+    department_id INTEGER NOT NULL REFERENCES departments(id),
+    vehicle_id INTEGER REFERENCES vehicles(id),
+    trip_id INTEGER REFERENCES trips(id),
+    subject TEXT NOT NULL,
+    text TEXT NOT NULL,
+    status TEXT NOT NULL DEFAULT 'open' CHECK (status IN ('open', 'answered', 'closed')),
+    answer TEXT NOT NULL DEFAULT '',
+    answered_by INTEGER REFERENCES agents(id),
+    answered_at INTEGER,
+    created_at INTEGER NOT NULL
+)""")
+    db.execute("CREATE INDEX feedback_agent ON feedback(agent_id, created_at)")
+    db.execute("CREATE INDEX feedback_status ON feedback(status, created_at)")
+
+
 def apply(db):
     """Apply every pending migration (idempotent)."""
     migrations.apply(db)
