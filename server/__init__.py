@@ -62,7 +62,7 @@ def create_app(test_config=None):
     if not app.config["SECRET_KEY"]:
         app.config["SECRET_KEY"] = _secret_key(app.instance_path)
 
-    from server import admin, auth, booking, box_api, cli, db, feedback, views_common
+    from server import admin, agent_import, auth, booking, box_api, cli, db, feedback, views_common
 
     db.init_app(app)
     cli.init_app(app)
@@ -73,6 +73,7 @@ def create_app(test_config=None):
     app.register_blueprint(box_api.bp)
     mail.init_app(app)
     app.register_blueprint(feedback.bp)
+    app.register_blueprint(agent_import.bp)
     app.session_interface = box_api.SessionInterface()
 
     app.extensions["autopartage_next_maintenance"] = 0

@@ -2,7 +2,7 @@
 oublié ». Both queue their mail in the caller's transaction; neither tells anyone whether an address is
 known (the forgotten-password page answers the same either way)."""
 
-from flask import current_app, url_for
+from flask import current_app
 
 from server.mail import events, messages
 from server.queries import account_tokens
@@ -12,7 +12,8 @@ RESETS_PER_HOUR = 3  # more requests for one address in an hour are answered the
 
 
 def _link(token):
-    return messages.base_url() + url_for("auth.choose_password", token=token)
+    # the path of auth.choose_password, written out: the CLI (import-agents) has no request to build URLs from
+    return "%s/mot-de-passe/%s" % (messages.base_url(), token)
 
 
 def send_link(db, agent, purpose, now):
@@ -45,3 +46,11 @@ def password_problems(new, confirm):
     if new != confirm:
         errors["confirm"] = "Les deux saisies ne correspondent pas."
     return errors
+
+
+def invite_if_needed(db, agent, now):
+    """Queue an invitation unless the agent has an open one (an import run twice sends one). True if queued."""
+    if account_tokens.pending_invitation(db, agent["id"], now):
+        return False
+    send_link(db, agent, "invite", now)
+    return True

@@ -126,6 +126,15 @@ def add_badge(db, agent_id, uid_hex):
     return db.execute("INSERT INTO badges (agent_id, uid_hex) VALUES (?, ?)", (agent_id, uid)).lastrowid
 
 
+def has_badge(db, agent_id, uid_hex):
+    return bool(scalar(db,
+                       "SELECT 1"
+                       " FROM badges"
+                       " WHERE agent_id = ?"
+                       " AND uid_hex = ?"
+                       " AND active = 1", (agent_id, uid_hex)))
+
+
 def deactivate_badge(db, badge_id):
     db.execute("UPDATE badges SET active = 0 WHERE id = ?", (badge_id,))
 

@@ -42,6 +42,7 @@ FORMS = [  # (who, url, valid data)
     ("agent", "/compte/courriels", lambda f: {"reminders": "1"}),
     ("agent", "/boite-a-idees", lambda f: {"subject": "s", "text": "t", "vehicle_id": f.car, "trip_id": ""}),
     ("admin", "/admin/courriels", lambda f: {"mail_id": "1"}),
+    ("admin", "/admin/agents/import", lambda f: {"action": "dry_run", "text": "name;department;email\nA;DDT;a@b.fr\n"}),
     ("admin", "/admin/boite-a-idees/1", lambda f: {"action": "answer", "answer": "r"}),
 ]
 

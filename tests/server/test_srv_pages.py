@@ -16,7 +16,8 @@ STAFF_PAGES = ["/admin/", "/admin/vehicules", "/admin/boitiers", "/admin/agents"
                "/admin/calendrier", "/admin/trajets", "/admin/problemes", "/admin/rapports", "/admin/rapports.csv",
                "/admin/evaluation", "/admin/agents/{agent}", "/admin/trajets/{trip}", "/admin/boitiers/1",
                "/admin/boite-a-idees"]
-ADMIN_PAGES = ["/admin/directions", "/admin/pools", "/admin/materiel", "/admin/journal-positions", "/admin/courriels"]
+ADMIN_PAGES = ["/admin/directions", "/admin/pools", "/admin/materiel", "/admin/journal-positions", "/admin/courriels",
+               "/admin/agents/import"]
 EXPECTED = {  # role -> (agent pages, staff pages, admin pages)
     None: (302, 302, 302),
     "agent": (200, 403, 403),
