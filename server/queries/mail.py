@@ -149,12 +149,14 @@ def due_reminders(db, now, window_s):
 
 
 def late_returns(db, now, late_s, max_span_s):
-    """Bookings whose car is still out (trip open) more than `late_s` after the booking's end."""
+    """Bookings whose car is still out (trip open) more than `late_s` after the booking's end (an on-the-spot
+    trip's reservation follows the trip: it is never late)."""
     return rows(db, BOOKING_SQL +
                 " JOIN trips t ON t.reservation_id = r.id"
                 " WHERE t.end IS NULL"
                 " AND t.start > ?"
                 " AND r.end < ?"
+                " AND r.unplanned = 0"
                 " AND NOT EXISTS (SELECT 1 FROM mail_queue m WHERE m.dedup = 'late:' || r.id || ':' || r.end)",
                 (now - max_span_s, now - late_s))
 
