@@ -13,8 +13,8 @@ BOOKING_SUBJECTS = {
     "booking_changed": "Réservation modifiée : %(plate)s, %(start)s",
     "booking_cancelled": "Réservation annulée : %(plate)s, %(start)s",
     "no_show": "Réservation libérée faute de badge : %(plate)s, %(start)s",
-    "reminder": "Rappel : %(plate)s vous attend %(start)s",
-    "late_return": "Retour en retard : %(plate)s devait être rendu %(end)s",
+    "reminder": "Rappel : %(plate)s vous attend le %(start)s",
+    "late_return": "Retour en retard : %(plate)s devait être rendu le %(end)s",
 }
 # Mails whose booking event goes into the agent's calendar (a cancellation removes it).
 ICS_KINDS = {"booking_confirmed": False, "booking_changed": False, "booking_cancelled": True, "no_show": True}

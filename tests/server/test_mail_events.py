@@ -32,7 +32,7 @@ def test_reminder_before_the_start_once_and_only_for_agents_who_want_it(app, cli
     assert run_worker(app, db, start - 3000)["queued"] == 1
     assert run_worker(app, db, start - 2900)["queued"] == 0  # once
     confirmation, reminder = sink.wait_for(2)
-    assert reminder["Subject"] == "Rappel : AB-123-CD vous attend %s" % timeutil.fmt(start)
+    assert reminder["Subject"] == "Rappel : AB-123-CD vous attend le %s" % timeutil.fmt(start)
     assert "Rappel : votre réservation commence bientôt." in body(reminder)
     assert "https://autopartage.test/compte/courriels" in body(reminder)
     # the agent turns reminders off: the next booking gets its confirmation and no reminder
@@ -68,7 +68,7 @@ def test_late_return_mails_the_agent_with_a_copy_to_the_managers(app, db, fleet,
     assert run_worker(app, db, end + 20 * 60)["queued"] == 1
     assert run_worker(app, db, end + 40 * 60)["queued"] == 0  # once
     late = sink.wait_for(1)[-1]
-    assert late["Subject"] == "Retour en retard : AB-123-CD devait être rendu %s" % timeutil.fmt(end)
+    assert late["Subject"] == "Retour en retard : AB-123-CD devait être rendu le %s" % timeutil.fmt(end)
     assert late["To"] == fleet.email(fleet.agent)
     assert late["Cc"] == fleet.email(fleet.manager)  # the DDT fleet manager (agent's and car's department)
     assert "20 minutes de retard" in body(late)
