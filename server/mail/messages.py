@@ -24,7 +24,7 @@ class Message:
     def __init__(self, to, subject, text, html, cc=(), ics_text=None):
         self.to = list(to)
         self.cc = [c for c in cc if c not in self.to]
-        self.subject = subject
+        self.subject = " ".join(subject.split())  # one line: text typed by an agent may end up in a subject
         self.text = text
         self.html = html
         self.ics = ics_text

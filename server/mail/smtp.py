@@ -121,6 +121,9 @@ class Session:
             raise SendError(_describe(exc), connection=True) from None
         except smtplib.SMTPResponseException as exc:
             raise SendError(_answer(exc.smtp_code, exc.smtp_error), permanent=exc.smtp_code >= 500) from None
+        except (smtplib.SMTPNotSupportedError, ValueError) as exc:
+            # this message cannot go through this relay (an address in UTF-8 without SMTPUTF8, say)
+            raise SendError("message refusé avant l'envoi : %s" % exc, permanent=True) from None
         except (smtplib.SMTPException, OSError) as exc:
             raise SendError(_describe(exc), connection=True) from None
         return "; ".join("refusé %s : %s" % (who, _answer(code, text)) for who, (code, text) in refused.items())

@@ -47,7 +47,13 @@ def send_due(db, settings, now, config):
         with smtp.Session(settings) as session:
             for i, m in enumerate(batch):
                 try:
-                    note = session.send(smtp.build(settings, m))
+                    msg = smtp.build(settings, m)
+                except (ValueError, TypeError) as exc:  # a header the mail library refuses: never sendable
+                    mail_q.mark_failed(db, m["id"], "message invalide : %s" % exc)
+                    done["failed"] += 1
+                    continue
+                try:
+                    note = session.send(msg)
                 except smtp.SendError as exc:
                     if exc.permanent:
                         mail_q.mark_failed(db, m["id"], exc.answer)

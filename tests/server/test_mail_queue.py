@@ -159,3 +159,16 @@ def test_retries_give_up_after_max_attempts_with_the_last_answer(app, db, sink):
         t = m["next_try"]
     assert m["status"] == "failed" and m["attempts"] == 6
     assert m["last_error"] == "abandonné après 6 essais : 451 4.3.0 Service temporairement indisponible"
+
+
+def test_a_message_the_mail_library_refuses_fails_alone_and_the_rest_goes(app, db, sink):
+    now = int(time.time())
+    with app.app_context(), write(db):
+        events.send(db, now, "test", messages.Message(["a@ddt.gouv.fr"], "Premier", "Texte\n", ""))
+        bad = events.send(db, now, "test", messages.Message(["b@ddt.gouv.fr"], "Deuxième", "Texte\n", ""))
+        events.send(db, now, "test", messages.Message(["c@ddt.gouv.fr"], "Troisième", "Texte\n", ""))
+    db.execute("UPDATE mail_queue SET subject = 'Objet\r\nBcc: espion@example.org' WHERE id = ?", (bad,))
+    assert run_worker(app, db, now) == {"queued": 0, "composed": 0, "sent": 2, "retry": 0, "failed": 1}
+    assert mail_q.get(db, bad)["last_error"].startswith("message invalide")
+    assert sorted(m["Subject"] for m in sink.wait_for(2)) == ["Premier", "Troisième"]
+    assert messages.Message(["x@y.fr"], "Un objet\r\nsur deux lignes", "", "").subject == "Un objet sur deux lignes"
