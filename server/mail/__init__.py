@@ -27,6 +27,7 @@ DEFAULTS = {
     "MAIL_MAX_ATTEMPTS": 10,            # then the message is marked failed (resend from the queue page)
     "MAIL_RETRY_BASE_SECONDS": 60,      # 1, 2, 4, 8 ... minutes between tries
     "MAIL_RETRY_MAX_SECONDS": 6 * 3600,
+    "MAIL_KEEP_DAYS": 90,               # sent messages are forgotten after this (personal data); 0: kept
     "REMINDER_MINUTES": 60,             # reminder this long before a booking starts (0: none)
     "LATE_RETURN_MAIL_MINUTES": 15,     # late-return mail once a car is this late (0: none)
     "INVITATION_VALID_HOURS": 7 * 24,

@@ -78,6 +78,9 @@ def run_once(db, config, now=None):
     """One round: due events, composition, sending. Returns what was done (for the CLI and the tests)."""
     now = int(time.time()) if now is None else now
     done = {"queued": events.queue_due(db, now, config), "composed": events.compose_recorded(db, now, config)}
+    keep_days = int(config.get("MAIL_KEEP_DAYS") or 0)
+    if keep_days:
+        mail_q.purge_sent(db, now - keep_days * 86400)
     settings = smtp.Settings.from_config(config)
     if settings is not None:
         done.update(send_due(db, settings, now, config))

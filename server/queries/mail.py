@@ -90,6 +90,13 @@ def resend(db, mail_id, now):
                       " WHERE id = ? AND status IN ('failed', 'sent')", (now, mail_id)).rowcount == 1
 
 
+def purge_sent(db, before):
+    """Forget messages sent and created before `before` (they hold personal data); returns how many."""
+    return db.execute("DELETE FROM mail_queue"
+                      " WHERE created_at < ?"
+                      " AND status = 'sent'", (before,)).rowcount
+
+
 def get(db, mail_id):
     return row(db, "SELECT * FROM mail_queue WHERE id = ?", (mail_id,))
 

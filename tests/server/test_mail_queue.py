@@ -172,3 +172,16 @@ def test_a_message_the_mail_library_refuses_fails_alone_and_the_rest_goes(app, d
     assert mail_q.get(db, bad)["last_error"].startswith("message invalide")
     assert sorted(m["Subject"] for m in sink.wait_for(2)) == ["Premier", "Troisième"]
     assert messages.Message(["x@y.fr"], "Un objet\r\nsur deux lignes", "", "").subject == "Un objet sur deux lignes"
+
+
+def test_sent_messages_are_forgotten_after_mail_keep_days_failed_ones_stay(app, db, sink):
+    now = int(time.time())
+    with app.app_context(), write(db):
+        for n in range(2):
+            events.send(db, now, "test", messages.Message(["a@ddt.gouv.fr"], "Message %d" % n, "Texte\n", ""))
+    run_worker(app, db, now)
+    db.execute("UPDATE mail_queue SET status = 'failed' WHERE id = 2")
+    run_worker(app, db, now + 89 * 86400)
+    assert [m["id"] for m in mail_q.listing(db)] == [2, 1]
+    run_worker(app, db, now + 91 * 86400)
+    assert [m["id"] for m in mail_q.listing(db)] == [2]
