@@ -6,6 +6,8 @@ Add a new migration function at the end to change the schema; never edit one tha
 data (a table is dropped only after its rows were moved, as 0003 does).
 """
 
+import contextlib
+
 from sqlite_utils.migrations import Migrations
 
 migrations = Migrations("autopartage")
@@ -446,6 +448,21 @@ _MAIL_TRIGGERS = (
 def mail_triggers(db):
     for kind, event in _MAIL_TRIGGERS:
         db.execute("CREATE TRIGGER mail_%s %s BEGIN %s END" % (kind, event, _MAIL_EVENT % kind))
+
+
+@contextlib.contextmanager
+def history_load(conn):
+    """A bulk load of past bookings (the bench's dataset, the demo's weeks of history) records no mail event:
+    the mail triggers are dropped for the block and created again after it. Only inside the caller's
+    transaction (SQLite's DDL is transactional: a load that fails or dies leaves the triggers in place)."""
+    if not conn.in_transaction:
+        raise RuntimeError("history_load needs an open transaction")
+    for kind, _event in _MAIL_TRIGGERS:
+        conn.execute("DROP TRIGGER mail_%s" % kind)
+    try:
+        yield
+    finally:
+        mail_triggers(conn)
 
 
 # Single-use links e-mailed to choose a password: an invitation (new account) or a reset (« mot de passe

@@ -9,7 +9,8 @@ from conftest import Fleet, csrf_of, future, login
 from mail_support import body, mail_config, run_worker
 
 from server import create_app, timeutil
-from server.db import connect, init_db
+from server.db import connect, init_db, write
+from server.migrations import history_load
 from server.queries import boxes, reservations, trips
 from server.queries.common import Rules
 
@@ -127,3 +128,17 @@ def test_a_hanging_relay_never_slows_a_page_and_the_worker_thread_delivers_when_
         assert not worker.is_alive()
         db.conn.close()
 
+
+
+def test_a_history_load_records_no_booking_mail_and_keeps_the_triggers(app, db, fleet):
+    start = future(30)
+    with pytest.raises(RuntimeError):  # outside a transaction a failure could lose the triggers
+        with history_load(db.conn):
+            pass
+    with write(db), history_load(db.conn):
+        _book(db, fleet, start)
+    assert db.execute("SELECT count(*) FROM mail_queue").fetchone()[0] == 0
+    with pytest.raises(RuntimeError, match="load failed"), write(db), history_load(db.conn):
+        raise RuntimeError("load failed")  # rolled back: the triggers are still there
+    _book(db, fleet, start + 86400)
+    assert [tuple(r) for r in db.execute("SELECT kind, status FROM mail_queue")] == [("booking_confirmed", "compose")]
