@@ -40,7 +40,9 @@ _START_LOCK = threading.Lock()
 
 
 def init_app(app):
-    from server.mail import views, worker
+    from server.mail import smtp, views, worker
+
+    smtp.Settings.from_config(app.config)  # a wrong SMTP_SECURITY stops the start with a clear message
 
     app.register_blueprint(views.bp)
     app.cli.add_command(views.mail_worker_command)

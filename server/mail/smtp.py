@@ -29,7 +29,7 @@ class Settings:
     def __init__(self, host, port=None, user=None, password=None, security="starttls", mail_from="",
                  timeout_s=30, ca_file=None):
         if security not in SECURITY:
-            raise ValueError("SMTP_SECURITY: none, starttls or tls, not %r" % security)
+            raise ValueError("SMTP_SECURITY : none, starttls ou tls, pas %r" % security)
         self.host = host
         self.security = security
         self.port = int(port) if port else DEFAULT_PORTS[security]

@@ -15,7 +15,7 @@ from mail_support import mail_config, run_worker
 from aiosmtpd.smtp import AuthResult
 from server import create_app
 from server.db import connect, init_db, write
-from server.mail import events, messages
+from server.mail import events, messages, smtp
 from server.mail.sink import Sink
 from server.queries import mail as mail_q
 
@@ -103,3 +103,21 @@ def test_implicit_tls(tmp_path, certificate):
         db.conn.close()
     finally:
         relay.stop()
+
+
+def test_settings_from_the_environment_and_a_wrong_security_stops_the_start(tmp_path, monkeypatch):
+    monkeypatch.setenv("AUTOPARTAGE_SMTP_HOST", "relais.example.gouv.fr")
+    monkeypatch.setenv("AUTOPARTAGE_SMTP_PASSWORD", "123456")  # parsed as JSON: a number
+    monkeypatch.setenv("AUTOPARTAGE_SMTP_SECURITY", "tls")
+    monkeypatch.setenv("AUTOPARTAGE_SMTP_USER", "autopartage")
+    monkeypatch.setenv("AUTOPARTAGE_DATABASE", str(tmp_path / "env.sqlite"))
+    monkeypatch.setenv("AUTOPARTAGE_SECRET_KEY", "env")
+    settings = smtp.Settings.from_config(create_app().config)
+    assert (settings.host, settings.port, settings.security) == ("relais.example.gouv.fr", 465, "tls")
+    assert (settings.user, settings.password) == ("autopartage", "123456")
+    assert smtp.Settings.from_config({"SMTP_HOST": "r", "SMTP_SECURITY": "none"}).port == 25
+    assert smtp.Settings.from_config({"SMTP_HOST": "r"}).port == 587
+    assert smtp.Settings.from_config({"SMTP_HOST": None}) is None  # no relay: mail waits in the queue
+    monkeypatch.setenv("AUTOPARTAGE_SMTP_SECURITY", "ssl")
+    with pytest.raises(ValueError, match="SMTP_SECURITY : none, starttls ou tls"):
+        create_app()
