@@ -1,6 +1,7 @@
 """The mail queue against a real SMTP server on 127.0.0.1 (aiosmtpd): booking mails end to end, and a relay
 that is down, refuses, hangs and comes back (nothing lost, nothing sent twice)."""
 
+import threading
 import time
 
 import pytest
@@ -8,7 +9,7 @@ from conftest import csrf_of, future, login
 from mail_support import body, run_worker
 
 from server import timeutil
-from server.db import write
+from server.db import connect, write
 from server.mail import events, messages
 from server.mail.sink import Sink
 from server.queries import mail as mail_q
@@ -185,3 +186,39 @@ def test_sent_messages_are_forgotten_after_mail_keep_days_failed_ones_stay(app, 
     assert [m["id"] for m in mail_q.listing(db)] == [2, 1]
     run_worker(app, db, now + 91 * 86400)
     assert [m["id"] for m in mail_q.listing(db)] == [2]
+
+
+def test_two_workers_at_once_send_each_message_once(app, db, sink):
+    now = int(time.time())
+    with app.app_context(), write(db):
+        for n in range(30):
+            events.send(db, now, "test", messages.Message(["a@ddt.gouv.fr"], "Message %02d" % n, "Texte\n", ""))
+    barrier = threading.Barrier(2)
+    results = []
+
+    def work():
+        own = connect(app.config["DATABASE"])
+        barrier.wait()
+        for _ in range(3):
+            results.append(run_worker(app, own, now))
+        own.conn.close()
+
+    workers = [threading.Thread(target=work) for _ in range(2)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join(60)
+    assert sum(r.get("sent", 0) for r in results) == 30
+    received = sink.wait_for(31, timeout=1)
+    assert sorted(m["Subject"] for m in received) == ["Message %02d" % n for n in range(30)]
+
+
+def test_a_worker_that_died_while_sending_leaves_its_messages_to_the_next_once_its_lease_ran_out(app, db, sink):
+    now = int(time.time())
+    with app.app_context(), write(db):
+        events.send(db, now, "test", messages.Message(["a@ddt.gouv.fr"], "Orphelin", "Texte\n", ""))
+    [claimed] = mail_q.claim(db, now, lease_s=300)  # then the worker dies
+    assert run_worker(app, db, now + 299)["sent"] == 0
+    assert run_worker(app, db, now + 300)["sent"] == 1
+    assert [m["Subject"] for m in sink.wait_for(1)] == ["Orphelin"]
+    assert mail_q.get(db, claimed["id"])["attempts"] == 2
