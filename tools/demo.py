@@ -5,6 +5,9 @@ working day, so the pages fill with trips and kilometres.
     python -m tools.demo --once --factor 600  # play one day fast, print what the server got, exit
     python -m tools.demo --duration 120       # stop after two real minutes
 
+The server's mails (booking confirmations, reminders, releases...) go to a local SMTP sink (aiosmtpd) and
+are shown at /demo/courriels, a page that exists only in the demo.
+
 The whole demo shares one simulated clock (server, boxes, GPS): the day starts at 07:55 today and runs
 `--factor` times faster than real time. Data lives in instance/demo/ (recreated at each start unless
 --keep). Ctrl-C (or SIGTERM) stops every process the demo started. Exit codes: 0 done, 1 a part failed
