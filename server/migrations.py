@@ -418,6 +418,7 @@ def mail_queue(db):
         CHECK (status IN ('compose', 'pending', 'sending', 'sent', 'failed')),
     attempts INTEGER NOT NULL DEFAULT 0,
     next_try INTEGER NOT NULL DEFAULT 0,
+    expires_at INTEGER,                     -- not sent by then: pointless (a reminder after the start), failed
     last_error TEXT NOT NULL DEFAULT '',
     created_at INTEGER NOT NULL,
     sent_at INTEGER

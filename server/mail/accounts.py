@@ -23,7 +23,7 @@ def send_link(db, agent, purpose, now):
                else int(config["RESET_VALID_MINUTES"]) * 60)
     token, expires_at = account_tokens.create(db, agent["id"], purpose, now, valid_s)
     msg = messages.account_link(purpose, agent, _link(token), expires_at)
-    return events.send(db, now, purpose, msg, ref_id=agent["id"])
+    return events.send(db, now, purpose, msg, ref_id=agent["id"], expires_at=expires_at)
 
 
 def request_reset(db, email, now):

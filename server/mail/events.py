@@ -10,10 +10,11 @@ from server.queries.common import MAX_SPAN_S
 BOOKING_KINDS = ("booking_confirmed", "booking_changed", "booking_cancelled", "no_show")
 
 
-def send(db, now, kind, msg, ref_id=None, dedup=None):
-    """Queue `msg` (a messages.Message); returns the queue id (None: already queued under `dedup`)."""
+def send(db, now, kind, msg, ref_id=None, dedup=None, expires_at=None):
+    """Queue `msg` (a messages.Message); returns the queue id (None: already queued under `dedup`).
+    `expires_at`: not sent by then, the message is dropped as failed (a reminder after the start)."""
     return mail_q.enqueue(db, now, kind, msg.to, msg.subject, msg.text, msg.html, cc=msg.cc, ics=msg.ics,
-                          ref_id=ref_id, dedup=dedup)
+                          ref_id=ref_id, dedup=dedup, expires_at=expires_at)
 
 
 def _booking_message(db, kind, reservation_id, now):
@@ -61,7 +62,7 @@ def queue_due(db, now, config):
         for b in mail_q.due_reminders(db, now, window_s):
             with write(db):
                 if send(db, now, "reminder", messages.booking("reminder", b, now), ref_id=b["id"],
-                        dedup="reminder:%d:%d" % (b["id"], b["start"])):
+                        dedup="reminder:%d:%d" % (b["id"], b["start"]), expires_at=b["start"]):
                     queued += 1
     late_s = int(config.get("LATE_RETURN_MAIL_MINUTES") or 0) * 60
     if late_s > 0:

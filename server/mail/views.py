@@ -32,17 +32,20 @@ def queue():
     if request.method == "POST":
         errors = {}
         mail_id = forms.integer(request.form, "mail_id", errors, "Message", minimum=1)
+        if errors or mail_q.get(db, mail_id) is None:
+            abort(404)
         with write(db):
-            if errors or not mail_q.resend(db, mail_id, int(time.time())):
-                abort(404)
-        flash("Message n° %d remis dans la file : il part au prochain passage de l'envoi." % mail_id)
+            resent = mail_q.resend(db, mail_id, int(time.time()))
+        flash("Message n° %d remis dans la file : il part au prochain passage de l'envoi." % mail_id if resent else
+              "Message n° %d périmé ou en cours : rien à renvoyer (un lien expiré se renvoie depuis la fiche de "
+              "l'agent : « Envoyer l'invitation »)." % mail_id)
         return redirect(url_for("mail.queue", etat=request.args.get("etat", "")))
     status = request.args.get("etat") or None
     if status is not None and status not in STATUS_LABELS:
         abort(400, description="État inconnu.")
     return render_template("admin/mail_queue.html", mails=mail_q.listing(db, status), counts=mail_q.counts(db),
                            status=status, labels=STATUS_LABELS, kinds=KIND_LABELS,
-                           relay=current_app.config.get("SMTP_HOST"))
+                           relay=current_app.config.get("SMTP_HOST"), now=int(time.time()))
 
 
 @bp.route("/compte/courriels", methods=("GET", "POST"))

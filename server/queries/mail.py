@@ -10,13 +10,14 @@ from server.db import row, rows, scalar, write
 STATUSES = ("compose", "pending", "sending", "sent", "failed")
 
 
-def enqueue(db, now, kind, to, subject, text, html, cc=(), ics=None, ref_id=None, dedup=None):
+def enqueue(db, now, kind, to, subject, text, html, cc=(), ics=None, ref_id=None, dedup=None, expires_at=None):
     """Queue one message; returns its id, or None when a message with the same `dedup` key exists."""
     cur = db.execute(
         "INSERT OR IGNORE INTO mail_queue"
-        " (kind, ref_id, dedup, to_addrs, cc_addrs, subject, body_text, body_html, ics, status, created_at)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?)",
-        (kind, ref_id, dedup, ", ".join(to), ", ".join(cc), subject, text, html, ics, now))
+        " (kind, ref_id, dedup, to_addrs, cc_addrs, subject, body_text, body_html, ics, status, created_at,"
+        " expires_at)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?)",
+        (kind, ref_id, dedup, ", ".join(to), ", ".join(cc), subject, text, html, ics, now, expires_at))
     return cur.lastrowid if cur.rowcount else None
 
 
@@ -48,8 +49,14 @@ def claim(db, now, lease_s, limit=20):
     """Claim the messages due at `now` (pending, or sending with an expired lease) for `lease_s` seconds.
 
     Returns the claimed rows; in one BEGIN IMMEDIATE transaction, so two workers never claim one row.
+    Messages past their `expires_at` are marked failed instead.
     """
     with write(db):
+        db.execute("UPDATE mail_queue"
+                   " SET status = 'failed', last_error = 'périmé avant d''avoir pu partir ; ' || last_error"
+                   " WHERE status IN ('pending', 'sending')"
+                   " AND next_try <= ?"
+                   " AND expires_at <= ?", (now, now))
         due = rows(db,
                    "SELECT *"
                    " FROM mail_queue"
@@ -84,10 +91,13 @@ def mark_failed(db, mail_id, error):
 
 
 def resend(db, mail_id, now):
-    """Put a failed (or sent) message back in the queue, due now, with a fresh count of tries."""
+    """Put a failed (or sent) message back in the queue, due now, with a fresh count of tries; False when
+    there is no such message or it expired (a reminder once the booking started, an expired link)."""
     return db.execute("UPDATE mail_queue"
                       " SET status = 'pending', next_try = ?, attempts = 0"
-                      " WHERE id = ? AND status IN ('failed', 'sent')", (now, mail_id)).rowcount == 1
+                      " WHERE id = ?"
+                      " AND status IN ('failed', 'sent')"
+                      " AND (expires_at IS NULL OR expires_at > ?)", (now, mail_id, now)).rowcount == 1
 
 
 def purge_sent(db, before):
@@ -106,7 +116,7 @@ def listing(db, status=None, limit=200):
     where = " WHERE status = ?" if status else ""
     params = (status, limit) if status else (limit,)
     return rows(db,
-                "SELECT id, kind, to_addrs, cc_addrs, subject, status, attempts, next_try, last_error,"
+                "SELECT id, kind, to_addrs, cc_addrs, subject, status, attempts, next_try, expires_at, last_error,"
                 " created_at, sent_at"
                 " FROM mail_queue" + where +
                 " ORDER BY id DESC"

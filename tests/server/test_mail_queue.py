@@ -13,6 +13,8 @@ from server.db import connect, write
 from server.mail import events, messages
 from server.mail.sink import Sink
 from server.queries import mail as mail_q
+from server.queries import reservations
+from server.queries.common import Rules
 
 
 @pytest.fixture
@@ -222,3 +224,24 @@ def test_a_worker_that_died_while_sending_leaves_its_messages_to_the_next_once_i
     assert run_worker(app, db, now + 300)["sent"] == 1
     assert [m["Subject"] for m in sink.wait_for(1)] == ["Orphelin"]
     assert mail_q.get(db, claimed["id"])["attempts"] == 2
+
+
+def test_a_reminder_the_relay_could_not_take_before_the_start_is_never_sent_late(app, client, db, fleet, sink):
+    start = future(-2)  # the worker runs at chosen times; the queue page below is past the start in real time too
+    reservations.create(db, fleet.agent, fleet.car, start, start + 3600, start - 86400, Rules())
+    sink.mode = "refuse"
+    run_worker(app, db, start - 3000)  # confirmation and reminder queued, both refused (451)
+    assert {m["kind"]: m["status"] for m in mail_q.listing(db)} == {"reminder": "pending",
+                                                                    "booking_confirmed": "pending"}
+    sink.mode = "accept"
+    done = run_worker(app, db, start + 60)  # the relay is back after the start
+    assert done["sent"] == 1 and done["failed"] == 0  # the confirmation (booking not over yet)
+    assert [m["Subject"].split(" :")[0] for m in sink.wait_for(2, timeout=0.5)] == ["Réservation confirmée"]
+    [reminder] = [m for m in mail_q.listing(db) if m["kind"] == "reminder"]
+    assert reminder["status"] == "failed"
+    assert reminder["last_error"].startswith("périmé avant d'avoir pu partir ; 451")
+    token = login(client, fleet.email(fleet.admin))
+    page = client.get("/admin/courriels?etat=failed").get_data(as_text=True)
+    assert "Renvoyer" not in page
+    client.post("/admin/courriels", data={"csrf_token": token, "mail_id": reminder["id"]})
+    assert mail_q.get(db, reminder["id"])["status"] == "failed"  # not put back: nothing to say any more
