@@ -11,6 +11,7 @@ from server.auth import login_required, role_required, scope_department
 from server.db import get_db, write
 from server.mail import events, messages
 from server.queries import feedback as feedback_q
+from server.queries import mail as mail_q
 from server.queries import org, trips
 
 bp = Blueprint("feedback", __name__)
@@ -40,9 +41,13 @@ def mine():
         elif trip is not None and vehicle_id != trip["vehicle_id"]:
             errors["vehicle_id"] = "Véhicule : ce n'est pas le véhicule de ce trajet."
         if not errors:
+            now = int(time.time())
             with write(db):
-                feedback_q.create(db, g.user["id"], g.user["department_id"], subject, text, int(time.time()),
-                                  vehicle_id=vehicle_id, trip_id=trip_id)
+                fid = feedback_q.create(db, g.user["id"], g.user["department_id"], subject, text, now,
+                                        vehicle_id=vehicle_id, trip_id=trip_id)
+                fb = feedback_q.get(db, fid)
+                managers = mail_q.managers(db, [fb["department_id"], fb["vehicle_department_id"]])
+                events.send(db, now, "feedback_new", messages.feedback_new(fb, managers), ref_id=fid)
             flash("Merci : votre message est transmis aux gestionnaires de flotte. Leur réponse s'affichera ici et "
                   "vous sera envoyée par e-mail.")
             return redirect(url_for("feedback.mine"))

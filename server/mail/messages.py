@@ -81,3 +81,10 @@ def feedback_answer(fb):
     subject = "Réponse à votre message : %s" % fb["subject"]
     text, html = _render("feedback", fb=fb, subject=subject)
     return Message([fb["agent_email"]], subject, text, html)
+
+
+def feedback_new(fb, to):
+    """A new message in the boîte à idées, to the fleet managers in scope."""
+    subject = "Boîte à idées : %s (%s)" % (fb["subject"], fb["agent_name"])
+    text, html = _render("feedback_new", fb=fb, subject=subject)
+    return Message(to, subject, text, html)

@@ -22,7 +22,8 @@ STATUS_LABELS = {"compose": "à rédiger", "pending": "en attente", "sending": "
 KIND_LABELS = {"booking_confirmed": "réservation confirmée", "booking_changed": "réservation modifiée",
                "booking_cancelled": "réservation annulée", "no_show": "réservation libérée", "reminder": "rappel",
                "late_return": "retour en retard", "problem_reported": "signalement", "invite": "invitation",
-               "reset": "mot de passe oublié", "feedback_answer": "réponse boîte à idées"}
+               "reset": "mot de passe oublié", "feedback_new": "boîte à idées",
+               "feedback_answer": "réponse boîte à idées"}
 
 
 @bp.route("/admin/courriels", methods=("GET", "POST"))

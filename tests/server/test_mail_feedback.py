@@ -50,7 +50,10 @@ def test_agent_writes_manager_in_scope_answers_and_the_answer_comes_back_by_mail
                                                            "answer": "Un câble est commandé, il arrive lundi."})
     assert response.status_code == 302
     run_worker(app, db)
-    [answer] = sink.wait_for(1)
+    new, answer = sink.wait_for(2)
+    assert new["To"] == fleet.email(fleet.manager)  # the DDT fleet manager learns of it
+    assert new["Subject"] == "Boîte à idées : Câble de recharge (Camille Martin)"
+    assert "https://autopartage.test/admin/boite-a-idees/1" in body(new) and "AB-123-CD" in body(new)
     assert answer["To"] == fleet.email(fleet.agent)
     assert answer["Subject"] == "Réponse à votre message : Câble de recharge"
     assert "Un câble est commandé, il arrive lundi." in body(answer) and "Claude Roux" in body(answer)
