@@ -2,6 +2,7 @@
 answer, resend) and each agent's reminder setting (`/compte/courriels`); the `mail-worker` command."""
 
 import signal
+import threading
 import time
 
 import click
@@ -71,19 +72,23 @@ def mail_worker_command(once):
     if not config.get("SMTP_HOST"):
         click.echo("SMTP_HOST n'est pas réglé : les courriels restent en file.", err=True)
     db = connect(config["DATABASE"])
-
-    def stop(_sig, _frame):
-        raise KeyboardInterrupt
-
-    signal.signal(signal.SIGTERM, stop)
     try:
-        while True:
+        if once:
             done = worker.run_once(db, config)
-            if once:
-                click.echo(" ".join("%s=%s" % kv for kv in sorted(done.items())))
-                return
-            time.sleep(float(config["MAIL_POLL_SECONDS"]))
+            click.echo(" ".join("%s=%s" % kv for kv in sorted(done.items())))
+            return
+        _loop(db, config)
+    finally:
+        db.conn.close()
+
+
+def _loop(db, config):
+    """Rounds until SIGTERM (a service manager stopping the worker) or Ctrl-C."""
+    stopping = threading.Event()
+    previous = signal.signal(signal.SIGTERM, lambda _sig, _frame: stopping.set())
+    try:
+        worker.serve(db, config, stopping)
     except KeyboardInterrupt:
         pass
     finally:
-        db.conn.close()
+        signal.signal(signal.SIGTERM, previous)

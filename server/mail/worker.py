@@ -87,6 +87,18 @@ def run_once(db, config, now=None):
     return done
 
 
+def serve(db, config, stopping):
+    """`run_once` every MAIL_POLL_SECONDS until the `stopping` event is set (the thread and the CLI)."""
+    while not stopping.is_set():
+        try:
+            run_once(db, config)
+        except Exception:  # a bad row or a locked database must not end the worker
+            log.exception("mail worker round failed")
+            if db.conn.in_transaction:
+                db.conn.rollback()
+        stopping.wait(float(config["MAIL_POLL_SECONDS"]))
+
+
 class Worker(threading.Thread):
     """`run_once` every MAIL_POLL_SECONDS in a daemon thread with its own connection and app context."""
 
@@ -99,14 +111,7 @@ class Worker(threading.Thread):
         with self.app.app_context():
             db = connect(self.app.config["DATABASE"])
             try:
-                while not self.stopping.is_set():
-                    try:
-                        run_once(db, self.app.config)
-                    except Exception:  # a bad row or a locked database must not end the worker
-                        log.exception("mail worker round failed")
-                        if db.conn.in_transaction:
-                            db.conn.rollback()
-                    self.stopping.wait(float(self.app.config["MAIL_POLL_SECONDS"]))
+                serve(db, self.app.config, self.stopping)
             finally:
                 db.conn.close()
 

@@ -1,6 +1,10 @@
 """The mail queue against a real SMTP server on 127.0.0.1 (aiosmtpd): booking mails end to end, and a relay
 that is down, refuses, hangs and comes back (nothing lost, nothing sent twice)."""
 
+import os
+import signal
+import subprocess
+import sys
 import threading
 import time
 
@@ -245,3 +249,36 @@ def test_a_reminder_the_relay_could_not_take_before_the_start_is_never_sent_late
     assert "Renvoyer" not in page
     client.post("/admin/courriels", data={"csrf_token": token, "mail_id": reminder["id"]})
     assert mail_q.get(db, reminder["id"])["status"] == "failed"  # not put back: nothing to say any more
+
+
+def test_mail_worker_command_sends_what_is_due(app, db, sink):
+    with app.app_context(), write(db):
+        events.send(db, int(time.time()), "test", messages.Message(["a@ddt.gouv.fr"], "Par la commande", "T\n", ""))
+    result = app.test_cli_runner().invoke(args=["mail-worker", "--once"])
+    assert result.exit_code == 0, result.output
+    assert "sent=1" in result.output
+    assert [m["Subject"] for m in sink.wait_for(1)] == ["Par la commande"]
+    app.config["SMTP_HOST"] = None
+    result = app.test_cli_runner().invoke(args=["mail-worker", "--once"])
+    assert "SMTP_HOST n'est pas réglé" in result.output and "sent" not in result.output
+
+
+def test_the_mail_worker_service_sends_and_stops_on_sigterm(app, db, sink, tmp_path):
+    """`flask --app server mail-worker` as production runs it: its own process, settings from the environment."""
+    env = dict(os.environ, AUTOPARTAGE_DATABASE=app.config["DATABASE"], AUTOPARTAGE_SECRET_KEY="x",
+               AUTOPARTAGE_SMTP_HOST="127.0.0.1", AUTOPARTAGE_SMTP_PORT=str(sink.port),
+               AUTOPARTAGE_SMTP_SECURITY="none", AUTOPARTAGE_MAIL_POLL_SECONDS="0.2")
+    flask = os.path.join(os.path.dirname(sys.executable), "flask")
+    service = subprocess.Popen([flask, "--app", "server", "mail-worker"], env=env, cwd=str(tmp_path),
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        with app.app_context(), write(db):
+            events.send(db, int(time.time()), "test", messages.Message(["a@ddt.gouv.fr"], "Du service", "T\n", ""))
+        assert [m["Subject"] for m in sink.wait_for(1, timeout=20)] == ["Du service"]
+        service.send_signal(signal.SIGTERM)
+        assert service.wait(10) == 0, service.stdout.read()
+    finally:
+        if service.poll() is None:
+            service.kill()
+            service.wait()
+    assert mail_q.listing(db)[0]["status"] == "sent"
