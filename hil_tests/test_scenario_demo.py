@@ -14,7 +14,9 @@ def test_demo_plays_a_trip_into_the_server(workdir):
            "--factor", "600", "--dir", os.path.join(workdir, "demo")]
     result = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=180)
     assert result.returncode == 0, result.stdout + result.stderr
-    lines = dict(line.split(": ", 1) for line in result.stdout.splitlines() if line.startswith(("trips_on", "km_on")))
+    lines = dict(line.split(": ", 1) for line in result.stdout.splitlines()
+                 if line.startswith(("trips_on", "km_on", "mails_caught")))
     assert int(lines["trips_on_server"]) == 1, result.stdout
     assert float(lines["km_on_server"]) > 1.0, result.stdout
     assert "admin@demo.gouv.fr" in result.stdout  # the logins are printed
+    assert int(lines["mails_caught"]) >= 1, result.stdout  # the booking's confirmation reached the demo's sink

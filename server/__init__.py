@@ -13,6 +13,8 @@ import time
 from flask import Flask, request
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from server import mail
+
 DEFAULTS = {
     "DATABASE": None,                   # default: <instance>/autopartage.sqlite
     "SECRET_KEY": None,                 # default: generated once into <instance>/secret_key
@@ -57,6 +59,7 @@ def _secret_key(instance_path):
 def create_app(test_config=None):
     app = Flask(__name__, instance_relative_config=True)
     app.config.from_mapping(DEFAULTS)
+    app.config.from_mapping(mail.DEFAULTS)
     if test_config is None:
         app.config.from_pyfile("config.py", silent=True)
         app.config.from_prefixed_env("AUTOPARTAGE")
@@ -68,7 +71,7 @@ def create_app(test_config=None):
     if not app.config["SECRET_KEY"]:
         app.config["SECRET_KEY"] = _secret_key(app.instance_path)
 
-    from server import admin, auth, booking, box_api, cli, db, headers, views_common
+    from server import admin, agent_import, auth, booking, box_api, cli, db, feedback, headers, views_common
 
     hops = int(app.config["PROXY_FIX_HOPS"])
     if hops > 0:  # behind the documented reverse proxy: its X-Forwarded-For is the client's address
@@ -81,6 +84,9 @@ def create_app(test_config=None):
     app.register_blueprint(booking.bp)
     app.register_blueprint(admin.bp)
     app.register_blueprint(box_api.bp)
+    mail.init_app(app)
+    app.register_blueprint(feedback.bp)
+    app.register_blueprint(agent_import.bp)
     app.session_interface = box_api.SessionInterface()
 
     app.extensions["autopartage_next_maintenance"] = 0

@@ -13,9 +13,12 @@ import time
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 
 from server import charts, csv_export, forms, permissions, timeutil, work_hours
-from server.auth import client_address, role_required, scope_department, start_session
+from server.auth import client_address, role_required, scope_department
 from server.db import get_db, rows, scalar, write
+from server.mail import accounts
+from server.queries import account_tokens
 from server.queries import agents as agents_q
+from server.queries import feedback as feedback_q
 from server.queries import alerts, audit, boxes, equipment, org, positions, problems, reports, reservations, trips
 from server.queries.common import RuleError
 
@@ -310,7 +313,8 @@ def agents():
                 if badge:
                     badge_id = agents_q.add_badge(db, agent_id, badge)
                     _audit(db, "badge.add", "agent:%d" % agent_id, after={"badge": badge_id})
-            flash("Agent %s créé." % name)
+                accounts.send_link(db, agents_q.get(db, agent_id), "invite", int(time.time()))
+            flash("Agent %s créé : une invitation à choisir son mot de passe part à %s." % (name, email))
             return redirect(url_for("admin.agent", agent_id=agent_id))
     q = (request.args.get("q") or "")[:100]
     return render_template("admin/agents.html", agents=agents_q.list_agents(db, dept, q or None), q=q, errors=errors,
@@ -344,18 +348,14 @@ def _agent_change(db, person, form, errors):
         _audit(db, "badge.deactivate", target, before={"badge": badge_id, "active": True},
                after={"badge": badge_id, "active": False})
         flash("Badge désactivé.")
-    elif action == "password":
-        pw = form.get("password") or ""
-        if not 10 <= len(pw) <= 200:
-            errors["password"] = "Mot de passe : 10 à 200 caractères."
+    elif action == "invite":  # nobody types a password for someone else: a link goes to the agent
+        if not person["active"]:
+            errors["invite"] = "Compte inactif : réactivez-le d'abord."
             return
-        self_service = agent_id == g.user["id"]
-        agents_q.set_password(db, agent_id, pw, by_someone_else=not self_service)
-        _audit(db, "agent.password_set", target)
-        if self_service:  # every other session of the account ends, this one goes on
-            start_session(agents_q.get(db, agent_id), int(time.time()))
-        flash("Mot de passe défini : l'agent devra le changer à sa prochaine connexion." if not self_service
-              else "Mot de passe défini.")
+        purpose = "reset" if person["password_hash"] else "invite"
+        accounts.send_link(db, person, purpose, int(time.time()))
+        flash("%s envoyé à %s." % ("Lien de nouveau mot de passe" if purpose == "reset" else "Invitation",
+                                  person["email"]))
     elif action == "settings":
         role = forms.choice(form, "role", errors, "Rôle", agents_q.ROLES)
         active = bool(form.get("active"))
@@ -416,6 +416,7 @@ def agent(agent_id):
             return redirect(url_for("admin.agent", agent_id=agent_id))
     scopes = agents_q.permanent_scopes(db, agent_id)
     return render_template("admin/agent.html", person=agents_q.get(db, agent_id), badges=agents_q.badges(db, agent_id),
+                           invitation=account_tokens.pending_invitation(db, agent_id, int(time.time())),
                            errors=errors, roles=[(r, r) for r in agents_q.ROLES],
                            may_manage=permissions.may_manage_agent(g.user, person),
                            may_grant=permissions.may_grant_permanent_access(g.user), scopes=scopes,
@@ -700,7 +701,8 @@ def evaluation():
     chart_hours = charts.bar_chart([("%02d h" % h, n) for h, n in data["peak_by_hour"] if 6 <= h <= 20],
                                    "Pic de véhicules utilisés en même temps, par heure", "véh.")
     return render_template("admin/evaluation.html", data=data, label=timeutil.month_label(year, month),
-                           month="%04d-%02d" % (year, month), chart_hours=chart_hours)
+                           month="%04d-%02d" % (year, month), chart_hours=chart_hours,
+                           feedback=feedback_q.counts(get_db(), start, end))
 
 
 __all__ = ["bp", "rows"]

@@ -14,7 +14,9 @@ import urllib.parse
 
 from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, session, url_for
 
-from server.db import get_db
+from server.db import get_db, write
+from server.mail import accounts
+from server.queries import account_tokens
 from server.queries import agents as agents_q
 
 bp = Blueprint("auth", __name__)
@@ -216,3 +218,44 @@ def account():
                            badges=agents_q.badges(db, user["id"]),
                            ical_url=url_for("booking.ical", token=user["ical_token"], _external=True)), (
         400 if errors else 200)
+
+
+# -- invitation and « mot de passe oublié » (issue 17): single-use e-mailed links ---------------------------
+
+@bp.route("/mot-de-passe-oublie", methods=("GET", "POST"))
+def forgot_password():
+    if request.method == "POST":
+        email = (request.form.get("email") or "").strip()
+        if not email:
+            return render_template("auth/forgot.html", error="Saisissez votre adresse e-mail."), 400
+        db = get_db()
+        with write(db):
+            accounts.request_reset(db, email, int(time.time()))
+        # the same answer whether the address is known or not
+        flash("Si cette adresse correspond à un compte actif, un lien pour choisir un nouveau mot de passe vient "
+              "d'y être envoyé. Il est valable %d minutes." % current_app.config["RESET_VALID_MINUTES"])
+        return redirect(url_for("auth.login"))
+    return render_template("auth/forgot.html", error=None)
+
+
+@bp.route("/mot-de-passe/<token>", methods=("GET", "POST"))
+def choose_password(token):
+    db = get_db()
+    now = int(time.time())
+    found = account_tokens.valid(db, token, now)
+    if found is None:
+        return render_template("auth/choose_password.html", found=None, errors={}), 404
+    errors = {}
+    if request.method == "POST":
+        errors = accounts.password_problems(request.form.get("new") or "", request.form.get("confirm") or "")
+        if not errors:
+            with write(db):
+                if account_tokens.use(db, found["id"], found["agent_id"], now):
+                    agents_q.set_password(db, found["agent_id"], request.form["new"])
+                else:
+                    errors["new"] = "Ce lien vient d'être utilisé."
+            if not errors:
+                session.clear()
+                flash("Mot de passe enregistré : connectez-vous avec votre adresse et ce mot de passe.")
+                return redirect(url_for("auth.login"))
+    return render_template("auth/choose_password.html", found=found, errors=errors), (400 if errors else 200)

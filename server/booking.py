@@ -1,12 +1,11 @@
 """Agents' pages: find and book a car, my bookings (extend, cancel), problem reports, my trips,
 shared equipment, and the iCal feed of one's bookings (secret URL)."""
 
-import datetime
 import time
 
 from flask import Blueprint, Response, abort, current_app, flash, g, redirect, render_template, request, url_for
 
-from server import forms, timeutil
+from server import forms, ics, timeutil
 from server.auth import login_required
 from server.db import get_db
 from server.queries import agents as agents_q
@@ -232,14 +231,6 @@ def cancel_equipment(booking_id):
     return redirect(url_for("booking.my_reservations"))
 
 
-def _ics_escape(value):
-    return (value or "").replace("\\", "\\\\").replace(";", "\\;").replace(",", "\\,").replace("\n", "\\n")
-
-
-def _ics_time(epoch):
-    return datetime.datetime.fromtimestamp(epoch, datetime.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
-
-
 @bp.get("/agenda/<token>.ics")
 def ical(token):
     """iCal feed of an agent's bookings; the URL's token is the only credential (rotatable)."""
@@ -249,15 +240,9 @@ def ical(token):
         abort(404)
     now = int(time.time())
     host = request.host.split(":")[0] or "autopartage"
-    lines = ["BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:-//Autopartage//Reservations//FR", "CALSCALE:GREGORIAN",
-             "X-WR-CALNAME:Mes réservations de véhicules"]
+    events = []
     for r in reservations.for_agent(db, agent["id"], now - 30 * 86400, limit=500):
-        if r["status"] != "booked":
-            continue
-        lines += ["BEGIN:VEVENT", "UID:reservation-%d@%s" % (r["id"], host), "DTSTAMP:" + _ics_time(now),
-                  "DTSTART:" + _ics_time(r["start"]), "DTEND:" + _ics_time(r["end"]),
-                  "SUMMARY:" + _ics_escape("Véhicule %s (%s)" % (r["plate"], r["model"])),
-                  "DESCRIPTION:" + _ics_escape(r["purpose"] or "Réservation de véhicule de service"),
-                  "LOCATION:" + _ics_escape(r["destination"]), "END:VEVENT"]
-    lines.append("END:VCALENDAR")
-    return Response("\r\n".join(lines) + "\r\n", mimetype="text/calendar; charset=utf-8")
+        if r["status"] == "booked":
+            events += ics.reservation_event(r, host, now)
+    return Response(ics.calendar(events, name="Mes réservations de véhicules"),
+                    mimetype="text/calendar; charset=utf-8")

@@ -8,6 +8,7 @@ from flask.cli import with_appcontext
 from flask import current_app
 
 from server import importers
+from server.mail import accounts
 from server.db import connect, init_db, write
 from server.queries import agents as agents_q
 from server.queries import audit, boxes, maintenance, org
@@ -43,10 +44,27 @@ def import_fleet_command(path):
 @click.command("import-agents")
 @with_appcontext
 @click.argument("path", type=click.Path(exists=True, dir_okay=False))
-def import_agents_command(path):
-    """Importe les agents (CSV : name, department, email, badges)."""
+@click.option("--dry-run", is_flag=True, help="Simulation : affiche ce qui changerait, n'enregistre rien.")
+@click.option("--no-invite", is_flag=True, help="N'envoie pas d'invitation aux agents sans mot de passe.")
+def import_agents_command(path, dry_run, no_invite):
+    """Importe les agents (CSV : name, department, email, badges, role, permanent_access).
+
+    Chaque agent actif sans mot de passe ni invitation en cours reçoit une invitation à choisir son mot
+    de passe (lien valable INVITATION_VALID_HOURS ; réglez PUBLIC_URL pour que le lien mène au site)."""
     init_db()
-    _report(*importers.import_agents(_db(), _read(path)))
+    if not no_invite and not dry_run and not current_app.config.get("PUBLIC_URL"):
+        click.echo("Attention : PUBLIC_URL n'est pas réglé, les liens d'invitation mèneront à "
+                   "http://127.0.0.1:5000.", err=True)
+    now = int(time.time())
+    invite = None if no_invite else (lambda db, agent: accounts.invite_if_needed(db, agent, now))
+    report = importers.import_agents(_db(), _read(path), invite=invite, dry_run=dry_run)
+    if dry_run:
+        click.echo("Simulation : rien n'est enregistré.")
+    for line in report.changes:
+        click.echo(line)
+    if report.invited:
+        click.echo("%d invitation(s) %s." % (len(report.invited), "à envoyer" if dry_run else "en file d'envoi"))
+    _report(report.count, report.errors)
 
 
 def _secret(source, prompt):

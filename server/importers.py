@@ -63,12 +63,61 @@ def import_fleet(db, text):
     return count, errors
 
 
-def import_agents(db, text):
+class AgentImport:
+    """What an agents import did (or, in a dry run, would do): `count` good lines, `errors` ("ligne N : ..."),
+    `changes` (one French line per good line: created, changed and how, unchanged), `invited` (addresses an
+    invitation was queued for)."""
+
+    def __init__(self):
+        self.count = 0
+        self.errors = []
+        self.changes = []
+        self.invited = []
+
+    def __iter__(self):  # `count, errors = import_agents(...)` as for the fleet
+        return iter((self.count, self.errors))
+
+
+class _DryRun(Exception):
+    pass
+
+
+def _agent_changes(db, found, name, dept_code, role, permanent, uids):
+    """What importing this line changes on the existing agent `found` (French words), [] when nothing."""
+    changes = []
+    if found["name"] != name:
+        changes.append("nom %s → %s" % (found["name"], name))
+    if found["department_code"] != dept_code.strip().upper():
+        changes.append("direction %s → %s" % (found["department_code"], dept_code.strip().upper()))
+    if role and found["role"] != role:
+        changes.append("rôle %s → %s" % (found["role"], role))
+    if permanent is not None and bool(found["permanent_access"]) != permanent:
+        changes.append("accès permanent %s" % ("accordé" if permanent else "retiré"))
+    new_badges = [u for u in uids if not agents_q.has_badge(db, found["id"], agents_q.normalize_uid(u))]
+    if new_badges:
+        changes.append("%d badge(s) ajouté(s)" % len(new_badges))
+    return changes
+
+
+def import_agents(db, text, invite=None, dry_run=False):
     """Columns: name, department, email, [badges] (UIDs in hex, separated by spaces or '|'), [role],
-    [permanent_access] (true: on the cars of the agent's department).
-    The department gets a habilitation to its own pools if it has none yet.
-    Returns (imported, [error messages])."""
-    count, errors = 0, []
+    [permanent_access] (true: on the cars of the agent's department). Upsert by e-mail. `invite(db, agent)`
+    (server.mail.accounts) is called for every active agent of the file who has no password nor an open
+    invitation, in the line's transaction.
+    `dry_run`: everything is done then rolled back, so the report says exactly what the import would do.
+    Returns an AgentImport."""
+    report = AgentImport()
+    try:
+        with write(db):
+            _import_agent_lines(db, text, invite, report, dry_run)
+            if dry_run:
+                raise _DryRun()
+    except _DryRun:
+        pass
+    return report
+
+
+def _import_agent_lines(db, text, invite, report, dry_run):
     for lineno, raw in enumerate(_reader(text), start=2):
         r = _norm(raw)
         try:
@@ -82,7 +131,10 @@ def import_agents(db, text):
             role = r.get("role") or None
             if role and role not in agents_q.ROLES:
                 raise ValueError("rôle inconnu %r (agent, manager, admin)" % role)
+            permanent = (r["permanent_access"].lower() in TRUE) if r.get("permanent_access") else None
             with write(db):
+                found = agents_q.by_email(db, email)
+                changes = _agent_changes(db, found, name, dept, role, permanent, uids) if found else None
                 dept_id = org.ensure_department(db, dept)
                 agent_id = agents_q.upsert(db, name, email, dept_id)
                 before_role = agents_q.get(db, agent_id)["role"]
@@ -102,7 +154,18 @@ def import_agents(db, text):
                         agents_q.add_badge(db, agent_id, uid)
                     except ValueError:
                         raise ValueError("badge %s déjà attribué à un autre agent" % uid) from None
-            count += 1
+                agent = agents_q.get(db, agent_id)
+                invited = invite is not None and agent["active"] and not agent["password_hash"] and invite(db, agent)
+            report.count += 1
+            if found is None:
+                what = "création de %s <%s> (%s)" % (name, email, dept.strip().upper())
+            elif changes:
+                what = "%s <%s> : %s" % (name, email, ", ".join(changes))
+            else:
+                what = "%s <%s> : inchangé" % (name, email)
+            if invited:
+                report.invited.append(email)
+                what += ", invitation à envoyer" if dry_run else ", invitation envoyée"
+            report.changes.append("ligne %d : %s" % (lineno, what))
         except ValueError as exc:
-            errors.append("ligne %d : %s" % (lineno, exc))
-    return count, errors
+            report.errors.append("ligne %d : %s" % (lineno, exc))

@@ -6,6 +6,8 @@ Add a new migration function at the end to change the schema; never edit one tha
 data (a table is dropped only after its rows were moved, as 0003 does).
 """
 
+import contextlib
+
 from sqlite_utils.migrations import Migrations
 
 migrations = Migrations("autopartage")
@@ -495,6 +497,7 @@ def positions_privacy(db):
     db.execute("ALTER TABLE vehicles ADD COLUMN tracking_reason TEXT NOT NULL DEFAULT ''")
     db.execute("UPDATE trips SET max_speed = NULL WHERE positions_purged = 1")
 
+
 @migrations(name="0010_reservation_box_silent")
 def reservation_box_silent(db):
     # A booking past its no-show time whose car's box has not synced since: nobody knows whether it is
@@ -522,6 +525,114 @@ def vehicle_terms(db):
     monthly_fixed_cents)
 SELECT id, 0, department_id, cost_per_km_cents, monthly_fixed_cents
 FROM vehicles""")
+
+# Outgoing mail (issue 17): every message is a row written in the transaction that causes it; the mail
+# worker (server/mail/worker.py) sends it and records the SMTP server's answer. status: compose (an event
+# recorded by a trigger below, the worker writes the message from the database), pending (waiting for its
+# next try at next_try), sending (claimed by a worker until next_try: a crashed worker's claim expires),
+# sent, failed (refused for good or too many tries; an administrator may resend it).
+@migrations(name="0011_mail_queue")
+def mail_queue(db):
+    db.execute("""CREATE TABLE mail_queue (
+    id INTEGER PRIMARY KEY,
+    kind TEXT NOT NULL,
+    ref_id INTEGER,                         -- reservation, problem report, feedback or agent the mail is about
+    dedup TEXT UNIQUE,                      -- one reminder / late-return mail per booking and time
+    to_addrs TEXT NOT NULL DEFAULT '',      -- comma-separated
+    cc_addrs TEXT NOT NULL DEFAULT '',
+    subject TEXT NOT NULL DEFAULT '',
+    body_text TEXT NOT NULL DEFAULT '',
+    body_html TEXT NOT NULL DEFAULT '',
+    ics TEXT,                               -- iCalendar attachment
+    status TEXT NOT NULL DEFAULT 'pending'
+        CHECK (status IN ('compose', 'pending', 'sending', 'sent', 'failed')),
+    attempts INTEGER NOT NULL DEFAULT 0,
+    next_try INTEGER NOT NULL DEFAULT 0,
+    expires_at INTEGER,                     -- not sent by then: pointless (a reminder after the start), failed
+    last_error TEXT NOT NULL DEFAULT '',
+    created_at INTEGER NOT NULL,
+    sent_at INTEGER
+)""")
+    db.execute("CREATE INDEX mail_queue_due ON mail_queue(status, next_try)")
+    db.execute("CREATE INDEX mail_queue_created ON mail_queue(created_at)")
+    # Reminders are on by default; each agent may turn them off (Mon compte).
+    db.execute("ALTER TABLE agents ADD COLUMN mail_reminders INTEGER NOT NULL DEFAULT 1")
+
+
+# Booking and problem events queue their mail from triggers: every path that books, moves, cancels or
+# releases a booking (pages, CLI, maintenance, another module tomorrow) queues it in its own transaction.
+_MAIL_EVENT = ("INSERT INTO mail_queue (kind, ref_id, status, created_at) "
+               "VALUES ('%s', NEW.id, 'compose', CAST(strftime('%%s', 'now') AS INTEGER));")
+_MAIL_TRIGGERS = (
+    ("booking_confirmed", "AFTER INSERT ON reservations WHEN NEW.unplanned = 0 AND NEW.status = 'booked'"),
+    ("booking_changed", "AFTER UPDATE OF vehicle_id, start, end ON reservations "
+                        "WHEN NEW.unplanned = 0 AND NEW.status = 'booked' AND OLD.status = 'booked' "
+                        "AND (OLD.vehicle_id != NEW.vehicle_id OR OLD.start != NEW.start OR OLD.end != NEW.end)"),
+    ("booking_cancelled", "AFTER UPDATE OF status ON reservations "
+                          "WHEN NEW.unplanned = 0 AND OLD.status = 'booked' AND NEW.status = 'cancelled'"),
+    ("no_show", "AFTER UPDATE OF status ON reservations WHEN OLD.status = 'booked' AND NEW.status = 'no_show'"),
+    ("problem_reported", "AFTER INSERT ON problem_reports"),
+)
+
+
+@migrations(name="0011_mail_triggers")
+def mail_triggers(db):
+    for kind, event in _MAIL_TRIGGERS:
+        db.execute("CREATE TRIGGER mail_%s %s BEGIN %s END" % (kind, event, _MAIL_EVENT % kind))
+
+
+@contextlib.contextmanager
+def history_load(conn):
+    """A bulk load of past bookings (the bench's dataset, the demo's weeks of history) records no mail event:
+    the mail triggers are dropped for the block and created again after it. Only inside the caller's
+    transaction (SQLite's DDL is transactional: a load that fails or dies leaves the triggers in place)."""
+    if not conn.in_transaction:
+        raise RuntimeError("history_load needs an open transaction")
+    for kind, _event in _MAIL_TRIGGERS:
+        conn.execute("DROP TRIGGER mail_%s" % kind)
+    try:
+        yield
+    finally:
+        mail_triggers(conn)
+
+
+# Single-use links e-mailed to choose a password: an invitation (new account) or a reset (« mot de passe
+# oublié »). Only the SHA-256 of the token is kept; a token works once and before expires_at.
+@migrations(name="0011_account_tokens")
+def account_tokens(db):
+    db.execute("""CREATE TABLE account_tokens (
+    id INTEGER PRIMARY KEY,
+    agent_id INTEGER NOT NULL REFERENCES agents(id),
+    purpose TEXT NOT NULL CHECK (purpose IN ('invite', 'reset')),
+    token_hash TEXT NOT NULL UNIQUE,
+    created_at INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL,
+    used_at INTEGER
+)""")
+    db.execute("CREATE INDEX account_tokens_agent ON account_tokens(agent_id, created_at)")
+
+
+# « Boîte à idées / retours » (issue 17): a message from any agent (optionally about a car and a trip),
+# answered by the fleet managers in scope (the agent's department, or the car's), separate from the per-car
+# problem reports. department_id: the agent's department when they wrote.
+@migrations(name="0011_feedback")
+def feedback(db):
+    db.execute("""CREATE TABLE feedback (
+    id INTEGER PRIMARY KEY,
+    agent_id INTEGER NOT NULL REFERENCES agents(id),
+    department_id INTEGER NOT NULL REFERENCES departments(id),
+    vehicle_id INTEGER REFERENCES vehicles(id),
+    trip_id INTEGER REFERENCES trips(id),
+    subject TEXT NOT NULL,
+    text TEXT NOT NULL,
+    status TEXT NOT NULL DEFAULT 'open' CHECK (status IN ('open', 'answered', 'closed')),
+    answer TEXT NOT NULL DEFAULT '',
+    answered_by INTEGER REFERENCES agents(id),
+    answered_at INTEGER,
+    created_at INTEGER NOT NULL
+)""")
+    db.execute("CREATE INDEX feedback_agent ON feedback(agent_id, created_at)")
+    db.execute("CREATE INDEX feedback_status ON feedback(status, created_at)")
 
 
 def apply(db):

@@ -5,6 +5,9 @@ working day, so the pages fill with trips and kilometres.
     python -m tools.demo --once --factor 600  # play one day fast, print what the server got, exit
     python -m tools.demo --duration 120       # stop after two real minutes
 
+The server's mails (booking confirmations, reminders, releases...) go to a local SMTP sink (aiosmtpd) and
+are shown at /demo/courriels, a page that exists only in the demo.
+
 The whole demo shares one simulated clock (server, boxes, GPS): the day starts at 07:55 today and runs
 `--factor` times faster than real time. Data lives in instance/demo/ (recreated at each start unless
 --keep). Ctrl-C (or SIGTERM) stops every process the demo started. Exit codes: 0 done, 1 a part failed
@@ -60,6 +63,8 @@ class Demo:
         self.threads = []
         self.errors = []
         self.trips_played = 0
+        self.sink = None
+        self.mailbox = None
 
     # --- set-up --------------------------------------------------------------------------------
     def prepare(self):
@@ -81,13 +86,34 @@ class Demo:
         self.logins = server_demo.populate(db, now=int(self.clock.now()))
         db.conn.close()
 
+    def start_mail_sink(self):
+        """A local SMTP server that keeps the server's mails (shown at /demo/courriels); the demo runs without
+        mail when aiosmtpd (a development dependency) is missing."""
+        try:
+            from server.mail.sink import Sink
+        except ImportError:
+            say("      no mail sink (aiosmtpd missing: make setup): the server's mails stay queued")
+            return {}
+        self.mailbox = os.path.join(self.dir, "courriels.mbox")
+        self.sink = Sink(mbox_path=self.mailbox).start()
+        settings = {"SMTP_HOST": "127.0.0.1", "SMTP_PORT": self.sink.port, "SMTP_SECURITY": "none",
+                    "MAIL_FROM": "Autopartage (démo) <autopartage@demo.gouv.fr>", "MAIL_WORKER_THREAD": True,
+                    "MAIL_POLL_SECONDS": 1, "DEMO_MAILBOX": self.mailbox}
+        if self.args.port:
+            settings["PUBLIC_URL"] = "http://%s:%d" % (self.args.host, self.args.port)
+        return settings
+
     def start_server(self):
         from hil_tests.harness.live_server import ServerProcess
 
+        settings = self.start_mail_sink()
         self.server = ServerProcess(self.db_path, host=self.args.host, port=self.args.port, clock=self.clock,
-                                    log_path=os.path.join(self.dir, "server.log"))
+                                    log_path=os.path.join(self.dir, "server.log"), settings=settings)
         self.server.start()
         say("[2/4] server on %s (log %s)" % (self.server.url, self.server.log_path))
+        if settings:
+            say("      mail sink on 127.0.0.1:%d: the server's mails at %s/demo/courriels"
+                % (self.sink.port, self.server.url))
 
     def start_boxes(self):
         from hil_tests.harness.box import Box
@@ -240,6 +266,8 @@ class Demo:
                 pass
         if self.server is not None:
             self.server.stop()
+        if self.sink is not None:
+            self.sink.stop()
         if getattr(self, "box_db", None) is not None:
             self.box_db.conn.close()
             self.box_db = None
@@ -311,6 +339,8 @@ def main(argv=None):
                 say("km_on_server: %.1f" % (metres / 1000))
                 say("driven_bookings: %d" % driven)
                 say("driven_bookings_released_as_no_show: %d" % no_show)
+                if demo.sink is not None:
+                    say("mails_caught: %d" % len(demo.sink.messages))
                 if args.once and trips == 0:
                     status = 1
         except Exception as exc:

@@ -6,7 +6,7 @@ import time
 
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from server.db import row, rows, write
+from server.db import row, rows, scalar, write
 
 ROLES = ("agent", "manager", "admin")
 UID_RE = re.compile(r"^(?:[0-9a-f]{2}){4,10}$")
@@ -186,6 +186,15 @@ def add_badge(db, agent_id, uid_hex):
         db.execute("UPDATE badges SET active = 1 WHERE id = ?", (existing["id"],))
         return existing["id"]
     return db.execute("INSERT INTO badges (agent_id, uid_hex) VALUES (?, ?)", (agent_id, uid)).lastrowid
+
+
+def has_badge(db, agent_id, uid_hex):
+    return bool(scalar(db,
+                       "SELECT 1"
+                       " FROM badges"
+                       " WHERE agent_id = ?"
+                       " AND uid_hex = ?"
+                       " AND active = 1", (agent_id, uid_hex)))
 
 
 def deactivate_badge(db, badge_id):

@@ -10,6 +10,8 @@ from server.db import connect, init_db
 from server.queries import agents as agents_q
 from server.queries import org, positions
 
+from mail_support import mail_app, sink  # noqa: F401,E402  (fixtures: a real SMTP server and an app using it)
+
 PASSWORD = "mot-de-passe-test"
 
 

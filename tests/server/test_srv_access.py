@@ -46,7 +46,7 @@ def test_a_manager_cannot_set_the_admins_password_and_log_in_as_admin(client, db
 
 
 @pytest.mark.parametrize("action", [
-    {"action": "password", "password": "un-autre-secret"},
+    {"action": "invite"},  # not even a password link
     {"action": "settings", "role": "manager"},  # unticked "active": deactivate the account
     {"action": "badge", "badge": "0499999999"},
     {"action": "badge_off", "badge_id": "1"},
@@ -157,7 +157,6 @@ def test_every_change_of_rights_made_on_the_pages_is_audited_with_who_and_from_w
         (page, {"action": "settings", "role": "manager"}, "agent.active"),
         (page, {"action": "badge", "badge": "04:12:34:56"}, "badge.add"),
         (page, {"action": "badge_off", "badge_id": "1"}, "badge.deactivate"),
-        (page, {"action": "password", "password": "nouveau-secret-1"}, "agent.password_set"),
         (page, {"action": "permanent", "pool": str(fleet.pool)}, "permanent_access.set"),
         ("/admin/habilitations", {"pool_id": fleet.pool_ddpp, "email": fleet.email(fleet.agent)}, "habilitation.add"),
         ("/admin/boitiers", {"box_id": "5", "vehicle_id": fleet.car}, "box.register"),

@@ -61,6 +61,8 @@ def test_create_admin_box_register_purge_and_demo(runner, db, tmp_path):
     assert agents_q.check_login(db, "chef@ddt.gouv.fr", "un-long-secret")["role"] == "admin"
     result = runner.invoke(args=["create-admin", "chef@ddt.gouv.fr", "--password-file", "-"], input="court\n")
     assert result.exit_code != 0
+    # never on the command line, where `ps` shows it to every user of the machine
+    assert runner.invoke(args=["create-admin", "chef@ddt.gouv.fr", "--password", "un-long-secret"]).exit_code == 2
     result = runner.invoke(args=["demo-data"])
     assert result.exit_code == 0, result.output
     assert "admin@demo.gouv.fr" in result.output

@@ -37,6 +37,13 @@ FORMS = [  # (who, url, valid data)
     ("admin", "/admin/problemes", lambda f: {"report_id": "1"}),
     ("admin", "/admin/materiel", lambda f: {"name": "PC 3", "kind": "laptop"}),
     ("anon", "/connexion", lambda f: {"email": "a@b.fr", "password": "x"}),
+    ("anon", "/mot-de-passe-oublie", lambda f: {"email": "a@b.fr"}),
+    ("anon", "/mot-de-passe/jeton", lambda f: {"new": "y" * 12, "confirm": "y" * 12}),
+    ("agent", "/compte/courriels", lambda f: {"reminders": "1"}),
+    ("agent", "/boite-a-idees", lambda f: {"subject": "s", "text": "t", "vehicle_id": f.car, "trip_id": ""}),
+    ("admin", "/admin/courriels", lambda f: {"mail_id": "1"}),
+    ("admin", "/admin/agents/import", lambda f: {"action": "dry_run", "text": "name;department;email\nA;DDT;a@b.fr\n"}),
+    ("admin", "/admin/boite-a-idees/1", lambda f: {"action": "answer", "answer": "r"}),
 ]
 
 

@@ -10,12 +10,15 @@ from server import create_app, timeutil
 from server.queries import boxes, positions, reservations, trips
 from server.queries.common import Rules
 
-AGENT_PAGES = ["/reserver", "/mes-reservations", "/mes-trajets", "/materiel", "/compte", "/signaler"]
+AGENT_PAGES = ["/reserver", "/mes-reservations", "/mes-trajets", "/materiel", "/compte", "/signaler", "/boite-a-idees",
+               "/compte/courriels"]
 STAFF_PAGES = ["/admin/", "/admin/vehicules", "/admin/boitiers", "/admin/agents", "/admin/habilitations",
                "/admin/calendrier", "/admin/trajets", "/admin/problemes", "/admin/rapports", "/admin/rapports.csv",
-               "/admin/evaluation", "/admin/agents/{agent}", "/admin/trajets/{trip}", "/admin/boitiers/1"]
+               "/admin/evaluation", "/admin/agents/{agent}", "/admin/trajets/{trip}", "/admin/boitiers/1",
+               "/admin/boite-a-idees"]
 ADMIN_PAGES = ["/admin/directions", "/admin/pools", "/admin/materiel", "/admin/journal-positions",
-               "/admin/journal-audit", "/admin/journal-audit.csv", "/admin/alertes", "/admin/horaires-positions"]
+               "/admin/journal-audit", "/admin/journal-audit.csv", "/admin/alertes", "/admin/horaires-positions",
+               "/admin/courriels", "/admin/agents/import"]
 EXPECTED = {  # role -> (agent pages, staff pages, admin pages)
     None: (302, 302, 302),
     "agent": (200, 403, 403),
