@@ -50,7 +50,7 @@ def test_booking_released_as_no_show_mails_its_agent(app, db, fleet, sink):
     start = future(-1)
     rid = _book(db, fleet, start, created_before_s=86400)
     run_worker(app, db, start - 7200)
-    assert reservations.release_no_shows(db, start + 31 * 60, 30 * 60) == 1
+    assert reservations.release_no_shows(db, start + 31 * 60, 30 * 60)["released"] == 1
     run_worker(app, db, start + 32 * 60)
     confirmation, released = sink.wait_for(2)
     assert released["Subject"] == "Réservation libérée faute de badge : AB-123-CD, %s" % timeutil.fmt(start)
