@@ -481,9 +481,10 @@ def report():
     year, month = _month()
     start, end = timeutil.month_bounds(year, month)
     data = reports.monthly(get_db(), start, end, scope_department())
-    chart_km = charts.bar_chart([(d["code"], d["km"]) for d in data["departments"]], "Kilomètres par direction", "km")
+    chart_km = charts.bar_chart([(d["code"], d["km"]) for d in data["departments"]], "Kilomètres par direction",
+                                "km", "Distance parcourue (km)", "Direction")
     chart_cost = charts.bar_chart([(d["code"], d["cost_cents"] // 100) for d in data["departments"]],
-                                  "Coût par direction", "€")
+                                  "Coût par direction", "€", "Coût total du mois (€)", "Direction")
     prev_m = (year - (month == 1), 12 if month == 1 else month - 1)
     next_m = (year + (month == 12), 1 if month == 12 else month + 1)
     return render_template("admin/report.html", data=data, label=timeutil.month_label(year, month),
@@ -524,7 +525,8 @@ def evaluation():
     start, end = timeutil.month_bounds(year, month)
     data = reports.evaluation(get_db(), start, end)
     chart_hours = charts.bar_chart([("%02d h" % h, n) for h, n in data["peak_by_hour"] if 6 <= h <= 20],
-                                   "Pic de véhicules utilisés en même temps, par heure", "véh.")
+                                   "Pic de véhicules utilisés en même temps, par heure", "véh.",
+                                   "Véhicules en circulation au même moment (nombre)", "Heure")
     return render_template("admin/evaluation.html", data=data, label=timeutil.month_label(year, month),
                            month="%04d-%02d" % (year, month), chart_hours=chart_hours)
 

@@ -44,3 +44,35 @@ def test_manager_sees_the_car_out_its_story_and_its_track_on_a_map(story_server,
             shot(page, "%s-manager-fleet-map" % size)
         finally:
             b.close()
+
+
+@pytest.mark.parametrize("size", sorted(VIEWPORTS))
+def test_report_charts_are_readable_with_axes_and_units_on_phone_and_desk(story_server, size):  # noqa: F811
+    sync_api = pytest.importorskip("playwright.sync_api")
+    url, story, _db = story_server
+    with sync_api.sync_playwright() as p:
+        b = browser(p)
+        try:
+            page = b.new_page(viewport=VIEWPORTS[size])
+            page.set_default_timeout(20000)
+            log_in(page, url, story.fleet.email(story.fleet.admin))
+            page.goto(url + "/admin/rapports")
+            charts = page.locator("svg.chart:visible")
+            assert charts.count() == 2
+            main_width = page.evaluate("document.querySelector('main').clientWidth")
+            for i in range(2):
+                chart = charts.nth(i)
+                width = chart.bounding_box()["width"]
+                if size == "desk":
+                    assert width >= 600
+                else:
+                    assert width >= main_width - 40  # the phone's whole width, less the page margins
+                text = chart.text_content()
+                assert "Direction" in text and ("(km)" in text or "(€)" in text)  # axis titles with the unit
+                # the smallest text is at least 11 px on screen
+                smallest = page.evaluate("""svg => Math.min(...[...svg.querySelectorAll('text')].map(
+                    t => t.getBoundingClientRect().height))""", chart.element_handle())
+                assert smallest >= 11, smallest
+            shot(page, "%s-admin-report" % size)
+        finally:
+            b.close()
