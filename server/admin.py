@@ -5,14 +5,13 @@ trips and reports of their own department and manages its agents, badges and hab
 positions are shown only here (and to the driver), and every view is logged.
 """
 
-import datetime
 import logging
 import secrets
 import time
 
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 
-from server import charts, csv_export, forms, timeutil
+from server import charts, csv_export, forms, timeline, timeutil
 from server.auth import role_required, scope_department
 from server.db import get_db, rows, scalar, write
 from server.queries import agents as agents_q
@@ -401,21 +400,19 @@ def habilitations():
 @bp.get("/calendrier")
 @role_required(*STAFF)
 def calendar():
-    errors = {}
-    day = forms.date(request.args, "jour", errors, "Jour", required=False)
-    if errors:
-        abort(400, description=errors["jour"])
+    """The timeline of every car of the manager's scope (a week by default, or a day), with who booked."""
+    db = get_db()
     now = int(time.time())
-    first = datetime.date.fromisoformat(day) if day else timeutil.local(now).date()
-    # local midnights (a DST change makes one day 23 or 25 hours long)
-    days = [timeutil.parse_local((first + datetime.timedelta(days=i)).isoformat(), "00:00") for i in range(8)]
-    start, end = days[0], days[7]
-    days = days[:7]
-    items = reservations.calendar(get_db(), start, end, scope_department())
-    gear = equipment.calendar(get_db(), start, end) if g.user["role"] == "admin" else []
-    return render_template("admin/calendar.html", items=items, days=days, start=start, end=end, gear=gear,
-                           prev=(first - datetime.timedelta(days=7)).isoformat(),
-                           next=(first + datetime.timedelta(days=7)).isoformat())
+    try:
+        p = timeline.period(request.args, now, default_view="semaine")
+    except ValueError as exc:
+        abort(400, description=str(exc))
+    cars = org.vehicles(db, scope_department(), include_inactive=False)
+    booked = reservations.timeline(db, p.start, p.end, [c["id"] for c in cars])
+    gear = equipment.calendar(db, p.start, p.end) if g.user["role"] == "admin" else []
+    return render_template("admin/calendar.html", p=p, rows=timeline.rows(cars, booked, p.slots, now),
+                           headers=timeline.headers(p.slots, p.week), search_args=timeline.search_args,
+                           staff=True, gear=gear)
 
 
 @bp.get("/trajets/<int:trip_id>")

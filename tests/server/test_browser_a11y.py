@@ -10,8 +10,8 @@ from browser_support import (AXE, DESK, PHONE, axe_violations, browser, log_in, 
 pytestmark = [needs_chromium, pytest.mark.skipif(not os.path.exists(AXE), reason="axe-core not installed (%s): "
                                                  "`make setup` installs it with npm" % AXE)]
 
-AGENT = ["/reserver", "/mes-reservations", "/mes-trajets", "/mes-trajets/{trip}", "/materiel", "/compte",
-         "/signaler"]
+AGENT = ["/reserver", "/calendrier", "/calendrier?vue=semaine", "/mes-reservations", "/mes-trajets",
+         "/mes-trajets/{trip}", "/materiel", "/compte", "/signaler"]
 STAFF = ["/admin/", "/admin/vehicules", "/admin/vehicules/{car}", "/admin/boitiers", "/admin/boitiers/1",
          "/admin/agents", "/admin/agents/{agent}", "/admin/habilitations", "/admin/calendrier", "/admin/trajets",
          "/admin/trajets/{trip}", "/admin/carte", "/admin/problemes", "/admin/rapports", "/admin/evaluation"]
