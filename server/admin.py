@@ -22,6 +22,7 @@ bp = Blueprint("admin", __name__, url_prefix="/admin")
 log = logging.getLogger(__name__)
 
 STAFF = ("manager", "admin")
+AGENTS_PER_PAGE = 50
 
 
 def _month():
@@ -295,8 +296,11 @@ def agents():
                     agents_q.add_badge(db, agent_id, badge)
             flash("Agent %s créé." % name)
             return redirect(url_for("admin.agent", agent_id=agent_id))
-    q = (request.args.get("q") or "")[:100]
-    return render_template("admin/agents.html", agents=agents_q.list_agents(db, dept, q or None), q=q, errors=errors,
+    q = (request.args.get("q") or "").strip()[:100]
+    page = forms.integer(request.args, "page", {}, "Page", minimum=1, maximum=100000, required=False) or 1
+    found = agents_q.list_agents(db, dept, q or None, limit=AGENTS_PER_PAGE + 1, offset=(page - 1) * AGENTS_PER_PAGE)
+    return render_template("admin/agents.html", agents=found[:AGENTS_PER_PAGE], q=q, page=page,
+                           more=len(found) > AGENTS_PER_PAGE, roles=agents_q.ROLE_LABELS, errors=errors,
                            values=request.form, departments=_dept_options(db)), (400 if errors else 200)
 
 
@@ -349,7 +353,7 @@ def agent(agent_id):
         if not errors:
             return redirect(url_for("admin.agent", agent_id=agent_id))
     return render_template("admin/agent.html", person=agents_q.get(db, agent_id), badges=agents_q.badges(db, agent_id),
-                           errors=errors, roles=[(r, r) for r in agents_q.ROLES],
+                           errors=errors, roles=list(agents_q.ROLE_LABELS.items()),
                            trips=trips.for_agent(db, agent_id, limit=20)), (400 if errors else 200)
 
 
@@ -451,25 +455,6 @@ def problems_page():
                            kinds=problems.KINDS)
 
 
-@bp.route("/materiel", methods=("GET", "POST"))
-@role_required("admin")
-def equipment_page():
-    db = get_db()
-    errors = {}
-    if request.method == "POST":
-        name = forms.text(request.form, "name", errors, "Nom", required=True, max_len=80)
-        kind = forms.choice(request.form, "kind", errors, "Type", equipment.KINDS)
-        if name and scalar(db, "SELECT 1 FROM equipment WHERE name = ?", (name,)):
-            errors["name"] = "Nom : ce matériel existe déjà."
-        if not errors:
-            equipment.create(db, name, kind)
-            flash("Matériel ajouté.")
-            return redirect(url_for("admin.equipment_page"))
-    return render_template("admin/equipment.html", items=equipment.items(db, include_inactive=True),
-                           kinds=list(equipment.KINDS.items()), errors=errors, values=request.form), (
-        400 if errors else 200)
-
-
 # -- reports ---------------------------------------------------------------------------------------------------------
 
 @bp.get("/rapports")
@@ -531,5 +516,5 @@ def evaluation():
 __all__ = ["bp", "rows"]
 
 
-# The vehicle and trips pages live in their own modules, on this blueprint.
-from server import admin_trips, admin_vehicles  # noqa: E402,F401
+# The vehicle, trips and equipment pages live in their own modules, on this blueprint.
+from server import admin_equipment, admin_trips, admin_vehicles  # noqa: E402,F401
