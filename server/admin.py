@@ -5,14 +5,13 @@ trips and reports of their own department and manages its agents, badges and hab
 positions are shown only here (and to the driver), and every view is logged.
 """
 
-import datetime
 import logging
 import secrets
 import time
 
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 
-from server import charts, csv_export, forms, permissions, timeutil, work_hours
+from server import charts, csv_export, forms, permissions, timeline, timeutil, work_hours
 from server.auth import client_address, role_required, scope_department
 from server.db import get_db, rows, scalar, write
 from server.mail import accounts
@@ -26,6 +25,7 @@ bp = Blueprint("admin", __name__, url_prefix="/admin")
 log = logging.getLogger(__name__)
 
 STAFF = ("manager", "admin")
+AGENTS_PER_PAGE = 50
 
 
 def _audit(db, action, target, before=None, after=None):
@@ -316,8 +316,11 @@ def agents():
                 accounts.send_link(db, agents_q.get(db, agent_id), "invite", int(time.time()))
             flash("Agent %s créé : une invitation à choisir son mot de passe part à %s." % (name, email))
             return redirect(url_for("admin.agent", agent_id=agent_id))
-    q = (request.args.get("q") or "")[:100]
-    return render_template("admin/agents.html", agents=agents_q.list_agents(db, dept, q or None), q=q, errors=errors,
+    q = (request.args.get("q") or "").strip()[:100]
+    page = forms.integer(request.args, "page", {}, "Page", minimum=1, maximum=100000, required=False) or 1
+    found = agents_q.list_agents(db, dept, q or None, limit=AGENTS_PER_PAGE + 1, offset=(page - 1) * AGENTS_PER_PAGE)
+    return render_template("admin/agents.html", agents=found[:AGENTS_PER_PAGE], q=q, page=page,
+                           more=len(found) > AGENTS_PER_PAGE, roles=agents_q.ROLE_LABELS, errors=errors,
                            values=request.form, departments=_dept_options(db)), (400 if errors else 200)
 
 
@@ -417,7 +420,7 @@ def agent(agent_id):
     scopes = agents_q.permanent_scopes(db, agent_id)
     return render_template("admin/agent.html", person=agents_q.get(db, agent_id), badges=agents_q.badges(db, agent_id),
                            invitation=account_tokens.pending_invitation(db, agent_id, int(time.time())),
-                           errors=errors, roles=[(r, r) for r in agents_q.ROLES],
+                           errors=errors, roles=list(agents_q.ROLE_LABELS.items()),
                            may_manage=permissions.may_manage_agent(g.user, person),
                            may_grant=permissions.may_grant_permanent_access(g.user), scopes=scopes,
                            pools=org.pools(db), departments=org.departments(db),
@@ -488,21 +491,19 @@ def _habilitation_text(h):
 @bp.get("/calendrier")
 @role_required(*STAFF)
 def calendar():
-    errors = {}
-    day = forms.date(request.args, "jour", errors, "Jour", required=False)
-    if errors:
-        abort(400, description=errors["jour"])
+    """The timeline of every car of the manager's scope (a week by default, or a day), with who booked."""
+    db = get_db()
     now = int(time.time())
-    first = datetime.date.fromisoformat(day) if day else timeutil.local(now).date()
-    # local midnights (a DST change makes one day 23 or 25 hours long)
-    days = [timeutil.parse_local((first + datetime.timedelta(days=i)).isoformat(), "00:00") for i in range(8)]
-    start, end = days[0], days[7]
-    days = days[:7]
-    items = reservations.calendar(get_db(), start, end, scope_department())
-    gear = equipment.calendar(get_db(), start, end) if g.user["role"] == "admin" else []
-    return render_template("admin/calendar.html", items=items, days=days, start=start, end=end, gear=gear,
-                           prev=(first - datetime.timedelta(days=7)).isoformat(),
-                           next=(first + datetime.timedelta(days=7)).isoformat())
+    try:
+        p = timeline.period(request.args, now, default_view="semaine")
+    except ValueError as exc:
+        abort(400, description=str(exc))
+    cars = org.vehicles(db, scope_department(), include_inactive=False)
+    booked = reservations.timeline(db, p.start, p.end, [c["id"] for c in cars])
+    gear = equipment.calendar(db, p.start, p.end) if g.user["role"] == "admin" else []
+    return render_template("admin/calendar.html", p=p, rows=timeline.rows(cars, booked, p.slots, now),
+                           headers=timeline.headers(p.slots, p.week), search_args=timeline.search_args,
+                           staff=True, gear=gear)
 
 
 @bp.get("/trajets/<int:trip_id>")
@@ -629,25 +630,6 @@ def problems_page():
                            kinds=problems.KINDS)
 
 
-@bp.route("/materiel", methods=("GET", "POST"))
-@role_required("admin")
-def equipment_page():
-    db = get_db()
-    errors = {}
-    if request.method == "POST":
-        name = forms.text(request.form, "name", errors, "Nom", required=True, max_len=80)
-        kind = forms.choice(request.form, "kind", errors, "Type", equipment.KINDS)
-        if name and scalar(db, "SELECT 1 FROM equipment WHERE name = ?", (name,)):
-            errors["name"] = "Nom : ce matériel existe déjà."
-        if not errors:
-            equipment.create(db, name, kind)
-            flash("Matériel ajouté.")
-            return redirect(url_for("admin.equipment_page"))
-    return render_template("admin/equipment.html", items=equipment.items(db, include_inactive=True),
-                           kinds=list(equipment.KINDS.items()), errors=errors, values=request.form), (
-        400 if errors else 200)
-
-
 # -- reports ---------------------------------------------------------------------------------------------------------
 
 @bp.get("/rapports")
@@ -656,9 +638,10 @@ def report():
     year, month = _month()
     start, end = timeutil.month_bounds(year, month)
     data = reports.monthly(get_db(), start, end, scope_department())
-    chart_km = charts.bar_chart([(d["code"], d["km"]) for d in data["departments"]], "Kilomètres par direction", "km")
+    chart_km = charts.bar_chart([(d["code"], d["km"]) for d in data["departments"]], "Kilomètres par direction",
+                                "km", "Distance parcourue (km)", "Direction")
     chart_cost = charts.bar_chart([(d["code"], d["cost_cents"] // 100) for d in data["departments"]],
-                                  "Coût par direction", "€")
+                                  "Coût par direction", "€", "Coût total du mois (€)", "Direction")
     prev_m = (year - (month == 1), 12 if month == 1 else month - 1)
     next_m = (year + (month == 12), 1 if month == 12 else month + 1)
     return render_template("admin/report.html", data=data, label=timeutil.month_label(year, month),
@@ -699,7 +682,8 @@ def evaluation():
     start, end = timeutil.month_bounds(year, month)
     data = reports.evaluation(get_db(), start, end)
     chart_hours = charts.bar_chart([("%02d h" % h, n) for h, n in data["peak_by_hour"] if 6 <= h <= 20],
-                                   "Pic de véhicules utilisés en même temps, par heure", "véh.")
+                                   "Pic de véhicules utilisés en même temps, par heure", "véh.",
+                                   "Véhicules en circulation au même moment (nombre)", "Heure")
     return render_template("admin/evaluation.html", data=data, label=timeutil.month_label(year, month),
                            month="%04d-%02d" % (year, month), chart_hours=chart_hours,
                            feedback=feedback_q.counts(get_db(), start, end))
@@ -708,5 +692,5 @@ def evaluation():
 __all__ = ["bp", "rows"]
 
 
-# The vehicle and trips pages live in their own modules, on this blueprint.
-from server import admin_trips, admin_vehicles  # noqa: E402,F401
+# The vehicle, trips and equipment pages live in their own modules, on this blueprint.
+from server import admin_equipment, admin_trips, admin_vehicles  # noqa: E402,F401

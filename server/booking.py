@@ -5,7 +5,7 @@ import time
 
 from flask import Blueprint, Response, abort, current_app, flash, g, redirect, render_template, request, url_for
 
-from server import forms, ics, timeutil
+from server import forms, ics, timeline, timeutil
 from server.auth import login_required
 from server.db import get_db
 from server.queries import agents as agents_q
@@ -86,6 +86,23 @@ def search():
         errors["date"] = "Date de début : champ obligatoire."
     status = 400 if errors else 200
     return render_template("booking/search.html", values=values, errors=errors, cars=cars, searched=searched), status
+
+
+@bp.get("/calendrier")
+@login_required
+def calendar():
+    """The agent's timeline: the cars they may book, booked slots as bars, free slots to pick."""
+    db = get_db()
+    now = int(time.time())
+    try:
+        p = timeline.period(request.args, now)
+    except ValueError as exc:
+        abort(400, description=str(exc))
+    cars = reservations.bookable_vehicles(db, g.user)
+    booked = reservations.timeline(db, p.start, p.end, [c["id"] for c in cars])
+    return render_template("booking/calendar.html", p=p, rows=timeline.rows(cars, booked, p.slots, now),
+                           headers=timeline.headers(p.slots, p.week), search_args=timeline.search_args,
+                           staff=False)
 
 
 @bp.get("/mes-reservations")

@@ -9,6 +9,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from server.db import row, rows, scalar, write
 
 ROLES = ("agent", "manager", "admin")
+ROLE_LABELS = {"agent": "agent", "manager": "gestionnaire de flotte", "admin": "administrateur"}
 UID_RE = re.compile(r"^(?:[0-9a-f]{2}){4,10}$")
 
 # OWASP's current scrypt recommendation (N=2^17, r=8, p=1: 128 MiB, ~0.3 s a hash); werkzeug's default
@@ -36,7 +37,7 @@ def by_ical_token(db, token):
     return row(db, AGENT_SQL + " WHERE a.ical_token = ? AND a.active = 1", (token,))
 
 
-def list_agents(db, department_id=None, query=None, limit=500):
+def list_agents(db, department_id=None, query=None, limit=500, offset=0):
     where, params = [], []
     if department_id is not None:
         where.append("a.department_id = ?")
@@ -47,7 +48,8 @@ def list_agents(db, department_id=None, query=None, limit=500):
     sql = (AGENT_SQL.replace("SELECT a.*", "SELECT a.id, a.name, a.email, a.role, a.active, a.department_id, "
                              "a.permanent_access, (SELECT count(*) FROM badges b WHERE b.agent_id = a.id "
                              "AND b.active) AS badges")
-           + (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY a.name LIMIT %d" % limit)
+           + (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY a.name, a.id LIMIT %d OFFSET %d"
+           % (limit, offset))
     return rows(db, sql, params)
 
 

@@ -12,6 +12,53 @@ def items(db, include_inactive=False):
     return rows(db, sql + ("" if include_inactive else " WHERE e.active = 1") + " ORDER BY e.kind, e.name")
 
 
+def with_holders(db, now):
+    """Every item (retired ones too) with who holds it now (a booking under way) and the next booking."""
+    return rows(db, """
+SELECT e.*,
+       (SELECT a.name
+        FROM equipment_bookings b
+        JOIN agents a ON a.id = b.agent_id
+        WHERE b.equipment_id = e.id
+          AND b.status = 'booked'
+          AND b.start <= :now
+          AND b.end > :now
+        LIMIT 1) AS holder,
+       (SELECT b.end
+        FROM equipment_bookings b
+        WHERE b.equipment_id = e.id
+          AND b.status = 'booked'
+          AND b.start <= :now
+          AND b.end > :now
+        LIMIT 1) AS held_until,
+       (SELECT min(b.start)
+        FROM equipment_bookings b
+        WHERE b.equipment_id = e.id
+          AND b.status = 'booked'
+          AND b.start > :now) AS next_start
+FROM equipment e
+ORDER BY e.active DESC, e.kind, e.name""", {"now": now})
+
+
+def get(db, equipment_id):
+    return row(db, "SELECT * FROM equipment WHERE id = ?", (equipment_id,))
+
+
+def name_taken(db, name, except_id=0):
+    return bool(scalar(db, "SELECT 1 FROM equipment WHERE name = ? AND id != ?", (name.strip(), except_id)))
+
+
+def update(db, equipment_id, name, kind):
+    if kind not in KINDS:
+        raise ValueError(kind)
+    db.execute("UPDATE equipment SET name = ?, kind = ? WHERE id = ?", (name.strip(), kind, equipment_id))
+
+
+def set_active(db, equipment_id, active):
+    """Retire an item (no longer offered; its bookings stay) or put it back."""
+    db.execute("UPDATE equipment SET active = ? WHERE id = ?", (1 if active else 0, equipment_id))
+
+
 def create(db, name, kind, department_id=None):
     if kind not in KINDS:
         raise ValueError(kind)

@@ -313,3 +313,37 @@ WHERE r.vehicle_id = :vehicle
   AND r.status != 'cancelled'
 ORDER BY r.start
 LIMIT :limit""", {"vehicle": vehicle_id, "since": since, "limit": limit})
+
+
+def timeline(db, start, end, vehicle_ids):
+    """Booked (not cancelled, not released) reservations of these cars overlapping [start, end)."""
+    if not vehicle_ids:
+        return []
+    marks = ", ".join("?" * len(vehicle_ids))
+    return rows(db, """
+SELECT r.id, r.vehicle_id, r.agent_id, r.start, r.end, r.unplanned, r.started_at, a.name AS agent_name,
+       d.code AS department_code
+FROM reservations r
+JOIN agents a ON a.id = r.agent_id
+JOIN departments d ON d.id = a.department_id
+WHERE r.status = 'booked'
+  AND r.start < ?
+  AND r.start > ?
+  AND r.end > ?
+  AND r.vehicle_id IN (""" + marks + """)
+ORDER BY r.start""", [end, start - MAX_SPAN_S, start] + list(vehicle_ids))
+
+
+def bookable_vehicles(db, agent):
+    """The active cars of the pools the agent is habilitated for (what their calendar shows)."""
+    return rows(db, """
+SELECT v.id, v.plate, v.model, p.name AS pool_name
+FROM vehicles v
+JOIN pools p ON p.id = v.pool_id
+WHERE v.active = 1
+  AND v.pool_id IN (
+      SELECT h.pool_id
+      FROM habilitations h
+      WHERE h.agent_id = :agent
+         OR h.department_id = :department)
+ORDER BY p.name, v.plate""", {"agent": agent["id"], "department": agent["department_id"]})

@@ -10,12 +10,12 @@ from browser_support import (AXE, DESK, PHONE, axe_violations, browser, log_in, 
 pytestmark = [needs_chromium, pytest.mark.skipif(not os.path.exists(AXE), reason="axe-core not installed (%s): "
                                                  "`make setup` installs it with npm" % AXE)]
 
-AGENT = ["/reserver", "/mes-reservations", "/mes-trajets", "/mes-trajets/{trip}", "/materiel", "/compte",
-         "/signaler"]
+AGENT = ["/reserver", "/calendrier", "/calendrier?vue=semaine", "/mes-reservations", "/mes-trajets",
+         "/mes-trajets/{trip}", "/materiel", "/compte", "/signaler"]
 STAFF = ["/admin/", "/admin/vehicules", "/admin/vehicules/{car}", "/admin/boitiers", "/admin/boitiers/1",
          "/admin/agents", "/admin/agents/{agent}", "/admin/habilitations", "/admin/calendrier", "/admin/trajets",
          "/admin/trajets/{trip}", "/admin/carte", "/admin/problemes", "/admin/rapports", "/admin/evaluation"]
-ADMIN = ["/admin/directions", "/admin/pools", "/admin/materiel", "/admin/journal-positions",
+ADMIN = ["/admin/directions", "/admin/pools", "/admin/materiel", "/admin/materiel/{item}", "/admin/journal-positions",
          "/admin/vehicules/{car}/modifier"]
 
 
@@ -23,7 +23,7 @@ def test_every_page_has_no_serious_or_critical_accessibility_violation(story_ser
     sync_api = pytest.importorskip("playwright.sync_api")
     url, story, _db = story_server
     fleet = story.fleet
-    ids = {"trip": story.trip, "car": fleet.car, "agent": fleet.agent}
+    ids = {"trip": story.trip, "car": fleet.car, "agent": fleet.agent, "item": story.item}
     found = {}
     with sync_api.sync_playwright() as p:
         b = browser(p)

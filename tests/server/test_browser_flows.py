@@ -44,3 +44,87 @@ def test_manager_sees_the_car_out_its_story_and_its_track_on_a_map(story_server,
             shot(page, "%s-manager-fleet-map" % size)
         finally:
             b.close()
+
+
+@pytest.mark.parametrize("size", sorted(VIEWPORTS))
+def test_report_charts_are_readable_with_axes_and_units_on_phone_and_desk(story_server, size):  # noqa: F811
+    sync_api = pytest.importorskip("playwright.sync_api")
+    url, story, _db = story_server
+    with sync_api.sync_playwright() as p:
+        b = browser(p)
+        try:
+            page = b.new_page(viewport=VIEWPORTS[size])
+            page.set_default_timeout(20000)
+            log_in(page, url, story.fleet.email(story.fleet.admin))
+            page.goto(url + "/admin/rapports")
+            charts = page.locator("svg.chart:visible")
+            assert charts.count() == 2
+            main_width = page.evaluate("document.querySelector('main').clientWidth")
+            for i in range(2):
+                chart = charts.nth(i)
+                width = chart.bounding_box()["width"]
+                if size == "desk":
+                    assert width >= 600
+                else:
+                    assert width >= main_width - 40  # the phone's whole width, less the page margins
+                text = chart.text_content()
+                assert "Direction" in text and ("(km)" in text or "(€)" in text)  # axis titles with the unit
+                # the smallest text is at least 11 px on screen
+                smallest = page.evaluate("""svg => Math.min(...[...svg.querySelectorAll('text')].map(
+                    t => t.getBoundingClientRect().height))""", chart.element_handle())
+                assert smallest >= 11, smallest
+            shot(page, "%s-admin-report" % size)
+        finally:
+            b.close()
+
+
+@pytest.mark.parametrize("size", sorted(VIEWPORTS))
+def test_agent_picks_a_free_slot_in_the_calendar_and_books_it(story_server, size):  # noqa: F811
+    import datetime
+
+    sync_api = pytest.importorskip("playwright.sync_api")
+    url, story, _db = story_server
+    day = (datetime.date.today() + datetime.timedelta(days=3)).isoformat()
+    with sync_api.sync_playwright() as p:
+        b = browser(p)
+        try:
+            page = b.new_page(viewport=VIEWPORTS[size])
+            page.set_default_timeout(20000)
+            log_in(page, url, story.fleet.email(story.fleet.agent))
+            page.click("header >> text=Calendrier")
+            page.wait_for_selector("#timeline")
+            page.click("text=semaine")
+            page.wait_for_selector("#timeline.week")
+            shot(page, "%s-agent-calendar-week" % size)
+            page.goto(url + "/calendrier?vue=jour&jour=" + day)
+            shot(page, "%s-agent-calendar-day" % size)
+            page.click("a[aria-label='libre : réserver AB-123-CD à partir de 10:00']")
+            page.wait_for_selector("button[data-plate='AB-123-CD']")
+            assert page.input_value("#f-start") == "10:00" and page.input_value("#f-end") == "11:00"
+            page.click("button[data-plate='AB-123-CD']")
+            page.wait_for_url(url + "/mes-reservations")
+            page.goto(url + "/calendrier?vue=jour&jour=" + day)
+            mine = page.locator("td.busy.mine")
+            assert mine.count() == 1 and "vous" in mine.inner_text() and "10:00–11:00" in mine.inner_text()
+            shot(page, "%s-agent-calendar-booked" % size)
+        finally:
+            b.close()
+
+
+@pytest.mark.parametrize("size", sorted(VIEWPORTS))
+def test_manager_calendar_shows_all_cars_of_the_scope_with_names(story_server, size):  # noqa: F811
+    sync_api = pytest.importorskip("playwright.sync_api")
+    url, story, _db = story_server
+    with sync_api.sync_playwright() as p:
+        b = browser(p)
+        try:
+            page = b.new_page(viewport=VIEWPORTS[size])
+            page.set_default_timeout(20000)
+            log_in(page, url, story.fleet.email(story.fleet.admin))
+            page.goto(url + "/admin/calendrier")
+            rows = page.locator("#timeline tbody tr")
+            assert rows.count() == 2  # both cars (an administrator's scope is the whole site)
+            assert "Camille Martin" in page.locator("#timeline").inner_text()
+            shot(page, "%s-admin-calendar-week" % size)
+        finally:
+            b.close()

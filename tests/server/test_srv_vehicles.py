@@ -1,6 +1,7 @@
 """A vehicle's own pages: adding never overwrites, terms change from a month on, the whole story page."""
 
 import html
+import re
 import time
 
 import pytest
@@ -117,3 +118,47 @@ def test_out_of_service_from_the_vehicle_page_hides_the_car_from_searches(client
     start = future(24)
     agent = {"id": fleet.agent, "department_id": fleet.ddt}
     assert reservations.available(db, agent, start, start + 3600) == []
+
+
+def test_agents_list_searches_pages_and_shows_roles_in_french(client, db, fleet):
+    from server import admin
+    from server.queries import agents as agents_q
+
+    for i in range(admin.AGENTS_PER_PAGE + 5):
+        agents_q.create(db, "Agent %03d" % i, "agent%03d@ddt.gouv.fr" % i, fleet.ddt)
+    login(client, fleet.email(fleet.admin))
+    first = _text(client.get("/admin/agents"))
+    everyone = _text(client.get("/admin/agents?page=2"))
+    assert "gestionnaire de flotte" in everyone and "administrateur" in everyone and ">manager<" not in everyone
+    assert "page suivante" in first and "page précédente" not in first
+    second = _text(client.get("/admin/agents?page=2"))
+    assert "page précédente" in second and "page suivante" not in second
+    names = lambda page: set(re.findall(r">(Agent \d{3})<", page))  # noqa: E731
+    assert names(first).isdisjoint(names(second)) and len(names(first) | names(second)) == admin.AGENTS_PER_PAGE + 5
+    found = _text(client.get("/admin/agents?q=agent007"))
+    assert names(found) == {"Agent 007"} and "Résultats pour « agent007 »" in found
+    assert client.get("/admin/agents?page=x").status_code == 200  # a bad page number: the first page
+    detail = _text(client.get("/admin/agents/%d" % fleet.manager))
+    assert ">gestionnaire de flotte<" in detail
+
+
+def test_equipment_is_editable_retirable_and_shows_who_holds_it_in_french(client, db, fleet):
+    from server.queries import equipment
+
+    item = equipment.create(db, "PC portable 1", "laptop")
+    now = int(time.time())
+    equipment.book(db, item, fleet.agent, now - 600, now + 3600, now - 900, Rules())
+    token = login(client, fleet.email(fleet.admin))
+    page = _text(client.get("/admin/materiel"))
+    row = page[page.index("PC portable 1"):]
+    assert "Ordinateur portable" in row[:200] and "Camille Martin jusqu'au" in row
+    r = client.post("/admin/materiel/%d" % item, data={"csrf_token": token, "name": "PC portable A",
+                                                       "kind": "projector"})
+    assert r.status_code == 302 and equipment.get(db, item)["name"] == "PC portable A"
+    assert client.post("/admin/materiel/%d" % item, data={"csrf_token": token, "action": "active"}).status_code == 302
+    assert equipment.get(db, item)["active"] == 0
+    assert equipment.available(db, future(24), future(25)) == []  # retired: no longer offered
+    assert "retiré" in _text(client.get("/admin/materiel"))
+    equipment.create(db, "Autre", "other")
+    r = client.post("/admin/materiel/%d" % item, data={"csrf_token": token, "name": "Autre", "kind": "other"})
+    assert r.status_code == 400 and "ce matériel existe déjà" in _text(r)

@@ -1,0 +1,62 @@
+"""The calendar timeline: cars as rows, bookings as bars, free slots to pick; agents and managers."""
+
+import datetime
+import html
+import re
+
+from conftest import future, login
+
+from server import timeline, timeutil
+from server.queries import reservations
+from server.queries.common import Rules
+
+
+def test_rows_merge_a_booking_over_its_slots_keep_free_slots_apart_and_grey_the_past():
+    day = datetime.date(2027, 3, 10)
+    slots = timeline.day_slots(day)
+    assert len(slots) == timeline.DAY_LAST_HOUR - timeline.DAY_FIRST_HOUR and slots[0][2] == "07 h"
+    at = lambda hhmm: timeutil.parse_local(day.isoformat(), hhmm)  # noqa: E731
+    bookings = [{"id": 1, "vehicle_id": 5, "start": at("09:30"), "end": at("12:00")},
+                {"id": 2, "vehicle_id": 5, "start": at("12:00"), "end": at("13:00")}]
+    (row,) = timeline.rows([{"id": 5}], bookings, slots, now=at("08:10"))
+    states = [(c["state"], c["span"], [b["id"] for b in c["bookings"]]) for c in row["cells"]]
+    assert states[:4] == [("past", 1, []), ("free", 1, []), ("busy", 3, [1]), ("busy", 1, [2])]
+    assert all(s == ("free", 1, []) for s in states[4:]) and len(states) == 4 + 7
+    assert row["cells"][1]["start"] == at("08:10")  # the hour under way: from now
+    assert timeline.search_args(row["cells"][1]) == {"date": "2027-03-10", "start": "08:15", "end_date": "2027-03-10",
+                                                     "end": "09:15"}
+
+
+def _links(page):
+    return [html.unescape(h) for h in re.findall(r'<td class="free"><a href="([^"]+)"', page)]
+
+
+def test_agent_sees_the_cars_they_may_book_bookings_without_names_and_books_by_picking_a_slot(client, db, fleet):
+    start = future(48) - future(48) % 86400 + 9 * 3600 - 3600  # a day after tomorrow, 09:00 or 10:00 local
+    day = timeutil.local(start).date()
+    reservations.create(db, fleet.agent2, fleet.car, start, start + 3600, start - 86400, Rules())
+    login(client, fleet.email(fleet.agent))  # DDT: the shared pool only (AB-123-CD), not DDPP's pool
+    page = html.unescape(client.get("/calendrier", query_string={"vue": "jour", "jour": day.isoformat()})
+                         .get_data(as_text=True))
+    assert "AB-123-CD" in page and "EF-456-GH" not in page
+    assert "réservé" in page and "Dominique Petit" not in page  # another agent's booking: no name
+    hour = timeutil.local(start).strftime("%H:%M")
+    assert not any("start=" + hour in link for link in _links(page))  # the booked hour is not offered
+    link = [u for u in _links(page) if "start=" + timeutil.local(start + 3600).strftime("%H:%M") in u][0]
+    assert link.startswith("/reserver?") and "date=" + day.isoformat() in link
+    result = html.unescape(client.get(link).get_data(as_text=True))
+    assert "Réserver AB-123-CD" in result  # the picked slot's search offers the car
+    week = html.unescape(client.get("/calendrier", query_string={"vue": "semaine", "jour": day.isoformat()})
+                         .get_data(as_text=True))
+    assert timeutil.fmt_day(start) in week and "matin" in week
+
+
+def test_manager_sees_every_car_of_their_scope_with_who_booked(client, db, fleet):
+    start = future(30)
+    reservations.create(db, fleet.agent, fleet.car, start, start + 3600, start - 86400, Rules())
+    login(client, fleet.email(fleet.manager))
+    page = html.unescape(client.get("/admin/calendrier", query_string={
+        "jour": timeutil.local(start).date().isoformat()}).get_data(as_text=True))
+    assert "AB-123-CD" in page and "Camille Martin" in page and "EF-456-GH" not in page
+    assert client.get("/admin/calendrier", query_string={"vue": "mois"}).status_code == 400
+    assert client.get("/calendrier", query_string={"jour": "hier"}).status_code == 400
