@@ -412,7 +412,10 @@ def calendar():
     except ValueError as exc:
         abort(400, description=str(exc))
     cars = org.vehicles(db, scope_department(), include_inactive=False)
-    booked = reservations.timeline(db, p.start, p.end, [c["id"] for c in cars])
+    shown = {c["id"] for c in cars}
+    booked = reservations.timeline(db, p.start, p.end, shown) + [
+        b for b in timeline.on_road_bars(trips.out_now(db, now), now, reservations.ON_ROAD_MARGIN_S)
+        if b["vehicle_id"] in shown]
     gear = equipment.calendar(db, p.start, p.end) if g.user["role"] == "admin" else []
     return render_template("admin/calendar.html", p=p, rows=timeline.rows(cars, booked, p.slots, now),
                            headers=timeline.headers(p.slots, p.week), search_args=timeline.search_args,
