@@ -114,14 +114,6 @@ def vehicles():
         if g.user["role"] != "admin":
             abort(403)
         f = request.form
-        if f.get("action") == "toggle":
-            vid = forms.integer(f, "vehicle_id", errors, "Véhicule", minimum=1)
-            v = org.vehicle(db, vid) if vid else None
-            if v is None:
-                abort(404)
-            org.set_vehicle_active(db, vid, not v["active"])
-            flash("Véhicule %s %s." % (v["plate"], "retiré de la réservation" if v["active"] else "remis en service"))
-            return redirect(url_for("admin.vehicles"))
         plate = forms.text(f, "plate", errors, "Immatriculation", required=True, max_len=16)
         model = forms.text(f, "model", errors, "Modèle", required=True, max_len=80)
         pool_id = forms.integer(f, "pool_id", errors, "Pool", minimum=1)
