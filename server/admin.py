@@ -11,7 +11,7 @@ import time
 
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 
-from server import charts, csv_export, forms, timeline, timeutil
+from server import booking, charts, csv_export, forms, timeutil
 from server.auth import role_required, scope_department
 from server.db import get_db, rows, scalar, write
 from server.queries import agents as agents_q
@@ -399,19 +399,12 @@ def calendar():
     """The timeline of every car of the manager's scope (a week by default, or a day), with who booked."""
     db = get_db()
     now = int(time.time())
-    try:
-        p = timeline.period(request.args, now, default_view="semaine")
-    except ValueError as exc:
-        abort(400, description=str(exc))
     cars = org.vehicles(db, scope_department(), include_inactive=False)
-    shown = {c["id"] for c in cars}
-    booked = reservations.timeline(db, p.start, p.end, shown) + [
-        b for b in timeline.on_road_bars(trips.out_now(db, now), now, reservations.ON_ROAD_MARGIN_S)
-        if b["vehicle_id"] in shown]
-    gear = equipment.calendar(db, p.start, p.end) if g.user["role"] == "admin" else []
-    return render_template("admin/calendar.html", p=p, rows=timeline.rows(cars, booked, p.slots, now),
-                           headers=timeline.headers(p.slots, p.week), search_args=timeline.search_args,
-                           staff=True, gear=gear)
+
+    def gear(p):  # the equipment booked over the same period (administrators manage it)
+        return {"gear": equipment.calendar(db, p.start, p.end) if g.user["role"] == "admin" else []}
+
+    return booking.timeline_page("admin/calendar.html", cars, now, default_view="semaine", more=gear, staff=True)
 
 
 @bp.get("/trajets/<int:trip_id>")
