@@ -11,7 +11,7 @@ import time
 
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 
-from server import charts, csv_export, forms, permissions, timeline, timeutil, work_hours
+from server import booking, charts, csv_export, forms, permissions, timeutil, work_hours
 from server.auth import client_address, role_required, scope_department
 from server.db import get_db, rows, scalar, write
 from server.mail import accounts
@@ -123,14 +123,6 @@ def vehicles():
         if g.user["role"] != "admin":
             abort(403)
         f = request.form
-        if f.get("action") == "toggle":
-            vid = forms.integer(f, "vehicle_id", errors, "Véhicule", minimum=1)
-            v = org.vehicle(db, vid) if vid else None
-            if v is None:
-                abort(404)
-            org.set_vehicle_active(db, vid, not v["active"])
-            flash("Véhicule %s %s." % (v["plate"], "retiré de la réservation" if v["active"] else "remis en service"))
-            return redirect(url_for("admin.vehicles"))
         plate = forms.text(f, "plate", errors, "Immatriculation", required=True, max_len=16)
         model = forms.text(f, "model", errors, "Modèle", required=True, max_len=80)
         pool_id = forms.integer(f, "pool_id", errors, "Pool", minimum=1)
@@ -494,16 +486,12 @@ def calendar():
     """The timeline of every car of the manager's scope (a week by default, or a day), with who booked."""
     db = get_db()
     now = int(time.time())
-    try:
-        p = timeline.period(request.args, now, default_view="semaine")
-    except ValueError as exc:
-        abort(400, description=str(exc))
     cars = org.vehicles(db, scope_department(), include_inactive=False)
-    booked = reservations.timeline(db, p.start, p.end, [c["id"] for c in cars])
-    gear = equipment.calendar(db, p.start, p.end) if g.user["role"] == "admin" else []
-    return render_template("admin/calendar.html", p=p, rows=timeline.rows(cars, booked, p.slots, now),
-                           headers=timeline.headers(p.slots, p.week), search_args=timeline.search_args,
-                           staff=True, gear=gear)
+
+    def gear(p):  # the equipment booked over the same period (administrators manage it)
+        return {"gear": equipment.calendar(db, p.start, p.end) if g.user["role"] == "admin" else []}
+
+    return booking.timeline_page("admin/calendar.html", cars, now, default_view="semaine", more=gear, staff=True)
 
 
 @bp.get("/trajets/<int:trip_id>")

@@ -133,3 +133,14 @@ def vehicle_edit(vehicle_id):
                            pools=[(p["id"], p["name"]) for p in org.pools(db)],
                            departments=_dept_options(db)), (
         400 if errors else 200)
+
+
+@bp.post("/reservations/<int:reservation_id>/liberer")
+@role_required(*STAFF)
+def release_flagged(reservation_id):
+    """Release a booking the no-show rule kept because the car's box was silent (the manager checked)."""
+    if reservations.release_flagged(get_db(), reservation_id, scope_department()):
+        flash("Réservation libérée : le véhicule est de nouveau proposé.")
+    else:
+        flash("Cette réservation ne peut pas être libérée (commencée, déjà libérée ou hors de votre périmètre).")
+    return redirect(url_for("admin.index"))

@@ -88,21 +88,29 @@ def search():
     return render_template("booking/search.html", values=values, errors=errors, cars=cars, searched=searched), status
 
 
+def timeline_page(template, cars, now, default_view="jour", more=None, **context):
+    """A calendar page (agents' and managers'): the period asked for, the cars' bookings and the cars on
+    the road as bars over its slots. `more(period)` -> extra template values for that period."""
+    try:
+        p = timeline.period(request.args, now, default_view)
+    except ValueError as exc:
+        abort(400, description=str(exc))
+    db = get_db()
+    shown = {c["id"] for c in cars}
+    booked = reservations.timeline(db, p.start, p.end, shown) + [
+        b for b in timeline.on_road_bars(trips.out_now(db, now), now, reservations.ON_ROAD_MARGIN_S)
+        if b["vehicle_id"] in shown]
+    context.update(more(p) if more else {})
+    return render_template(template, p=p, rows=timeline.rows(cars, booked, p.slots, now),
+                           headers=timeline.headers(p.slots, p.week), search_args=timeline.search_args, **context)
+
+
 @bp.get("/calendrier")
 @login_required
 def calendar():
     """The agent's timeline: the cars they may book, booked slots as bars, free slots to pick."""
-    db = get_db()
-    now = int(time.time())
-    try:
-        p = timeline.period(request.args, now)
-    except ValueError as exc:
-        abort(400, description=str(exc))
-    cars = reservations.bookable_vehicles(db, g.user)
-    booked = reservations.timeline(db, p.start, p.end, [c["id"] for c in cars])
-    return render_template("booking/calendar.html", p=p, rows=timeline.rows(cars, booked, p.slots, now),
-                           headers=timeline.headers(p.slots, p.week), search_args=timeline.search_args,
-                           staff=False)
+    cars = reservations.bookable_vehicles(get_db(), g.user)
+    return timeline_page("booking/calendar.html", cars, int(time.time()), staff=False)
 
 
 @bp.get("/mes-reservations")

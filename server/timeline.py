@@ -62,6 +62,13 @@ def rows(cars, bookings, slots, now):
     return out
 
 
+def on_road_bars(out_now, now, margin_s):
+    """Cars on the road (trips.out_now rows) as bars from the trip's start to `now + margin_s` (or its
+    booking's end when later): the car is not free then, whatever its bookings say."""
+    return [{"id": -t["id"], "vehicle_id": t["vehicle_id"], "agent_id": t["agent_id"], "agent_name": t["agent_name"],
+             "start": t["start"], "end": max(now + margin_s, t["due"] or 0), "on_road": True} for t in out_now]
+
+
 def headers(slots, week):
     """Column headers: for a week, one per day (spanning its periods) over the periods' labels."""
     if not week:

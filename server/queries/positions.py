@@ -11,6 +11,7 @@ import bisect
 from operator import itemgetter
 
 from server.db import row, rows, write
+from server.queries.common import MAX_SPAN_S
 from server.work_hours import Policy, within
 
 
@@ -114,9 +115,11 @@ def for_trip(db, trip_id, viewer_id, now, remote_addr=""):
 
 def last_known(db, viewer_id, now, remote_addr="", department_id=None):
     """Where each active car of the scope was last seen: the last position of its latest trip that still
-    has positions (none outside trips, none past the retention). Logged like any view of positions."""
+    has positions (none outside trips, none past the retention), `on_road` when a trip is open now (its
+    driver in `agent_name`). Logged like any view of positions."""
     sql = """
-SELECT v.id AS vehicle_id, v.plate, v.model, t.id AS trip_id, t.end IS NULL AS on_road, a.name AS agent_name,
+SELECT v.id AS vehicle_id, v.plate, v.model, t.id AS trip_id, o.id IS NOT NULL AS on_road, o.id AS open_trip_id,
+       a.name AS agent_name,
        p.t, p.lat, p.lon
 FROM vehicles v
 JOIN trips t ON t.id = (
@@ -132,11 +135,19 @@ JOIN positions p ON p.id = (
     WHERE p2.trip_id = t.id
     ORDER BY p2.t DESC
     LIMIT 1)
-LEFT JOIN agents a ON a.id = t.agent_id
+LEFT JOIN trips o ON o.id = (
+    SELECT o2.id
+    FROM trips o2
+    WHERE o2.vehicle_id = v.id
+      AND o2.end IS NULL
+      AND o2.start > :floor
+    ORDER BY o2.start DESC
+    LIMIT 1)
+LEFT JOIN agents a ON a.id = o.agent_id
 WHERE v.active = 1"""
     if department_id is not None:
         sql += "\n  AND v.department_id = :department"
-    found = rows(db, sql + "\nORDER BY v.plate", {"department": department_id})
+    found = rows(db, sql + "\nORDER BY v.plate", {"department": department_id, "floor": now - MAX_SPAN_S})
     if found:
         log_access(db, viewer_id, [r["trip_id"] for r in found], now, remote_addr)
     return found

@@ -249,6 +249,21 @@ def release_no_shows(db, now, delay_s):
     return {"released": released, "flagged": flagged}
 
 
+def release_flagged(db, reservation_id, department_id=None):
+    """A manager releases a booking kept for a silent box (they checked: nobody took the car). True when
+    released; a manager only within their department's cars."""
+    sql = """
+UPDATE reservations
+SET status = 'no_show'
+WHERE id = :id
+  AND status = 'booked'
+  AND started_at IS NULL
+  AND box_silent_at IS NOT NULL"""
+    if department_id is not None:
+        sql += "\n  AND vehicle_id IN (SELECT id FROM vehicles WHERE department_id = :department)"
+    return db.execute(sql, {"id": reservation_id, "department": department_id}).rowcount == 1
+
+
 def box_silent(db, now, department_id=None, limit=50):
     """Bookings flagged because their car's box stayed silent past the no-show time, still unresolved."""
     sql = """

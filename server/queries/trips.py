@@ -91,7 +91,7 @@ def out_now(db, now, department_id=None, vehicle_id=None):
     """Cars on the road (a trip started, not ended) with the driver, since when, and the booked end (`due`,
     None for an on-the-spot trip); `late` when that end has passed."""
     sql = """
-SELECT t.id, t.vehicle_id, t.start, v.plate, v.model, a.name AS agent_name, r.end AS due, r.unplanned,
+SELECT t.id, t.vehicle_id, t.agent_id, t.start, v.plate, v.model, a.name AS agent_name, r.end AS due, r.unplanned,
        (r.end IS NOT NULL AND r.unplanned = 0 AND r.end < :now) AS late
 FROM trips t
 JOIN vehicles v ON v.id = t.vehicle_id

@@ -53,6 +53,11 @@ class Story:
         self.item = equipment.create(db, "Appareil photo", "camera")
         equipment.book(db, self.item, fleet.agent, future(30), future(31), int(time.time()), Rules())
         problems.create(db, fleet.car, fleet.agent, "fuel", "Réservoir presque vide", t0 + 3600)
+        # a booking of the other car past its no-show time, its box silent: kept and flagged
+        boxes.register(db, 2, fleet.car2, "22" * 16)
+        t2 = future(-1)
+        self.flagged = reservations.create(db, fleet.agent2, fleet.car2, t2, t2 + 7200, t2 - 3600, Rules())
+        reservations.release_no_shows(db, int(time.time()), Rules().no_show_delay_s)
 
 
 @pytest.fixture

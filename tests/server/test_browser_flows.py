@@ -128,3 +128,91 @@ def test_manager_calendar_shows_all_cars_of_the_scope_with_names(story_server, s
             shot(page, "%s-admin-calendar-week" % size)
         finally:
             b.close()
+
+
+@pytest.mark.parametrize("size", sorted(VIEWPORTS))
+def test_agent_search_for_a_past_slot_gets_the_rule_before_any_car(story_server, size):  # noqa: F811
+    import datetime
+
+    sync_api = pytest.importorskip("playwright.sync_api")
+    url, story, _db = story_server
+    yesterday = (datetime.date.today() - datetime.timedelta(days=1)).isoformat()
+    with sync_api.sync_playwright() as p:
+        b = browser(p)
+        try:
+            page = b.new_page(viewport=VIEWPORTS[size])
+            page.set_default_timeout(20000)
+            log_in(page, url, story.fleet.email(story.fleet.agent))
+            page.fill("#f-date", yesterday)
+            page.fill("#f-start", "09:00")
+            page.fill("#f-end_date", yesterday)
+            page.fill("#f-end", "10:00")
+            page.click("text=Chercher un véhicule libre")
+            page.wait_for_selector("#e-date")
+            assert page.inner_text("#e-date") == "Le début de la réservation est déjà passé."
+            assert page.locator("button[data-plate]").count() == 0
+            shot(page, "%s-agent-search-past" % size)
+            page.goto(url + "/mes-reservations")
+            cancel = page.locator("form[action*='/materiel/'] button.link")  # was white on white
+            assert cancel.is_visible() and cancel.inner_text() == "annuler"
+        finally:
+            b.close()
+
+
+@pytest.mark.parametrize("size", sorted(VIEWPORTS))
+def test_admin_cannot_overwrite_a_car_and_edits_its_costs_from_a_month(story_server, size):  # noqa: F811
+    sync_api = pytest.importorskip("playwright.sync_api")
+    url, story, db = story_server
+    fleet = story.fleet
+    with sync_api.sync_playwright() as p:
+        b = browser(p)
+        try:
+            page = b.new_page(viewport=VIEWPORTS[size])
+            page.set_default_timeout(20000)
+            log_in(page, url, fleet.email(fleet.admin))
+            page.goto(url + "/admin/vehicules")
+            page.fill("#f-plate", "ab 123cd")
+            page.fill("#f-model", "Autre modèle")
+            page.click("text=Enregistrer")
+            page.wait_for_selector("#e-plate")
+            assert "Le véhicule AB-123-CD existe déjà" in page.inner_text("#e-plate")
+            assert db.execute("SELECT model FROM vehicles WHERE id = ?", (fleet.car,)).fetchone()[0] == \
+                "Renault Clio IV"
+            shot(page, "%s-admin-vehicle-duplicate" % size)
+            page.goto(url + "/admin/vehicules/%d" % fleet.car)
+            page.click("#etat >> text=Modifier")
+            page.fill("#f-cost_per_km_cents", "15")
+            page.select_option("#f-valid_from", index=1)  # from next month
+            page.click("text=Enregistrer")
+            page.wait_for_selector("#historique")
+            history = page.inner_text("#historique")
+            assert "0,15" in history and "0,12" in history  # the new terms from next month, the old ones kept
+            assert "0,12 € par km" in page.inner_text("#etat")  # this month's cost unchanged
+            shot(page, "%s-admin-vehicle-edited" % size)
+        finally:
+            b.close()
+
+
+def test_manager_filters_trips_and_downloads_the_csv(story_server):  # noqa: F811
+    sync_api = pytest.importorskip("playwright.sync_api")
+    url, story, _db = story_server
+    with sync_api.sync_playwright() as p:
+        b = browser(p)
+        try:
+            page = b.new_page(viewport=DESK, accept_downloads=True)
+            page.set_default_timeout(20000)
+            log_in(page, url, story.fleet.email(story.fleet.manager))
+            page.goto(url + "/admin/trajets?du=2000-01-01")
+            assert page.locator("#liste-trajets tbody tr").count() == 2
+            page.check("#f-en_cours")
+            page.click("text=Filtrer")
+            page.wait_for_url("**en_cours=1**")
+            assert page.locator("#liste-trajets tbody tr").count() == 1
+            shot(page, "desk-manager-trips-filtered")
+            with page.expect_download() as info:
+                page.click("text=Exporter en CSV")
+            content = open(info.value.path(), encoding="utf-8-sig").read().splitlines()
+            assert content[0].startswith("depart;retour;immatriculation") and len(content) == 2
+            assert ";en cours;" in content[1]
+        finally:
+            b.close()

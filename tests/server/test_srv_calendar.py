@@ -60,3 +60,34 @@ def test_manager_sees_every_car_of_their_scope_with_who_booked(client, db, fleet
     assert "AB-123-CD" in page and "Camille Martin" in page and "EF-456-GH" not in page
     assert client.get("/admin/calendrier", query_string={"vue": "mois"}).status_code == 400
     assert client.get("/calendrier", query_string={"jour": "hier"}).status_code == 400
+
+
+def test_on_road_bars_cover_the_trip_until_the_margin_or_the_booking_end():
+    day = datetime.date(2027, 3, 10)
+    at = lambda hhmm: timeutil.parse_local(day.isoformat(), hhmm)  # noqa: E731
+    out = [{"id": 9, "vehicle_id": 5, "agent_id": 2, "agent_name": "X", "start": at("08:10"), "due": at("09:00")}]
+    bars = timeline.on_road_bars(out, at("11:20"), 1800)
+    assert bars[0]["end"] == at("11:50") and bars[0]["on_road"]
+    (row,) = timeline.rows([{"id": 5}], bars, timeline.day_slots(day), now=at("11:20"))
+    assert [(c["state"], c["span"]) for c in row["cells"][:3]] == [("past", 1), ("busy", 4), ("free", 1)]
+
+
+def test_a_car_on_the_road_is_shown_busy_not_free_even_past_its_booking(client, db, fleet):
+    import pytest
+
+    from server.queries import boxes, trips
+
+    if not timeline.DAY_FIRST_HOUR + 1 <= timeutil.local(future(0)).hour < timeline.DAY_LAST_HOUR - 1:
+        pytest.skip("the day view shows 07-20 h: run in the day")
+    boxes.register(db, 1, fleet.car, "00" * 16)
+    start = future(-3)
+    res = reservations.create(db, fleet.agent2, fleet.car, start, start + 3600, start - 3600, Rules())
+    trips.record_start(db, 1, 1, start + 60, b"", res, 0)  # driven, two hours late now
+    login(client, fleet.email(fleet.agent))
+    page = html.unescape(client.get("/calendrier").get_data(as_text=True))
+    now_hour = timeutil.local(future(0)).strftime("%H:%M")
+    assert "sur la route" in page and "Dominique Petit" not in page
+    assert not any("start=" + now_hour in link for link in _links(page))  # this hour is not offered
+    login(client, fleet.email(fleet.admin))
+    page = html.unescape(client.get("/admin/calendrier?vue=jour").get_data(as_text=True))
+    assert "sur la route (Dominique Petit)" in page

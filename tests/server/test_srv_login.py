@@ -198,6 +198,16 @@ def test_every_page_carries_the_security_headers_and_no_template_has_inline_scri
     assert found == []
 
 
+def test_a_configured_tile_server_is_the_only_other_origin_images_may_come_from(tmp_path):
+    def img_src(**config):
+        app = create_app(dict(config, TESTING=True, DATABASE=str(tmp_path / "t.sqlite"), SECRET_KEY="t"))
+        csp = app.test_client().get("/connexion").headers["Content-Security-Policy"]
+        return next(d for d in csp.split("; ") if d.startswith("img-src"))
+    assert img_src() == "img-src 'self' data:"
+    assert img_src(MAP_TILE_URL="https://{s}.tile.openstreetmap.org/{z}/{x}/{y}.png") == (
+        "img-src 'self' data: https://*.tile.openstreetmap.org")
+
+
 def test_pages_that_show_a_secret_are_not_cached(client, fleet):
     token = login(client, fleet.email(fleet.admin))
     assert client.get("/compte").headers.get("Cache-Control") == "no-store"  # the iCal address

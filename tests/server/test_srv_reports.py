@@ -134,3 +134,23 @@ def test_dashboard_shows_cars_out_now_late_returns_and_bookings_kept_for_a_silen
     out = page[page.index("Sur la route"):]
     assert "AB-123-CD" in out and "Camille Martin" in out and "en retard" in out
     assert "Réservations à vérifier" in page and "EF-456-GH" in page[page.index("Réservations à vérifier"):]
+
+
+def test_a_manager_releases_a_booking_kept_for_a_silent_box_after_checking(client, db, fleet):
+    boxes.register(db, 1, fleet.car, KEY)
+    silent = future(-1)
+    res = reservations.create(db, fleet.agent, fleet.car, silent, silent + 7200, silent - 3600, Rules())
+    reservations.release_no_shows(db, int(time.time()), Rules().no_show_delay_s)
+    assert reservations.get(db, res)["status"] == "booked"
+    token = login(client, fleet.email(fleet.manager))
+    page = html.unescape(client.get("/admin/").get_data(as_text=True))
+    assert "libérer (véhicule vérifié à sa place)" in page
+    client.post("/admin/reservations/%d/liberer" % res, data={"csrf_token": token})
+    assert reservations.get(db, res)["status"] == "no_show"
+    assert "Réservations à vérifier" not in html.unescape(client.get("/admin/").get_data(as_text=True))
+    # another department's manager cannot
+    other = reservations.create(db, fleet.agent2, fleet.car2, silent, silent + 7200, silent - 3600, Rules())
+    boxes.register(db, 2, fleet.car2, "ff" * 16)
+    reservations.release_no_shows(db, int(time.time()), Rules().no_show_delay_s)
+    client.post("/admin/reservations/%d/liberer" % other, data={"csrf_token": token})
+    assert reservations.get(db, other)["status"] == "booked"

@@ -115,3 +115,12 @@ def html_unescape(text):
     import html
 
     return html.unescape(text)
+
+
+def test_fleet_map_says_a_car_is_on_the_road_even_before_its_new_trip_has_a_position(client, db, fleet):
+    _with_track(db, fleet)
+    trips.record_start(db, 1, 2, future(-1), b"", 0, 5000)  # out again, no position yet
+    login(client, fleet.email(fleet.admin))
+    page = html_unescape(client.get("/admin/carte").get_data(as_text=True))
+    assert "sur la route avec un conducteur inconnu (position : fin du trajet précédent)" in page
+    assert "garé" not in page
