@@ -3,8 +3,9 @@
 # conversation is in docs/modem.md; drivers/at.py does the line routing.
 from drivers.aio import TimeoutError, sleep_ms, ticks_diff, ticks_ms, wait_for_ms
 from drivers.at import ATEngine, ModemError, ModemTimeout
+from drivers.atparse import REGISTERED, field_ints as _field_ints, info as _info, parse_cclk, registration_status
 
-__all__ = ("Modem", "ModemError", "ModemTimeout", "PROFILES")
+__all__ = ("Modem", "ModemError", "ModemTimeout", "PROFILES", "parse_cclk")
 
 # Per-profile differences only; everything else is the common SIMCom TCP/IP command set.
 PROFILES = {  # type: dict
@@ -37,60 +38,6 @@ T_CIPSEND = 60000
 T_CMGS = 60000
 T_CPOWD = 5000
 REG_WAIT_MS = 60000
-
-_DAYS_BEFORE_MONTH = (0, 31, 59, 90, 120, 151, 181, 212, 243, 273, 304, 334)
-
-
-def epoch_from_fields(year, month, day, hour, minute, second):
-    """Unix epoch seconds of a UTC date (integers only; 1970..2099)."""
-    if month < 1 or month > 12 or day < 1 or day > 31:
-        raise ValueError("date")
-    days = (year - 1970) * 365 + (year - 1969) // 4 + _DAYS_BEFORE_MONTH[month - 1] + day - 1
-    if month > 2 and year % 4 == 0:
-        days += 1
-    return days * 86400 + hour * 3600 + minute * 60 + second
-
-
-def parse_cclk(line):
-    """'+CCLK: "26/11/27,05:12:30+04"' -> UTC epoch, or None when the modem clock was never set."""
-    try:
-        text = line.split('"')[1]
-        date, clock = text.split(",")
-        yy, mo, dd = [int(x) for x in date.split("/")]
-        sign = 1
-        cut = clock.find("+")
-        if cut < 0:
-            cut = clock.find("-")
-            sign = -1
-        tz = 0
-        if cut >= 0:
-            tz = sign * int(clock[cut + 1:])
-            clock = clock[:cut]
-        hh, mi, ss = [int(x) for x in clock.split(":")]
-        if yy < 20:
-            return None  # the modem's default date (2004/01/01): never set by the network
-        return epoch_from_fields(2000 + yy, mo, dd, hh, mi, ss) - tz * 15 * 60
-    except (ValueError, IndexError):
-        return None
-
-
-def _field_ints(line):
-    # "+CSQ: 18,0" -> [18, 0]
-    out = []  # type: list
-    for part in line.split(":", 1)[-1].split(","):
-        try:
-            out.append(int(part.strip().strip('"')))
-        except ValueError:
-            out.append(None)
-    return out
-
-
-def _info(lines, prefix):
-    for line in lines:
-        if line.startswith(prefix):
-            return line
-    return None
-
 
 class Modem:
     def __init__(self, stream, power=None, profile="sim800", poll_ms=10):
@@ -189,9 +136,7 @@ class Modem:
         await self._ensure_ready()
         lines = await self.command(self.p["reg"])
         line = _info(lines, self.p["reg"][2:-1] + ":")
-        if line is None:
-            return False
-        return _field_ints(line)[-1] in (1, 5)
+        return line is not None and registration_status(line) in REGISTERED
 
     async def signal_quality(self):
         await self._ensure_ready()

@@ -493,3 +493,24 @@ def test_power_off():
 
 def test_unknown_profile_is_refused():
     assert raises(ValueError, Modem, ScriptedStream([]), None, "sim900")
+
+
+def test_registered_sees_a_modem_that_reports_its_location():
+    # AT+CREG=2 (location reporting) survives in the modem's profile: the status is the 2nd field, not the last.
+    async def main():
+        steps = START + [
+            ok(b"AT+CREG?", b'+CREG: 2,1,"1A2B","01C3D4E5"', b"OK"),
+            ok(b"AT+CREG?", b'+CREG: 2,5,"1A2B","01C3D4E5",0', b"OK"),
+            ok(b"AT+CREG?", b'+CREG: 2,2,"1A2B","01C3D4E5",0', b"OK"),
+        ]
+        modem, stream = _modem(steps)
+        try:
+            await modem.start()
+            assert await modem.registered()
+            assert await modem.registered()
+            assert not await modem.registered()
+        finally:
+            modem.stop()
+        stream.check()
+
+    run(main())
