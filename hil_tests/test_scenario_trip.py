@@ -10,8 +10,6 @@ from hil_tests.harness.seed import BADGES
 from tools import tracks
 
 HOUR = 3600
-# the command each family opens its TCP connection with: the firmware detected the modem it was given
-TCP_OPEN = {"sim800": "AT+CIPSTART=", "a7670": "AT+CIPOPEN=", "sim7080": "AT+CAOPEN="}
 
 
 def _released_trip(bench, box_id):
@@ -20,8 +18,9 @@ def _released_trip(bench, box_id):
     reservation = bench.fleet.reserve(box_id, "alice", now - 600, now + 3 * HOUR)
     box.start()
     assert bench.wait_sync(box_id, timeout=30), "the box never synced:\n" + bench.diagnostics()
+    # the firmware read the family from the modem and opened its connection with that family's command
     commands = list(box.modem.commands)
-    assert "AT+CGMM" in commands and any(c.startswith(TCP_OPEN[box.modem_family]) for c in commands), commands
+    assert "AT+CGMM" in commands and any(c.startswith(box.modem.tcp_commands[0]) for c in commands), commands
     since = box.control.mark()
     box.reader.tap(BADGES["alice"])
     released = box.control.wait_pin("relay", 0, 5, since=since)

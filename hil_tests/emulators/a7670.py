@@ -29,6 +29,7 @@ class A7670Emulator(SimcomEmulator):
     boot_banner = (b"*ATREADY: 1", b"+CPIN: READY", b"SMS DONE", b"PB DONE")
     under_voltage_urc = None  # not in the A76XX URC list: the fault does nothing on this family
     max_send = 1500
+    tcp_commands = ("AT+CIPOPEN", "AT+CIPSEND")  # open, send: a TCP exchange in flight
     links = 10
 
     def __init__(self, url, server=None, time_fn=time.time, tz_quarters=4, baudrate=115200, powered=True,

@@ -26,6 +26,7 @@ class Sim7080Emulator(SimcomEmulator):
     model = "SIMCOM_SIM7080G"
     ati = ("SIM7080 R1951.03",)
     boot_banner = (b"RDY", b"+CFUN: 1", b"+CPIN: READY", b"SMS Ready")
+    tcp_commands = ("AT+CAOPEN", "AT+CASEND")  # open, send: a TCP exchange in flight
     reg_commands = ("+CEREG", "+CGREG")
     max_send = 1460
 

@@ -15,6 +15,7 @@ class Sim800Emulator(SimcomEmulator):
     thread_name = "sim800-emu"
     family = "sim800"
     boot_banner = BOOT_BANNER
+    tcp_commands = ("AT+CIPSTART", "AT+CIPSEND")  # open, send: a TCP exchange in flight
     reg_commands = ("+CREG", "+CGREG", "+CEREG")
 
     def __init__(self, url, server=None, profile="sim800", time_fn=time.time, tz_quarters=4, baudrate=115200,

@@ -55,6 +55,7 @@ class SimcomEmulator(SerialEmulator):
     boot_banner = (b"RDY", b"+CFUN: 1", b"+CPIN: READY")
     under_voltage_urc = b"UNDER-VOLTAGE WARNNING"  # None: the family has no such URC
     reg_commands = ("+CREG", "+CGREG", "+CEREG")
+    tcp_commands = ()  # the family's open and send commands (what a TCP exchange in flight is waiting on)
     max_send = 1460
 
     def __init__(self, url, server=None, time_fn=time.time, tz_quarters=4, baudrate=115200, powered=True):
