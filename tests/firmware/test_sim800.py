@@ -497,3 +497,25 @@ def test_registered_sees_a_modem_that_reports_its_location():
         stream.check()
 
     run(main())
+
+
+def test_recovery_ladder_stays_within_the_exchange_timeout():
+    # A modem that never answers the open: the ladder does not retry past the caller's deadline.
+    async def main():
+        steps = START + ATTACH + [(CIPSTART, b"")]
+        modem, stream = _modem(steps, chunk=16)
+        err = None
+        try:
+            await modem.start()
+            await modem.attach("m2m.example")
+            try:
+                await modem.exchange(HOST, 8080, REQUEST, 300)
+            except ModemTimeout as exc:
+                err = exc
+        finally:
+            modem.stop()
+        stream.check()
+        assert err is not None and err.command.startswith("AT+CIPSTART")
+        assert stream.written.count(b"AT+CIPSTART") == 1 and modem.recoveries == 0
+
+    run(main())
