@@ -7,7 +7,9 @@ The box runs the real firmware (mpy-cross build) in real time (clock factor 1). 
 keeps in flight (by default the TCP exchange answers after 5 s; --every-answer delays every AT answer).
 --modem picks the emulated modem family (hil_tests/emulators); the firmware reads it from the modem.
 Goal: latency_p99_ms <= 20 on each family.
-taps_with_modem_session counts the releases measured while the modem was powered for a sync.
+taps_with_modem_session counts the releases measured while the modem was powered for a sync; taps_missed the
+taps the reader took for the previous presentation (its removal 0.3 s before went unseen on a loaded machine:
+no decision at all, not a slow one), after which the bench re-arms the starter and goes on.
 Prints latency_p50_ms, latency_p99_ms (card on the reader -> `PIN relay 0` on the control line, as the
 bench sees it), latency_max_ms and taps.
 """
@@ -36,6 +38,20 @@ def _slow_network(modem, delay_s, stop):
         modem.delay_s = delay_s if last.startswith(modem.tcp_commands) else 0.0
 
 
+def _rearm(box, uid, tries=3):
+    """Badge out until the starter is blocked again (a tap the reader took for the previous presentation, on a
+    loaded machine, leaves the trip open). True once the relay is back at 1."""
+    for _ in range(tries):
+        if box.control.pin("relay") == 1:
+            return True
+        since = box.control.mark()
+        box.tap(uid, hold_s=0.1)
+        if box.control.wait_pin("relay", 1, 10, since=since) is not None:
+            return True
+        time.sleep(0.5)
+    return box.control.pin("relay") == 1
+
+
 def main(argv):
     parser = argparse.ArgumentParser(prog="python -m tools.bench latency", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -60,6 +76,7 @@ def main(argv):
     samples = []
     in_session = []
     in_flight = 0
+    missed = 0
     with tempfile.TemporaryDirectory(prefix="bench-latency-") as workdir:
         bench = Bench(os.path.join(workdir, "b"), factor=1, modem=args.modem)
         try:
@@ -80,8 +97,13 @@ def main(argv):
                 released = box.control.wait_pin("relay", 0, 10, since=since)
                 box.reader.remove()
                 if released is None:
-                    print("latency: no release within 10 s", file=sys.stderr)
-                    break
+                    # the reader took this tap for the previous presentation (its removal unseen): start again
+                    missed += 1
+                    if missed > 10 or not _rearm(box, uid):
+                        print("latency: no release within 10 s, %d times" % missed, file=sys.stderr)
+                        break
+                    time.sleep(0.5)
+                    continue
                 samples.append((released.t - t0) * 1000)
                 if box.control.pin("modem_power") == 1:
                     in_flight += 1  # the modem is up: a sync is talking to it
@@ -89,7 +111,8 @@ def main(argv):
                 time.sleep(0.3)  # the reader sees the card gone
                 since = box.control.mark()
                 box.tap(uid, hold_s=0.1)  # badge-out: trip end -> another sync against the slow modem
-                box.control.wait_pin("relay", 1, 10, since=since)
+                if box.control.wait_pin("relay", 1, 10, since=since) is None:
+                    _rearm(box, uid)
                 time.sleep(0.3)
             modem_commands = len(box.modem.commands) if box.modem is not None else 0
             stop.set()
@@ -98,6 +121,7 @@ def main(argv):
     print("modem: %s" % args.modem)
     print("modem_commands: %d" % modem_commands)
     print("taps: %d" % len(samples))
+    print("taps_missed: %d" % missed)
     print("taps_with_modem_session: %d" % in_flight)
     print("latency_p50_ms: %.1f" % percentile(samples, 50))
     print("latency_p99_ms: %.1f" % percentile(samples, 99))
