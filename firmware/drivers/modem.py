@@ -103,7 +103,6 @@ class Modem:
     def __init__(self, stream, power=None, family=None, poll_ms=10):
         if family is not None and family not in FAMILIES:
             raise ValueError("unknown modem family %s" % family)
-        self.forced = family
         self.power = power
         self.at = ATEngine(stream, self._urc, poll_ms)
         self.family = Family(self)
