@@ -17,7 +17,7 @@ STDLIB_STUBS := micropython-stdlib-stubs==1.28.0.post6
 # Heap given to the MicroPython unit tests: close to what an ESP32 without PSRAM offers.
 MP_TEST_HEAP ?= 512K
 
-.PHONY: setup test lint typecheck firmware pytest mptest demo bench clean system-packages
+.PHONY: setup test lint typecheck firmware pytest mptest demo bench bench-matrix clean system-packages
 
 setup: $(STAMP) $(AXE)
 
@@ -66,6 +66,11 @@ mptest: setup firmware
 	$(MICROPYTHON) -X heapsize=$(MP_TEST_HEAP) tools/mptest.py --build build/firmware tests/firmware tests/protocol
 
 test: setup lint typecheck firmware pytest mptest
+
+# Every bench scenario on every emulated modem family (sim800, a7670, sim7080); `make test` runs them all on
+# the SIM800 and the trip scenario on every family.
+bench-matrix: setup firmware
+	AUTOPARTAGE_BENCH_MATRIX=1 $(BIN)/pytest hil_tests/test_scenario_*.py
 
 demo: setup firmware
 	$(PY) -m tools.demo

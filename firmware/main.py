@@ -112,6 +112,18 @@ async def gps_task(box, uart, state):
             box.fix(fix)
 
 
+def _modem_family(config):
+    """config.json "modem": a family name forces it; absent, "auto" or unknown: read from the modem."""
+    from drivers import modem as modems
+
+    name = config.get("modem") or None
+    if name is not None and name not in modems.FAMILIES:
+        if name != "auto":
+            _log("config: unknown modem", name, "- asking the modem")
+        name = None
+    return name
+
+
 def make_reader(kind, uart):
     if kind == "rdm6300":
         from drivers import rdm6300
@@ -238,9 +250,9 @@ async def main():
     if modem_uart is not None and key is not None:
         gc.collect()
         from app import sync  # frame/records/crypto: loaded only on a box that can sync
-        from drivers import sim800
+        from drivers import modem as modems
 
-        modem = sim800.Modem(modem_uart, power=board.modem_power, profile=config.get("modem", "sim800"))
+        modem = modems.Modem(modem_uart, power=board.modem_power, family=_modem_family(config))
         client = sync.SyncClient(box, config, key, hal.urandom)
         client.load()
         plan = parts["plan"] = sync.SyncPlan(box.settings, _rand)

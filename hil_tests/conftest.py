@@ -14,6 +14,10 @@ import pytest
 from hil_tests.harness import deps
 
 PORT_OPTIONS = ("gps", "modem", "reader", "control")
+MODEM_FAMILIES = ("sim800", "a7670", "sim7080")
+# `make test` runs every scenario on the SIM800 (the bench default) and these on every family too; the whole
+# matrix (every scenario on every family) runs with AUTOPARTAGE_BENCH_MATRIX=1 (`make bench-matrix`).
+REPRESENTATIVE = ("test_scenario_trip",)
 
 
 def pytest_addoption(parser):
@@ -23,6 +27,16 @@ def pytest_addoption(parser):
                         help="pyserial URL of a real adapter wired to the box's %s line" % name)
     group.addoption("--power-cuts", type=int, default=None, metavar="N",
                     help="number of power cuts in the power-cut scenario (default: what fits in about 60 s)")
+
+
+def pytest_generate_tests(metafunc):
+    """Scenarios that use `modem_family` (through make_bench) run once per emulated modem family."""
+    if "modem_family" not in metafunc.fixturenames:
+        return
+    families = MODEM_FAMILIES
+    if not os.environ.get("AUTOPARTAGE_BENCH_MATRIX") and metafunc.module.__name__.split(".")[-1] not in REPRESENTATIVE:
+        families = families[:1]
+    metafunc.parametrize("modem_family", families, scope="module")
 
 
 def pytest_configure(config):
@@ -64,14 +78,16 @@ def live_server():
 
 
 @pytest.fixture
-def make_bench(workdir, bench_ports, request):
-    """make_bench(factor=60) -> a Bench (live server + fleet + clock); closed at teardown, logs on failure."""
+def make_bench(workdir, bench_ports, request, modem_family):
+    """make_bench(factor=60) -> a Bench (live server + fleet + clock, boxes with a `modem_family` modem); closed
+    at teardown, logs on failure."""
     deps.require("server", "firmware", "modem", "reader", "tracks")
     from hil_tests.harness.bench import Bench
 
     made = []
 
     def make(factor=60, **kwargs):
+        kwargs.setdefault("modem", modem_family)
         bench = Bench(os.path.join(workdir, "bench%d" % len(made)), factor=factor, ports=bench_ports, **kwargs)
         made.append(bench)
         return bench

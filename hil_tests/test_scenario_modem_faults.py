@@ -58,13 +58,13 @@ FAULTS = [_not_registered, _cme_error, _slow, _silent, _reset_during_transfer, _
 
 
 @pytest.fixture(scope="module")
-def faulty_bench(tmp_path_factory, request):
+def faulty_bench(tmp_path_factory, request, modem_family):
     from hil_tests.harness import deps
 
     deps.require("server", "firmware", "modem", "reader", "tracks")
     from hil_tests.harness.bench import Bench
 
-    bench = Bench(str(tmp_path_factory.mktemp("faults")), factor=600)
+    bench = Bench(str(tmp_path_factory.mktemp("faults")), factor=600, modem=modem_family)
     try:
         box = bench.box(7)
         assert bench.wait_sync(7, timeout=30), "the box never synced:\n" + bench.diagnostics()

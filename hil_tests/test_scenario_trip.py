@@ -18,6 +18,9 @@ def _released_trip(bench, box_id):
     reservation = bench.fleet.reserve(box_id, "alice", now - 600, now + 3 * HOUR)
     box.start()
     assert bench.wait_sync(box_id, timeout=30), "the box never synced:\n" + bench.diagnostics()
+    # the firmware read the family from the modem and opened its connection with that family's command
+    commands = list(box.modem.commands)
+    assert "AT+CGMM" in commands and any(c.startswith(box.modem.tcp_commands[0]) for c in commands), commands
     since = box.control.mark()
     box.reader.tap(BADGES["alice"])
     released = box.control.wait_pin("relay", 0, 5, since=since)

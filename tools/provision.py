@@ -31,10 +31,11 @@ EXIT_BAD_INPUT = 2
 EXIT_DRIFT = 3
 
 READERS = ("pn532", "rdm6300")
-MODEMS = ("sim800", "sim7000")
-# Board profiles of firmware/hal/esp32.py ("auto": the T-Call variant that carries the car's modem).
-BOARDS = ("auto", "tcall_sim800", "tcall_sim7000", "unix")
-AUTO_BOARD = {"sim800": "tcall_sim800", "sim7000": "tcall_sim7000"}
+MODEMS = ("sim800", "sim7000", "a7670", "sim7080")
+# Board profiles of firmware/hal/esp32.py ("auto": the LilyGO board that carries the car's modem).
+BOARDS = ("auto", "tcall_sim800", "tcall_sim7000", "lilygo_t_a7670e", "lilygo_t_sim7080g", "unix")
+AUTO_BOARD = {"sim800": "tcall_sim800", "sim7000": "tcall_sim7000", "a7670": "lilygo_t_a7670e",
+              "sim7080": "lilygo_t_sim7080g"}
 COLUMNS = ("plate", "box_id", "department", "model", "pool", "reader", "modem")
 # French SIV plates (since 2009): two letters, three digits, two letters; I, O and U are never used.
 PLATE_RE = re.compile(r"^[A-HJ-NP-TV-Z]{2}-[0-9]{3}-[A-HJ-NP-TV-Z]{2}$")
@@ -311,7 +312,8 @@ def build_parser():
     parser.add_argument("--server-path", default="/api/v1/sync", help="chemin de synchronisation")
     parser.add_argument("--apn", default="internet", help="APN de la carte SIM (défaut : internet)")
     parser.add_argument("--board", choices=BOARDS, default="auto",
-                        help="profil de carte (auto : tcall_sim800 ou tcall_sim7000 selon la colonne modem ; "
+                        help="profil de carte (auto : la carte LilyGO du modem de la colonne modem, tcall_sim800, "
+                             "tcall_sim7000, lilygo_t_a7670e ou lilygo_t_sim7080g ; "
                              "unix : banc d'essai)")
     parser.add_argument("--only", action="append", default=[], metavar="PLAQUE",
                         help="ne traiter que ce véhicule (répétable)")

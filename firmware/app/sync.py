@@ -1,4 +1,4 @@
-# The sync client: one HTTP/1.0 POST per sync through the modem driver's tcp_exchange.
+# The sync client: one HTTP/1.0 POST per sync through the modem driver's exchange (with its recovery ladder).
 #
 # The request frame carries the oldest unacknowledged journal records (as many as fit one frame) and the
 # box's health; the answer is applied by Box.apply_response (ack -> journal, allow-list, time, config,
@@ -294,11 +294,11 @@ class SyncClient:
             ok = True
             if not self.known:  # RESYNC first: never an encrypted frame under a counter that may be reused
                 request, nonce = self.build_resync()
-                raw = await modem.tcp_exchange(self.host, self.port, request, timeout_ms)
+                raw = await modem.exchange(self.host, self.port, request, timeout_ms)
                 ok = self.handle_resync(raw, nonce)
             if ok:
                 request, counter = self.build(health_fn(csq))
-                raw = await modem.tcp_exchange(self.host, self.port, request, timeout_ms)
+                raw = await modem.exchange(self.host, self.port, request, timeout_ms)
                 ok = self.handle(raw, counter)
         except Exception as exc:  # ModemError, ModemTimeout, OSError: all mean "try later"
             self.last_error = -2

@@ -1,4 +1,4 @@
-# AT command engine for the SIMCom family (SIM800, SIM7000): one reader task, many waiters.
+# AT command engine for the SIMCom families (SIM800, A7670, SIM7080): one reader task, many waiters.
 # The reader owns the stream and routes every line either to the command in flight or to the URC table
 # (docs/modem.md gives the routing rules and the exact conversations). Commands are serialised by a
 # lock; every wait is an await, so a slow or dead modem never blocks the other tasks.
@@ -8,7 +8,8 @@ from drivers.aio import TimeoutError, sleep_ms, ticks_add, ticks_diff, ticks_ms,
 
 MAX_LINE = 600  # longer lines are garbage (a real reply line is far shorter): dropped and counted
 
-# Unsolicited result codes: (prefix, name, exact). `exact` lines must match whole (RING vs RINGING...).
+# Unsolicited result codes every family shares: (prefix, name, exact). `exact` lines must match whole
+# (RING vs RINGING...). A family adds its own in front (drivers/modem.py, Family.urcs).
 URCS = (
     ("RING", "ring", True),
     ("+CMTI:", "sms", False),
@@ -87,12 +88,16 @@ class _Pending:
 
 class ATEngine:
     """`on_urc(name, line)` is called for every unsolicited line; `rx` collects TCP payload bytes
-    (`+IPD` and `+CIPRXGET: 2` framing) and `net` is set whenever payload or a URC arrives."""
+    (`+IPD`, `+CIPRXGET: 2` and `+CARECV:` framing) and `net` is set whenever payload or a URC arrives.
+    `table` is the URC table in use; `rxget_link` True reads `+CIPRXGET: 2,<link>,<len>,<rest>` (A76XX)
+    instead of `+CIPRXGET: 2,<len>,<rest>` (SIM800/SIM7000)."""
 
     def __init__(self, stream, on_urc=None, poll_ms=10):
         self.stream = stream
         self.on_urc = on_urc
         self.poll_ms = poll_ms
+        self.table = URCS  # type: tuple
+        self.rxget_link = False
         self.rx = bytearray()
         self.net = asyncio.Event()
         self.urcs = {}
@@ -152,6 +157,25 @@ class ATEngine:
                     self.bad_lines += 1
                 buf = buf[colon + 1:]
                 continue
+            if buf.startswith(b"+CARECV: "):
+                # SIM7080: "+CARECV: <len>,<len bytes>" (data on the same line); "+CARECV: 0" alone.
+                comma = buf.find(b",")
+                newline = buf.find(b"\n")
+                if comma < 0 and newline < 0:
+                    if len(buf) < 16:
+                        break  # header not complete yet
+                    self.bad_lines += 1
+                    buf = b""
+                    continue
+                if comma >= 0 and (newline < 0 or comma < newline):
+                    try:
+                        self._raw_left = int(buf[9:comma])
+                    except ValueError:
+                        self._raw_left = 0
+                        self.bad_lines += 1
+                    self._line(buf[:comma].decode())
+                    buf = buf[comma + 1:]
+                    continue
             p = self._pending
             if p is not None and p.prompt and not p.prompted and not p.done and buf.startswith(b">"):
                 p.prompted = True
@@ -188,7 +212,7 @@ class ATEngine:
             if p.info is not None and line.startswith(p.info) and not line.startswith("+CIPRXGET: 1"):
                 p.lines.append(line)
                 if line.startswith("+CIPRXGET: 2,"):
-                    self._raw_left = _rxget_length(line)
+                    self._raw_left = _rxget_length(line, self.rxget_link)
                 return
             if _match(line, p.ok):
                 self._finish(p, line, False)
@@ -196,7 +220,7 @@ class ATEngine:
             if _match(line, ERRORS) or _match(line, p.fail):
                 self._finish(p, line, True)
                 return
-        for prefix, name, exact in URCS:
+        for prefix, name, exact in self.table:
             if line == prefix if exact else line.startswith(prefix):
                 self.urcs[name] = self.urcs.get(name, 0) + 1
                 if self.on_urc is not None:
@@ -265,10 +289,11 @@ class ATEngine:
         self._raw_left = 0
 
 
-def _rxget_length(line):
-    # "+CIPRXGET: 2,<len>,<remaining>" -> len (0 when malformed: nothing raw follows)
+def _rxget_length(line, link):
+    # "+CIPRXGET: 2,<len>,<remaining>" (A76XX: "2,<link>,<len>,<remaining>") -> len (0 when malformed:
+    # nothing raw follows)
     parts = line[13:].split(",")
     try:
-        return int(parts[0])
+        return int(parts[1 if link else 0])
     except (ValueError, IndexError):
         return 0

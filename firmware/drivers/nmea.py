@@ -3,7 +3,9 @@
 `NmeaParser().feed(line)` takes one line as read from the UART and returns a `Fix` when the line completes
 the position of an epoch (one receiver second), else None. It never raises: bad input bumps a counter.
 
-Sentences: RMC, GGA, VTG, GSA, GLL, GNS from talkers GP, GN, GL, GA, BD, GB; the checksum is mandatory.
+Sentences: RMC, GGA, VTG, GSA, GLL, GNS and ZDA (the date, for receivers that send GGA without RMC) from any
+talker (two capital letters: GP, GN, GL, GA, GB, BD, GQ, GI, IN...; `P...` is proprietary and ignored); NMEA
+4.10/4.11 fields are read (RMC/GNS navigational status S, C, U or V). The checksum is mandatory.
 Units (integers only; ESP32 floats are 32-bit): latitude/longitude in 1e-7 degree, speed in mm/s, course in
 centidegrees, HDOP x100, time in epoch seconds `t` (0 until a date has been seen: GGA carries none) plus
 `ms`, and `tod_ms` (milliseconds since midnight UTC, always set). -1 means "not reported" for speed_mms,
@@ -41,9 +43,11 @@ _VTG = const(3)
 _GSA = const(4)
 _GLL = const(5)
 _GNS = const(6)
+_ZDA = const(7)
 
-_TYPES = {b"RMC": _RMC, b"GGA": _GGA, b"VTG": _VTG, b"GSA": _GSA, b"GLL": _GLL, b"GNS": _GNS}
-_TALKERS = (b"GP", b"GN", b"GL", b"GA", b"BD", b"GB")
+_TYPES = {b"RMC": _RMC, b"GGA": _GGA, b"VTG": _VTG, b"GSA": _GSA, b"GLL": _GLL, b"GNS": _GNS, b"ZDA": _ZDA}
+_PROPRIETARY = const(0x50)  # "P": $PUBX, $PMTK... are not talker sentences
+_NAV_STATUS = b"SCUV"  # NMEA 4.10 navigational status; V = "not given" (u-blox always sends it)
 _HEX = b"0123456789ABCDEFabcdef"
 _POW10 = (1, 10, 100, 1000, 10000, 100000, 1000000, 10000000, 100000000)
 # Cumulative days before each month (non-leap year).
@@ -199,6 +203,18 @@ def _date_days(field):
     return days_from_civil(y, m, d)
 
 
+def _talker_ok(head):
+    a = head[0]
+    b = head[1]
+    return a != _PROPRIETARY and 0x41 <= a <= 0x5A and 0x41 <= b <= 0x5A
+
+
+def _nav_status(f, i):
+    """NMEA 4.10 navigational status at f[i] (absent in older sentences): checked, it never spoils a fix."""
+    if len(f) > i and f[i] and (len(f[i]) != 1 or f[i][0] not in _NAV_STATUS):
+        raise _Bad()
+
+
 def _mode_ok(field):
     """NMEA 2.3 mode indicator: N (no fix) and E (estimated, dead reckoning) are not a measured fix."""
     return not field or (field[0] != 0x4E and field[0] != 0x45)
@@ -284,7 +300,7 @@ class NmeaParser:
         fields = body.split(b",")
         head = fields[0]
         kind = _TYPES.get(head[2:])
-        if kind is None or len(head) != 5 or head[:2] not in _TALKERS:
+        if kind is None or len(head) != 5 or not _talker_ok(head):
             self.ignored += 1
             return None
         if kind == _RMC:
@@ -297,6 +313,8 @@ class NmeaParser:
             self._gsa(fields)
         elif kind == _GLL:
             self._gll(fields)
+        elif kind == _ZDA:
+            self._zda(fields)
         else:
             self._gns(fields)
         self.sentences += 1
@@ -376,6 +394,7 @@ class NmeaParser:
         course = _fixed(f[8], 2)
         days = _date_days(f[9])
         mode_ok = _mode_ok(f[12]) if len(f) > 12 else True
+        _nav_status(f, 13)
         if lat is not None and tod < 0:
             raise _Bad()
         if days is not None:
@@ -426,6 +445,7 @@ class NmeaParser:
         mode = f[6]
         sats = _int(f[7])
         hdop = _fixed(f[8], 2)
+        _nav_status(f, 13)
         if lat is not None and tod < 0:
             raise _Bad()
         # any constellation with a real fix (A autonomous, D differential, P precise, R/F RTK) counts
@@ -455,6 +475,26 @@ class NmeaParser:
         if lat is not None and self._lat is None:
             self._lat = lat
             self._lon = lon
+
+    def _zda(self, f):
+        # ZDA,time,day,month,year,zone_h,zone_m: the UTC date of `time`, the date a GGA-only receiver gives
+        if len(f) < 5:
+            raise _Bad()
+        tod = _tod_ms(f[1])
+        day = _int(f[2])
+        month = _int(f[3])
+        year = _int(f[4])
+        if tod < 0 or day < 1 or month < 1 or month > 12 or year < 1970 or year > 2099:
+            raise _Bad()
+        leap = year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)
+        if day > _DAYS_IN_MONTH[month - 1] or (month == 2 and day == 29 and not leap):
+            raise _Bad()
+        days = days_from_civil(year, month, day)
+        if self._tod >= 0 and tod - self._tod > 43200000:
+            days -= 1  # a ZDA of 23:59:59 read while the epoch is already 00:00:00 of the next day
+        elif self._tod >= 0 and self._tod - tod > 43200000:
+            days += 1
+        self._days = days
 
     def _vtg(self, f):
         # VTG,course_true,T,course_mag,M,speed_kn,N,speed_kmh,K[,mode]

@@ -37,6 +37,27 @@ PROFILES = {  # type: dict
         "modem_rst": 5,
     },
 }
+# LilyGO T-A7670E (ESP32-WROVER-E + A7670E, LilyGO's pin map): modem UART1 on tx 26 / rx 27, PWRKEY 4,
+# modem supply enable (BOARD_POWERON) 12, reset 5 (DTR 25, RI 33 and the battery ADC on 35 are left
+# alone; 16/17 are the WROVER's PSRAM). GPS, reader, relay, LED, buzzer and ignition take free header pins.
+PROFILES["lilygo_t_a7670e"] = {
+    "uarts": {"modem": (1, 26, 27, 115200), "gps": (2, 21, 22, 9600), "reader": (0, 19, 18, 115200)},
+    "out": {"relay": 14, "led": 13, "buzzer": 15, "modem_power": 12},
+    "in": {"ignition": 34, "reader_wake": 39},
+    "modem_pwkey": 4,
+    "modem_rst": 5,
+}
+# LilyGO T-SIM7080G (ESP32-S3 + SIM7080G, LilyGO's pin map): modem UART1 on tx 5 / rx 4, PWRKEY 41. The
+# modem's supply comes from the AXP2101 PMU (DC3, I2C on 15/7), set up once at boot, so no supply pin. The
+# board has no modem reset line: DTR (42) stands in, held high, its idle level (no slow clock, AT+CSCLK=0).
+# The SIM7080G's own GNSS is not a NMEA UART: an external receiver takes UART2. Other pins: free header pins.
+PROFILES["lilygo_t_sim7080g"] = {
+    "uarts": {"modem": (1, 5, 4, 115200), "gps": (2, 17, 18, 9600), "reader": (0, 43, 44, 115200)},
+    "out": {"relay": 11, "led": 12, "buzzer": 13},
+    "in": {"ignition": 2, "reader_wake": 1},
+    "modem_pwkey": 41,
+    "modem_rst": 42,
+}
 READER_BAUD = {"pn532": 115200, "rdm6300": 9600}
 
 
@@ -104,13 +125,17 @@ class Board:
     def pin(self, name):
         return self._pins[name]
 
-    def modem_power(self, on):
-        """The modem's supply switch and PWKEY pulse (the driver's `power` callable)."""
-        self._pins["modem_power"].value(1 if on else 0)
+    async def modem_power(self, on, pulse_ms=1100):
+        """The modem's supply switch and PWRKEY press (the driver's `power`; `pulse_ms` per modem family,
+        from its hardware design manual). The press is awaited, so badge decisions go on meanwhile. A board
+        without a supply switch (the T-SIM7080G's PMU feeds its modem) has only the key."""
+        supply = self._pins.get("modem_power")
+        if supply is not None:
+            supply.value(1 if on else 0)
         if on:
-            self._pwkey.value(1)
-            time.sleep_ms(1100)
-            self._pwkey.value(0)
+            self._pwkey.value(1)  # through the board's transistor: the modem's PWRKEY pulled low
+            await _sleep_ms(pulse_ms)
+        self._pwkey.value(0)
 
     def watchdog(self, timeout_ms):
         return machine.WDT(timeout=timeout_ms)

@@ -299,9 +299,12 @@ class Board:
     def supply_mv(self):
         return self.control.supply_mv
 
-    def modem_power(self, on):
-        """The modem driver's `power` callable: the modem_power pin (observable on the control line)."""
+    async def modem_power(self, on, pulse_ms=1100):
+        """The modem driver's `power`: the modem_power pin (observable on the control line). Switching on
+        then holds for the power-key press as the ESP32 does (box time), awaited: other tasks run meanwhile."""
         self._pins["modem_power"].value(1 if on else 0)
+        if on:
+            await self.clock.sleep_ms(pulse_ms)
 
     def poll(self):
         """Read the control line (the control task calls this often)."""

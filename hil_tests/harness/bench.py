@@ -18,8 +18,9 @@ from hil_tests.harness.simclock import SimClock
 
 
 class Bench:
-    def __init__(self, workdir, factor=60, ports=None, epoch=None, server_settings=None):
+    def __init__(self, workdir, factor=60, ports=None, epoch=None, server_settings=None, modem="sim800"):
         self.workdir = workdir
+        self.modem = modem  # the modem family every box of this bench carries (emulated)
         os.makedirs(workdir, exist_ok=True)
         self.clock = SimClock(factor, epoch=epoch)
         self.ports = ports or {}
@@ -31,6 +32,7 @@ class Bench:
 
     def box(self, box_id=1, pool="DDT", start=True, **kwargs):
         """A box in a vehicle of `pool`, registered on the server with a fresh key; started unless asked."""
+        kwargs.setdefault("modem", self.modem)
         box = Box(os.path.join(self.workdir, "box%d" % box_id), box_id, self.server.address, clock=self.clock,
                   ports=self.ports, **kwargs)
         self.fleet.add_box(box_id, box.key_hex, pool=pool)

@@ -41,7 +41,7 @@ class Box:
     """A box under test. `ports` maps line names to real adapter URLs (then no link nor process)."""
 
     def __init__(self, workdir, box_id, server, key_hex=None, vehicle="AB-123-CD", clock=None,
-                 reader="pn532", ports=None, heap=None, extra_config=None, gps_position=None):
+                 reader="pn532", ports=None, heap=None, extra_config=None, gps_position=None, modem="sim800"):
         self.workdir = workdir
         self.clock = clock or SimClock(1)
         self.gps_position = gps_position
@@ -51,6 +51,7 @@ class Box:
         self.server = server  # (host, port) the modem emulator connects to
         self.clock_factor = self.clock.factor
         self.reader_kind = reader
+        self.modem_family = modem  # the emulated modem: "sim800", "a7670", "sim7080" (hil_tests/emulators)
         self.ports = dict(ports or {})
         self.links = {}
         self.urls = {}
@@ -84,10 +85,11 @@ class Box:
     def start_emulators(self, modem=True, reader=True, gps=True, **modem_kwargs):
         """Open the bench ends with the peripheral emulators (the modem one reaches the live server)."""
         if modem and self.modem is None:
-            from hil_tests.emulators.sim800 import Sim800Emulator
+            from hil_tests.emulators import modems
 
             modem_kwargs.setdefault("time_fn", self.clock.now)
-            self.modem = _start(Sim800Emulator(self.urls["modem"], server=self.server, **modem_kwargs))
+            self.modem = _start(modems.make(self.modem_family, self.urls["modem"], server=self.server,
+                                            **modem_kwargs))
         if reader and self.reader is None:
             from hil_tests.emulators import reader as reader_module
 

@@ -31,7 +31,7 @@ def _firmware():
 
 CHECKS = {
     "firmware": (_firmware, "waiting for the firmware (firmware/hal/unix.py, main.py --config) and `make firmware`"),
-    "modem": (lambda: _module("hil_tests.emulators.sim800"), "waiting for hil_tests/emulators/sim800.py"),
+    "modem": (lambda: _module("hil_tests.emulators.modems"), "waiting for hil_tests/emulators/modems.py"),
     "reader": (lambda: _module("hil_tests.emulators.reader"), "waiting for hil_tests/emulators/reader.py"),
     "gps": (lambda: _module("hil_tests.emulators.gps"), "waiting for the GPS emulator"),
     "tracks": (lambda: _module("tools.tracks"), "waiting for tools/tracks.py"),

@@ -74,7 +74,7 @@ def box_config(box_id, key_hex, vehicle, server, uarts, control, data_dir, clock
         "apn": "bench",
         "board": "unix",
         "reader": reader,
-        "modem": "sim800",
+        "modem": "auto",  # the family read from the modem (AT+CGMM), as a box in the field does
         "uarts": dict(uarts),
         "control": control,
         "data_dir": data_dir,

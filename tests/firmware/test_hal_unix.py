@@ -2,7 +2,12 @@
 # only, where os.openpty exists) raw non-blocking pty UARTs and the watchdog killing a hung process.
 import os
 
+import asyncio
+
+from serial_script import run
 from support import temp_dir
+
+from drivers.aio import sleep_ms
 
 import hal
 from hal import unix
@@ -59,9 +64,35 @@ def test_output_pins_report_changes_only():
     relay.value(1)
     relay.value(0)
     board.pin("buzzer").value(1)
-    board.modem_power(1)
+    run(board.modem_power(1, 1))
     assert board.control.uart.written == b"PIN relay 1\nPIN relay 0\nPIN buzzer 1\nPIN modem_power 1\n"
     assert relay.value() == 0
+
+
+def test_modem_power_up_holds_the_key_without_stopping_the_other_tasks():
+    # The power-key press (1.1 s on a SIM800) is awaited: a task deciding badges keeps running meanwhile.
+    board = _board(clock_factor=10)
+    ticks = []
+
+    async def badge_task():
+        for _ in range(20):
+            ticks.append(board.clock.ticks_ms())
+            await sleep_ms(2)
+
+    async def main():
+        other = asyncio.create_task(badge_task())
+        start = board.clock.ticks_ms()
+        await board.modem_power(1, 1100)
+        held = board.clock.ticks_ms() - start
+        await other
+        return start, held
+
+    start, held = run(main())
+    assert held >= 1000  # box time: 110 real ms at factor 10
+    assert len([t for t in ticks if start <= t < start + held]) >= 5
+    assert board.pin("modem_power").value() == 1
+    run(board.modem_power(0))
+    assert board.pin("modem_power").value() == 0 and board.control.uart.written.endswith(b"PIN modem_power 0\n")
 
 
 def test_announce_boot_and_data_dir():

@@ -153,7 +153,7 @@ def test_malformed_fields_are_rejected():
 def test_unknown_types_and_talkers_are_ignored():
     p = NmeaParser()
     lines = [sentence("GPGSV,3,1,11,02,45,120,40"), sentence("GPTXT,01,01,02,u-blox"),
-             sentence("IIRMC,083559.00,A,4545.58200,N,00450.55600,E,21.6,91.5,020326,,,A"),
+             sentence("PGRMC,083559.00,A,4545.58200,N,00450.55600,E,21.6,91.5,020326,,,A"),
              sentence("PUBX,00,083559.00")]
     assert feed_all(p, lines, close=False) == []
     assert p.ignored == 4 and p.rejected == 0 and p.crc_fails == 0
@@ -240,3 +240,51 @@ def test_without_a_date_t_is_zero_and_tod_ms_still_times_the_fix():
     fixes = feed_all(p, lines, close=False)
     day = days_from_civil(2026, 3, 2)
     assert [f.t for f in fixes] == [day * 86400 + 86399, (day + 1) * 86400]
+
+
+def test_every_talker_id_gives_positions_and_proprietary_sentences_are_ignored():
+    # GQ (QZSS), GI (NavIC), IN (integrated navigation), II... : NMEA 4.11 and receivers add talkers over time
+    for talker in ("GP", "GN", "GL", "GA", "BD", "GB", "GQ", "GI", "IN", "II", "QZ"):
+        p = NmeaParser()
+        fixes = feed_all(p, [sentence(talker + RMC[2:]), sentence(talker + GGA[2:])])
+        assert len(fixes) == 1 and fixes[0].valid and p.ignored == 0, talker
+    p = NmeaParser()
+    assert feed_all(p, [sentence("PGRMC,083559.00,A,4545.58200,N,00450.55600,E,21.6,91.5,020326,,,A"),
+                        sentence("gpRMC,083559.00,A,4545.58200,N,00450.55600,E,21.6,91.5,020326,,,A")],
+                    close=False) == []
+    assert p.ignored == 2 and p.sentences == 0
+
+
+ZDA = "GPZDA,083559.00,02,03,2026,00,00"
+
+
+def test_zda_dates_a_receiver_that_sends_gga_without_rmc():
+    p = NmeaParser()
+    gga2 = GGA.replace("083559.00", "083600.00")
+    fixes = feed_all(p, [sentence(GGA), sentence(ZDA), sentence(gga2), sentence(ZDA.replace("083559", "083600")),
+                         sentence(GGA.replace("083559.00", "083601.00"))], close=False)
+    day = days_from_civil(2026, 3, 2)
+    midnight = day * 86400
+    assert [f.t for f in fixes] == [midnight + 30959, midnight + 30960, midnight + 30961]
+    assert p.sentences == 5 and p.rejected == 0
+    # a ZDA with a bad date or a bad checksum changes nothing
+    p = NmeaParser()
+    bad = sentence(ZDA)[:-4] + b"00\r\n"
+    fixes = feed_all(p, [sentence(GGA), bad, sentence("GPZDA,083559.00,31,02,2026,00,00"), sentence(gga2)],
+                     close=False)
+    assert fixes[0].t == 0 and p.crc_fails == 1 and p.rejected == 1
+
+
+def test_nmea_4_11_navigational_status_is_read_and_checked():
+    # RMC field 13 and GNS field 13: S safe, C caution, U unsafe, V "no navigational status given" (what
+    # u-blox M8/M9 always send, so it does not spoil a fix); any other letter is a malformed sentence.
+    for nav in ("S", "C", "U", "V", ""):
+        p = NmeaParser()
+        fixes = feed_all(p, [sentence(RMC + "," + nav), sentence(GGA)])
+        assert len(fixes) == 1 and fixes[0].valid, nav
+        p = NmeaParser()
+        fixes = feed_all(p, [sentence("GNGNS,083559.00,4545.58200,N,00450.55600,E,AA,12,0.80,172.4,47.6,,," + nav)])
+        assert len(fixes) == 1 and fixes[0].valid, nav
+    p = NmeaParser()
+    gns = "GNGNS,083559.00,4545.58200,N,00450.55600,E,AA,12,0.80,172.4,47.6,,,X"
+    assert feed_all(p, [sentence(RMC + ",X"), sentence(gns)], close=False) == [] and p.rejected == 2

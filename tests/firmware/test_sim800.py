@@ -5,18 +5,18 @@ from serial_script import ScriptedStream, ok, run
 from support import raises
 
 from drivers.aio import sleep_ms
-from drivers.sim800 import Modem, ModemError, ModemTimeout, parse_cclk
+from drivers.atparse import parse_cclk
+from drivers.modem import Modem, ModemError, ModemTimeout
 
 START = [
     (b"AT\r", b"AT\r\r\nOK\r\n"),  # boots with echo on: the echo ends in \r, then \r\n
     (b"ATE0\r", b"ATE0\r\r\nOK\r\n"),
     ok(b"AT+CMEE=1"),
-    ok(b"AT+CMGF=1"),
     ok(b"AT+CLTS=1"),
     ok(b"AT+CPIN?", b"+CPIN: READY", b"OK"),
 ]
 
-START_7000 = START[:5] + [ok(b"AT+CNMP=38"), ok(b"AT+CMNB=1"), START[5]]
+START_7000 = START[:4] + [ok(b"AT+CNMP=38"), ok(b"AT+CMNB=1"), START[4]]
 
 ATTACH = [
     ok(b"AT+CREG?", b"+CREG: 0,1", b"OK"),
@@ -49,8 +49,16 @@ ANSWER = b"HTTP/1.0 200 OK\r\n\r\n\r\nCLOSED\r\n+IPD,3:RING\r\n" + bytes(range(2
 
 def _modem(steps, profile="sim800", chunk=1, power=None):
     stream = ScriptedStream(steps, chunk=chunk)
-    modem = Modem(stream, power=power, profile=profile, poll_ms=2)
+    modem = Modem(stream, power=power, family=profile, poll_ms=2)
     return modem, stream
+
+
+def _power(calls):
+    """The HAL's modem_power stand-in: records each switch (on/off)."""
+    async def power(on, pulse_ms=1100):
+        calls.append(on)
+
+    return power
 
 
 def _ipd(data, size=100):
@@ -91,7 +99,7 @@ def test_start_retries_until_the_modem_answers():
 
 def test_start_fails_on_sim_pin_with_reply():
     async def main():
-        steps = START[:5] + [ok(b"AT+CPIN?", b"+CPIN: SIM PIN", b"OK")]
+        steps = START[:4] + [ok(b"AT+CPIN?", b"+CPIN: SIM PIN", b"OK")]
         modem, stream = _modem(steps)
         try:
             err = None
@@ -122,7 +130,7 @@ def test_urcs_inside_a_reply_are_routed_to_the_table():
         finally:
             modem.stop()
         stream.check()
-        assert modem.rings == 1 and modem.sms_waiting == [3] and modem.undervoltage == 1
+        assert modem.rings == 1 and modem.urcs["sms"] == 1 and modem.undervoltage == 1
         assert modem.sim == "NOT READY"
         assert modem.at.stray_lines == 0
 
@@ -133,14 +141,14 @@ def test_cme_and_cms_errors_carry_command_and_reply():
     async def main():
         steps = START + [
             ok(b"AT+CSQ", b"+CME ERROR: 10"),
-            (b'AT+CMGS="+33600000000"\r', b"\r\n+CMS ERROR: 304\r\n"),
+            ok(b"AT+CPMS?", b"+CMS ERROR: 304"),
             ok(b"AT+CCLK?", b"ERROR"),
         ]
         modem, stream = _modem(steps)
         try:
             await modem.start()
             errors = []
-            for call in (modem.signal_quality(), modem.send_sms("+33600000000", "x"), modem.network_time()):
+            for call in (modem.signal_quality(), modem.command("AT+CPMS?"), modem.network_time()):
                 try:
                     await call
                 except ModemError as exc:
@@ -150,7 +158,7 @@ def test_cme_and_cms_errors_carry_command_and_reply():
         stream.check()
         assert errors == [
             ("AT+CSQ", ["+CME ERROR: 10"]),
-            ('AT+CMGS="+33600000000"', ["+CMS ERROR: 304"]),
+            ("AT+CPMS?", ["+CMS ERROR: 304"]),
             ("AT+CCLK?", ["ERROR"]),
         ]
 
@@ -411,8 +419,8 @@ def test_recovery_ladder_retry_bearer_reset_then_power_cycle():
                  + START + ATTACH + _exchange_steps(REQUEST, ANSWER))  # power cycle
         calls = []
 
-        modem, stream = _modem(steps, chunk=16, power=calls.append)
-        modem.p["off_ms"] = 5
+        modem, stream = _modem(steps, chunk=16, power=_power(calls))
+        modem.family.off_ms = 5
         try:
             await modem.start()
             await modem.attach("m2m.example")
@@ -450,36 +458,11 @@ def test_network_time_and_cclk_parsing():
     assert parse_cclk('+CCLK: "26/13/01,00:00:00+00"') is None
 
 
-def test_sms_send_receive_delete():
-    async def main():
-        steps = START + [
-            (b'AT+CMGS="+33612345678"\r', b"\r\n> "),
-            (b"Vehicule AB-123-CD bloque\x1a", b"\r\n+CMGS: 7\r\n\r\nOK\r\n\r\n+CMTI: \"SM\",4\r\n"),
-            ok(b"AT+CMGR=4", b'+CMGR: "REC UNREAD","+33611111111","","26/11/27,08:00:00+04"', b"STATUS",
-               b"OK"),
-            ok(b"AT+CMGD=4"),
-        ]
-        modem, stream = _modem(steps)
-        try:
-            await modem.start()
-            assert await modem.send_sms("+33612345678", "Vehicule AB-123-CD bloque") == 7
-            await sleep_ms(20)
-            assert modem.sms_waiting == [4]
-            assert await modem.read_sms(4) == ("+33611111111", "STATUS")
-            await modem.delete_sms(4)
-        finally:
-            modem.stop()
-        stream.check()
-        assert modem.sms_waiting == []
-
-    run(main())
-
-
 def test_power_off():
     async def main():
         calls = []
         steps = START + [ok(b"AT+CPOWD=1", b"NORMAL POWER DOWN")]
-        modem, stream = _modem(steps, power=calls.append)
+        modem, stream = _modem(steps, power=_power(calls))
         try:
             await modem.start()
             await modem.power_off()
@@ -493,3 +476,46 @@ def test_power_off():
 
 def test_unknown_profile_is_refused():
     assert raises(ValueError, Modem, ScriptedStream([]), None, "sim900")
+
+
+def test_registered_sees_a_modem_that_reports_its_location():
+    # AT+CREG=2 (location reporting) survives in the modem's profile: the status is the 2nd field, not the last.
+    async def main():
+        steps = START + [
+            ok(b"AT+CREG?", b'+CREG: 2,1,"1A2B","01C3D4E5"', b"OK"),
+            ok(b"AT+CREG?", b'+CREG: 2,5,"1A2B","01C3D4E5",0', b"OK"),
+            ok(b"AT+CREG?", b'+CREG: 2,2,"1A2B","01C3D4E5",0', b"OK"),
+        ]
+        modem, stream = _modem(steps)
+        try:
+            await modem.start()
+            assert await modem.registered()
+            assert await modem.registered()
+            assert not await modem.registered()
+        finally:
+            modem.stop()
+        stream.check()
+
+    run(main())
+
+
+def test_recovery_ladder_stays_within_the_exchange_timeout():
+    # A modem that never answers the open: the ladder does not retry past the caller's deadline.
+    async def main():
+        steps = START + ATTACH + [(CIPSTART, b"")]
+        modem, stream = _modem(steps, chunk=16)
+        err = None
+        try:
+            await modem.start()
+            await modem.attach("m2m.example")
+            try:
+                await modem.exchange(HOST, 8080, REQUEST, 300)
+            except ModemTimeout as exc:
+                err = exc
+        finally:
+            modem.stop()
+        stream.check()
+        assert err is not None and err.command.startswith("AT+CIPSTART")
+        assert stream.written.count(b"AT+CIPSTART") == 1 and modem.recoveries == 0
+
+    run(main())

@@ -57,7 +57,7 @@ class LoopServer:
 
 
 class LoopModem:
-    """Modem driver stand-in at the tcp_exchange level: records calls, hands the bytes to LoopServer."""
+    """Modem driver stand-in at the exchange level: records calls, hands the bytes to LoopServer."""
 
     def __init__(self, server, fail=None):
         self.server = server
@@ -73,7 +73,7 @@ class LoopModem:
     async def signal_quality(self):
         return 17
 
-    async def tcp_exchange(self, host, port, data, timeout_ms):
+    async def exchange(self, host, port, data, timeout_ms):
         self.calls.append("tcp %s:%d" % (host, port))
         if self.fail:
             raise self.fail

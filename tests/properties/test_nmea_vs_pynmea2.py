@@ -14,7 +14,10 @@ written out below in `strict_rules`, each one a line a reviewer can check:
 - time is hhmmss or hhmmss.s+, date exactly ddmmyy; RMC/GLL status is A or V;
 - a sentence carries at least the fields up to the last one the firmware reads;
 - a line without `*HH` is counted as rejected (a cut line), where pynmea2 raises ChecksumError;
-- GSA fix type is empty, 1, 2 or 3; GNS mode letters are N/E until the first fix letter (A, D, P, R, F).
+- GSA fix type is empty, 1, 2 or 3; GNS mode letters are N/E until the first fix letter (A, D, P, R, F);
+- the NMEA 4.10 navigational status (RMC and GNS field 13) is empty or one of S, C, U, V;
+- a talker is two capital letters not starting with P (proprietary): any other talker is ignored;
+- ZDA: day, month and year are plain integers, the year within 1970..2099 and the date real.
 Validity (a derived value, not a field): RMC/GLL status A and mode indicator not N or E (pynmea2's own
 is_valid rejects u-blox NMEA 4.1 sentences whose navigational status is V, so it cannot be the oracle here);
 GGA quality 1..5 (pynmea2's ValidGGAFix rule).
@@ -37,8 +40,10 @@ SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[Heal
 DECIMAL = re.compile(r"^(\d+(\.\d*)?|\.\d+)$")
 INTEGER = re.compile(r"^\d+$")
 TIME = re.compile(r"^\d{6}(\.\d+)?$")
-TALKERS = ("GP", "GN", "GL", "GA", "BD", "GB")
-MIN_FIELDS = {"RMC": 9, "GGA": 8, "VTG": 8, "GSA": 17, "GLL": 6, "GNS": 8}  # data fields, after the head
+# Every talker a receiver may use: GPS, GLONASS, Galileo, BeiDou (two IDs), QZSS, NavIC, combined, inertial...
+TALKERS = ("GP", "GN", "GL", "GA", "BD", "GB", "GQ", "GI", "IN", "II", "QZ")
+TALKER = re.compile(r"^[A-OQ-Z][A-Z]$")
+MIN_FIELDS = {"RMC": 9, "GGA": 8, "VTG": 8, "GSA": 17, "GLL": 6, "GNS": 8, "ZDA": 4}  # data fields, after the head
 PREFIX = b"$GPGLL,4545.58200,N,00450.55600,E,120000.00,A,A*"  # gives VTG/GSA an epoch with a position
 
 
@@ -131,13 +136,14 @@ def sentence_of(draw, kind, specs, position_at=None, optional=0):
     mutation = draw(MUTATION)
     if mutation == "truncate":
         fields = fields[:draw(st.integers(0, len(fields) - 1))]
-    talker = "II" if mutation == "unknown_talker" else draw(st.sampled_from(TALKERS))
+    talkers = ["PX", "gp", "G1"] if mutation == "unknown_talker" else TALKERS  # proprietary, lower case, digit
+    talker = draw(st.sampled_from(talkers))
     return line_of(",".join([talker + kind] + fields), mutation)
 
 
 def rmc():
     return sentence_of("RMC", [TIME_F, STATUS_F, LAT_F, NS_F, LON_F, EW_F, SPEED_F, COURSE_F, DATE_F, "", "",
-                               MODE_F, (st.sampled_from(["V", "S", "C"]), ["X"])], position_at=2, optional=2)
+                               MODE_F, NAV_F], position_at=2, optional=2)
 
 
 def gga():
@@ -145,12 +151,22 @@ def gga():
                                "", ""], position_at=1)
 
 
+NAV_F = (st.sampled_from(["V", "S", "C", "U"]), ["X", "SS"])
 GNS_MODE = (st.text("ADNEPRF", min_size=1, max_size=4), ["X", "AX", "NX", ""])
 
 
 def gns():
     return sentence_of("GNS", [TIME_F, LAT_F, NS_F, LON_F, EW_F, GNS_MODE, INT_F, HDOP_F, "172.4", "47.6", "", "",
-                               "V"], position_at=1, optional=1)
+                               NAV_F], position_at=1, optional=1)
+
+
+DAY_F = (st.integers(1, 31).map(lambda v: "%02d" % v), ["00", "32", "x", "-1"])
+MONTH_F = (st.integers(1, 12).map(lambda v: "%02d" % v), ["00", "13", "x"])
+YEAR_F = (st.integers(1970, 2099).map(str), ["1969", "2100", "20x6", "26"])
+
+
+def zda():
+    return sentence_of("ZDA", [TIME_F, DAY_F, MONTH_F, YEAR_F, "00", "00"])
 
 
 def gll():
@@ -224,8 +240,9 @@ def oracle(line):
         return "ignored", None
     except pynmea2.ParseError:
         return "reject", None
-    kind = msg.sentence_type
-    if getattr(msg, "talker", None) not in TALKERS or kind not in MIN_FIELDS:
+    kind = getattr(msg, "sentence_type", None)  # a proprietary sentence ($P...) has none
+    # the talker as sent: pynmea2 upper-cases it, the firmware takes only capitals (NMEA's address field)
+    if not TALKER.match(line[1:3].decode("ascii")) or kind not in MIN_FIELDS:
         return "ignored", None
     if len(msg.data) < MIN_FIELDS[kind]:
         return "reject", None
@@ -253,7 +270,26 @@ def _expect_rmc(msg):
             raise Reject("date")
         date = msg.datestamp
     valid = d[1] == "A" and _mode_ok(_data(msg, 11))
+    _nav_ok(msg, 12)
     return dict(tod=tod, pos=pos, knots=knots, course=course, date=date, valid=valid, quality=1 if valid else 0)
+
+
+def _nav_ok(msg, i):
+    nav = _data(msg, i)
+    if nav not in ("", "S", "C", "U", "V"):
+        raise Reject("navigational status")
+
+
+def _expect_zda(msg):
+    d = msg.data
+    tod = _time_ms(msg, d[0])
+    if tod is None or not all(INTEGER.match(x) for x in d[1:4]) or not 1970 <= int(d[3]) <= 2099:
+        raise Reject("zda fields")
+    try:
+        date = msg.datestamp  # pynmea2 builds a datetime.date: the oracle of a real date
+    except ValueError:
+        raise Reject("date") from None
+    return dict(tod=tod, date=date)
 
 
 def _expect_gga(msg):
@@ -286,6 +322,7 @@ def _expect_gns(msg):
     if d[6] != "" and not INTEGER.match(d[6]):
         raise Reject("sats")
     hdop = _decimal(d[7], float(d[7]) if DECIMAL.match(d[7]) else None)
+    _nav_ok(msg, 12)
     return dict(tod=tod, pos=pos, quality=quality, sats=int(d[6]) if d[6] else -1, hdop=hdop, valid=quality > 0)
 
 
@@ -429,6 +466,31 @@ def test_gsa_agrees_with_pynmea2(line):
     if exp is None:
         return
     assert fix.hdop_c == (-1 if exp["hdop"] is None else int(round(exp["hdop"] * 100))), line
+
+
+@SETTINGS
+@given(zda())
+def test_zda_dates_gga_fixes_as_pynmea2_reads_the_date(line):
+    # a receiver sending GGA without RMC: the GGA of the ZDA's second, then the ZDA; the fix takes its date
+    expected_verdict, exp = oracle(line)
+    text = line.decode("latin-1")
+    zda_time = text[7:].split(",")[0] if text.startswith("$") else ""
+    gga_time = zda_time if TIME.match(zda_time) else "083559.00"
+    gga_line = line_of("GPGGA,%s,4545.58200,N,00450.55600,E,1,09,1.02,172.4,M,47.6,M,," % gga_time)
+    p = NmeaParser()
+    assert p.feed(gga_line) is None and p.sentences == 1
+    before = (p.sentences, p.crc_fails, p.rejected, p.ignored)
+    p.feed(line)
+    delta = tuple(a - b for a, b in zip((p.sentences, p.crc_fails, p.rejected, p.ignored), before))
+    verdict = {(1, 0, 0, 0): "ok", (0, 1, 0, 0): "crc", (0, 0, 1, 0): "reject", (0, 0, 0, 1): "ignored"}[delta]
+    assert verdict == expected_verdict, (line, verdict, expected_verdict)
+    fix = p.flush()
+    assert fix is not None
+    if verdict == "ok":
+        d = exp["date"]
+        assert fix.t == days_from_civil(d.year, d.month, d.day) * 86400 + exp["tod"] // 1000, line
+    else:
+        assert fix.t == 0, line
 
 
 def test_the_oracle_can_disagree():

@@ -2,7 +2,7 @@
 
 The box is the firmware's `app.box.Box` on a directory filesystem; its `SyncClient` builds the HTTP/1.0
 request bytes exactly as they leave through the modem. The only stand-in is the modem's
-`tcp_exchange`: it splits those bytes into request line, headers and body, hands them to the Flask test
+`exchange`: it splits those bytes into request line, headers and body, hands them to the Flask test
 client, and returns the HTTP answer as raw bytes, the way the modem driver returns what it read.
 """
 
@@ -26,7 +26,7 @@ CONFIG = {"box_id": BOX_ID, "server_host": "autopartage.test", "server_port": 80
 
 
 class FlaskModem:
-    """tcp_exchange over the Flask test client; records the raw requests."""
+    """The modem's exchange over the Flask test client; records the raw requests."""
 
     def __init__(self, client):
         self.client = client
@@ -44,7 +44,7 @@ class FlaskModem:
     async def power_off(self):
         pass
 
-    async def tcp_exchange(self, host, port, data, timeout_ms):
+    async def exchange(self, host, port, data, timeout_ms):
         self.requests.append(data)
         head, body = data.split(b"\r\n\r\n", 1)
         lines = head.decode("ascii").split("\r\n")

@@ -74,7 +74,8 @@ def test_each_car_gets_a_private_config_following_the_contract(tmp_path):
         assert data["box_id"] == car["box_id"] and data["vehicle"] == car["plate"]
         assert data["reader"] == car["reader"] and data["modem"] == car["modem"]
         assert data["server_port"] == 8080 and data["apn"] == "orange.m2m"
-        assert data["board"] == {"sim800": "tcall_sim800", "sim7000": "tcall_sim7000"}[car["modem"]]
+        assert data["board"] == {"sim800": "tcall_sim800", "sim7000": "tcall_sim7000", "a7670": "lilygo_t_a7670e",
+                                 "sim7080": "lilygo_t_sim7080g"}[car["modem"]]
         assert len(bytes.fromhex(data["key"])) == 16
         keys.add(data["key"])
     assert len(keys) == 44

@@ -24,10 +24,11 @@ import subprocess
 import sys
 import tempfile
 
-# What main.py imports on a box with a reader, a GPS and a modem (`app.sync`, `drivers.sim800`: only when
+# What main.py imports on a box with a reader, a GPS and a modem (`app.sync`, `drivers.modem`: only when
 # it can sync), hal.unix the board it runs on.
 BOOT_MODULES = ("hal", "hal.unix", "drivers.aio", "app.box", "app.feedback", "app.version", "protocol.keys",
-                "app.odometer", "drivers.nmea", "drivers.rdm6300", "drivers.pn532", "app.sync", "drivers.sim800")
+                "app.odometer", "drivers.nmea", "drivers.rdm6300", "drivers.pn532", "app.sync", "drivers.modem",
+                "drivers.sim800")
 
 _MEASURE = """
 import gc, sys
