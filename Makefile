@@ -13,7 +13,7 @@ STDLIB_STUBS := micropython-stdlib-stubs==1.28.0.post6
 # Heap given to the MicroPython unit tests: close to what an ESP32 without PSRAM offers.
 MP_TEST_HEAP ?= 512K
 
-.PHONY: setup test lint typecheck firmware frozen frozen-toolchain pytest mptest demo bench clean system-packages
+.PHONY: FORCE setup test lint typecheck firmware frozen frozen-toolchain pytest mptest demo bench clean system-packages
 
 setup: $(STAMP)
 
@@ -44,9 +44,10 @@ MPY_SRC_VERSION := 1.28.0
 MPY_ARCHIVE := third_party/micropython/micropython-$(MPY_SRC_VERSION)-trimmed.tar.xz
 MPY_SRC := build/micropython-$(MPY_SRC_VERSION)
 FROZEN32 := build/frozen32/micropython
-FROZEN_SOURCES := firmware/manifest.py tools/frozen32/boards/manifest.py $(shell find firmware protocol -name '*.py' -not -path '*/__pycache__/*' 2>/dev/null)
+FROZEN_SOURCES := firmware/manifest.py tools/frozen32/boards/manifest.py tools/frozen32/cryptolib/modcryptolib.c $(shell find firmware protocol -name '*.py' -not -path '*/__pycache__/*' 2>/dev/null)
 FROZEN_FLAGS := MICROPY_FORCE_32BIT=1 MICROPY_PY_FFI=0 MICROPY_PY_SSL=0 MICROPY_PY_BTREE=0 \
-	FROZEN_MANIFEST=$(CURDIR)/firmware/manifest.py MICROPY_MANIFEST_PORT_DIR=$(CURDIR)/tools/frozen32
+	FROZEN_MANIFEST=$(CURDIR)/firmware/manifest.py MICROPY_MANIFEST_PORT_DIR=$(CURDIR)/tools/frozen32 \
+	USER_C_MODULES=$(CURDIR)/tools/frozen32
 JOBS ?= 2
 
 frozen: $(FROZEN32)
@@ -57,7 +58,16 @@ $(MPY_SRC)/.extracted: $(MPY_ARCHIVE)
 	tar -xJf $(MPY_ARCHIVE) -C build
 	touch $@
 
-$(FROZEN32): $(MPY_SRC)/.extracted $(FROZEN_SOURCES)
+# The port's objects were built with the flags recorded here: other flags (a user C module added, ...) start over.
+FROZEN_FLAGS_STAMP := build/frozen32/flags
+$(FROZEN_FLAGS_STAMP): FORCE
+	@mkdir -p $(dir $@)
+	@if [ "$$(cat $@ 2>/dev/null)" != "$(FROZEN_FLAGS)" ]; then \
+		rm -rf $(MPY_SRC)/ports/unix/build-standard; echo "$(FROZEN_FLAGS)" > $@; fi
+
+FORCE:
+
+$(FROZEN32): $(MPY_SRC)/.extracted $(FROZEN_FLAGS_STAMP) $(FROZEN_SOURCES)
 	@$(MAKE) --no-print-directory frozen-toolchain
 	$(MAKE) -C $(MPY_SRC)/mpy-cross -j$(JOBS) --no-print-directory
 	$(MAKE) -C $(MPY_SRC)/ports/unix -j$(JOBS) --no-print-directory $(FROZEN_FLAGS)
@@ -89,8 +99,10 @@ pytest: setup firmware frozen
 	# The power-cut scenario kills the firmware at 200 random points of a scripted day (issue 7).
 	AUTOPARTAGE_POWER_CUTS=200 $(BIN)/pytest
 
-mptest: setup firmware
+mptest: setup firmware frozen
 	$(MICROPYTHON) -X heapsize=$(MP_TEST_HEAP) tools/mptest.py --build build/firmware tests/firmware tests/protocol
+	# The same tests on the 32-bit interpreter (small ints of 31 bits, the bench's cryptolib: tools/frozen32).
+	$(FROZEN32) -X heapsize=$(MP_TEST_HEAP) tools/mptest.py tests/firmware tests/protocol
 
 test: setup lint typecheck firmware frozen pytest mptest
 

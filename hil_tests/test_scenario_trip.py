@@ -4,6 +4,8 @@ gets the trip with its driver, its reservation and the kilometres (within 1 % of
 
 import time
 
+import pytest
+
 from hil_tests.harness import gps
 from hil_tests.harness.control import GRANTED
 from hil_tests.harness.seed import BADGES
@@ -28,8 +30,10 @@ def _released_trip(bench, box_id):
     return box, reservation
 
 
-def test_driven_route_reaches_the_server_with_driver_reservation_and_km(make_bench):
-    bench = make_bench(factor=120)
+# The same trip on the .mpy build and on the frozen 32-bit interpreter (`make frozen`, issue 15).
+@pytest.mark.parametrize("interpreter", ["mpy64", "frozen32"])
+def test_driven_route_reaches_the_server_with_driver_reservation_and_km(make_bench, interpreter):
+    bench = make_bench(factor=120, interpreter=interpreter)
     box, reservation = _released_trip(bench, 3)
     route = gps.route(seed=3, kind="mixed", duration_s=900, start=box.gps.position)  # 15 simulated min: 7.5 s
     true_m = tracks.true_length_m(route)
