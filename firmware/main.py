@@ -30,6 +30,7 @@ PARKED_CONTROL_MS = 1000  # parked (armed, ignition off, nothing pending): a tap
 DOZE_MAX_MS = 10000  # box time: the longest sleep of a parked box (well inside the watchdog's 30 s)
 AWAKE_AFTER_DOZE_MS = 20  # real time: a round for the other tasks (reader, GPS, sync check) after a sleep
 ARMED_READER_MS = 10  # an armed reader is looked at this often (a read, no command): taps decided at once
+BADGE_RESERVE = 4096  # heap bytes held back for the badge path (see Reserve)
 
 
 def _rand(n):
@@ -43,17 +44,54 @@ def _log(*parts):
 
 
 async def supervise(name, factory, state):
-    """Run a task; log and restart it if it raises (a driver bug must not stop the box)."""
+    """Run a task; log and restart it if it raises (a driver bug must not stop the box). Near the heap's limit
+    a MemoryError restarts the task like any other error: what the task held is garbage once it unwound, and
+    the report itself may not raise again (the supervisor would die with the task)."""
     while True:
         try:
             await factory()
-        except Exception as exc:
+        except Exception as exc:  # MemoryError included
             state["crashes"] += 1
-            _log("task", name, "crashed:", repr(exc))
-            show = getattr(sys, "print_exception", None)
-            if show is not None:
-                show(exc)
-        await sleep_ms(RESTART_MS)
+            _report_crash(name, exc)
+        try:
+            await sleep_ms(RESTART_MS)
+        except MemoryError:
+            gc.collect()
+
+
+def _report_crash(name, exc):
+    """Log a task's crash without ever raising; after a MemoryError, collect first so the report has room."""
+    if isinstance(exc, MemoryError):
+        gc.collect()
+    try:
+        _log("task", name, "crashed:", repr(exc))
+        show = getattr(sys, "print_exception", None)
+        if show is not None:
+            show(exc)
+    except MemoryError:
+        gc.collect()
+
+
+class Reserve:
+    """A block of heap held back for the badge path. Near the heap's limit a sync session may run out of
+    memory (its task is restarted, the sync tried again later); a tap must not: the block is let go just
+    before a decision, so the collection that an allocation short of room runs finds it free, and taken
+    again as soon as there is room. Costs nothing while the heap has room (no collection is forced)."""
+
+    def __init__(self, size):
+        self.size = size
+        self.block = None
+        self.take()
+
+    def take(self):
+        if self.block is None:
+            try:
+                self.block = bytearray(self.size)
+            except MemoryError:
+                pass  # the heap is short now: tried again at the next reader round
+
+    def release(self):
+        self.block = None
 
 
 def doze_ms(box, plan, state, fb, reader):
@@ -122,10 +160,12 @@ def make_reader(kind, uart):
     return pn532.PN532(uart)
 
 
-async def reader_task(box, reader, fb, wake):
+async def reader_task(box, reader, fb, wake, reserve):
     # Parked, the reader is armed: it answers only when a card comes, which wakes a sleeping box.
+    reserve.release()  # a restart after a MemoryError: arming the reader needs the room first
     await reader.start()
     while True:
+        reserve.take()
         if box.parked():
             if not reader.armed:
                 await reader.arm()
@@ -133,6 +173,7 @@ async def reader_task(box, reader, fb, wake):
             await reader.disarm()
         uid = await reader.poll()
         if uid:
+            reserve.release()
             decision = box.tap(uid)
             fb.show(decision.outcome)
             wake.set()
@@ -233,7 +274,8 @@ async def main():
     reader_uart = board.uart("reader")
     if reader_uart is not None:
         reader = parts["reader"] = make_reader(config.get("reader", "pn532"), reader_uart)
-        tasks.append(supervise("reader", lambda: reader_task(box, reader, fb, wake), state))
+        reserve = Reserve(BADGE_RESERVE)
+        tasks.append(supervise("reader", lambda: reader_task(box, reader, fb, wake, reserve), state))
     modem_uart = board.uart("modem")
     if modem_uart is not None and key is not None:
         gc.collect()

@@ -1,13 +1,15 @@
 """Badge tap to relay release, while a sync is in flight against a modem that takes 5 s to answer.
 
-    python -m tools.bench latency [--taps 200] [--modem-delay 5]
+    python -m tools.bench latency [--taps 200] [--modem-delay 5] [--board unix|esp32] [--interpreter mpy64|frozen32]
 
 The box runs the real firmware (mpy-cross build) in real time (clock factor 1). The fleet manager's badge
 (permanent role) is tapped in and out; each badge-out ends a trip, which starts a sync that the slow modem
 keeps in flight (by default the TCP exchange answers after 5 s; --every-answer delays every AT answer).
 taps_with_modem_session counts the releases measured while the modem was powered for a sync.
 Prints latency_p50_ms, latency_p99_ms (card on the reader -> `PIN relay 0` on the control line, as the
-bench sees it), latency_max_ms and taps.
+bench sees it), latency_max_ms and taps. `--board esp32` runs the firmware through hal/esp32.py on the bench's
+machine/esp32 stand-in (hil_tests/esp32_bench; goal latency_p99_ms <= 20), `--interpreter frozen32` on the
+frozen 32-bit build (`make frozen`).
 """
 
 import argparse
@@ -43,6 +45,10 @@ def main(argv):
                         help="delay every AT answer (the driver's 500 ms AT probe then fails and the modem is "
                              "power-cycled); default: delay the answers of the TCP exchange (CIPSTART, CIPSEND, "
                              "data), a sync stuck on a slow network")
+    parser.add_argument("--board", choices=("unix", "esp32"), default="unix",
+                        help="the HAL the firmware runs through (esp32: hal/esp32.py on the bench's stand-in)")
+    parser.add_argument("--interpreter", choices=("mpy64", "frozen32"), default="mpy64",
+                        help="the .mpy build on the 64-bit micropython, or the frozen 32-bit build")
     args = parser.parse_args(argv)
     from hil_tests.harness import deps
 
@@ -57,7 +63,7 @@ def main(argv):
     in_session = []
     in_flight = 0
     with tempfile.TemporaryDirectory(prefix="bench-latency-") as workdir:
-        bench = Bench(os.path.join(workdir, "b"), factor=1)
+        bench = Bench(os.path.join(workdir, "b"), factor=1, board=args.board, interpreter=args.interpreter)
         try:
             box = bench.box(1)
             if not bench.wait_sync(1, timeout=60):
@@ -76,7 +82,7 @@ def main(argv):
                 released = box.control.wait_pin("relay", 0, 10, since=since)
                 box.reader.remove()
                 if released is None:
-                    print("latency: no release within 10 s", file=sys.stderr)
+                    print("latency: no release within 10 s\n" + bench.diagnostics(), file=sys.stderr)
                     break
                 samples.append((released.t - t0) * 1000)
                 if box.control.pin("modem_power") == 1:
@@ -91,6 +97,7 @@ def main(argv):
             stop.set()
         finally:
             bench.close()
+    print("board: %s, interpreter: %s" % (args.board, args.interpreter))
     print("modem_commands: %d" % modem_commands)
     print("taps: %d" % len(samples))
     print("taps_with_modem_session: %d" % in_flight)
