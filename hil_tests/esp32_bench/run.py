@@ -44,7 +44,7 @@ del sys.modules["time"]  # built in: the next `import time` finds the real one a
 port.DATA = config.get("data_dir") or "data"
 profile = port.PROFILES.get(config.get("board") or "tcall_sim800", port.PROFILES["tcall_sim800"])
 state_dir = config_path.rsplit("/", 1)[0] if "/" in config_path else "."
-chip.setup(config, state_dir, profile, port.READER_BAUD.get(config.get("reader", "pn532")))
+chip.setup(config, state_dir, profile)
 
 
 def _report(line):

@@ -39,7 +39,7 @@ class Chip:
         self._cause = None
         self._cpu0 = _proc_stat()
 
-    def setup(self, config, state_dir, profile, reader_baud):
+    def setup(self, config, state_dir, profile):
         self.state_dir = state_dir
         self.clock = FastClock(config.get("clock_factor", 1))
         self.control = Control(config.get("control") or "", self)
@@ -55,7 +55,6 @@ class Chip:
             self.out_names.setdefault(profile[name], name)
         for name, gpio in profile["in"].items():
             self.in_names[gpio] = name
-        self.reader_baud = reader_baud
 
     # --- pins ------------------------------------------------------------------------------------
     def output(self, gpio, level):
