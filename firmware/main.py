@@ -30,7 +30,7 @@ PARKED_CONTROL_MS = 1000  # parked (armed, ignition off, nothing pending): a tap
 DOZE_MAX_MS = 10000  # box time: the longest sleep of a parked box (well inside the watchdog's 30 s)
 AWAKE_AFTER_DOZE_MS = 20  # real time: a round for the other tasks (reader, GPS, sync check) after a sleep
 ARMED_READER_MS = 10  # an armed reader is looked at this often (a read, no command): taps decided at once
-BADGE_RESERVE = 4096  # heap bytes held back for the badge path (see Reserve)
+BADGE_RESERVE = 2048  # heap bytes held back for the badge path (see Reserve)
 
 
 def _rand(n):
