@@ -42,7 +42,7 @@ b = Board()
 b.quick(); b.pulse(); b.nested()
 """, tmp_path)
     assert [line.rsplit(":", 1)[0] for line in out] == ["BLOCK:Board.pulse", "BLOCK:Board.nested"]
-    assert all(int(line.rsplit(":", 1)[1]) >= 60 for line in out)
+    assert all(int(line.rsplit(":", 1)[1]) >= 50 for line in out)  # held about 60 ms
 
 
 def test_standin_keeps_to_the_documented_machine_api(tmp_path):
