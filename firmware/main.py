@@ -31,6 +31,7 @@ DOZE_MAX_MS = 10000  # box time: the longest sleep of a parked box (well inside 
 AWAKE_AFTER_DOZE_MS = 20  # real time: a round for the other tasks (reader, GPS, sync check) after a sleep
 ARMED_READER_MS = 10  # an armed reader is looked at this often (a read, no command): taps decided at once
 BADGE_RESERVE = 2048  # heap bytes held back for the badge path (see Reserve)
+RESERVE_RETRY_ROUNDS = 50  # reader rounds between two attempts to take the reserve back (each may collect)
 
 
 def _rand(n):
@@ -81,14 +82,19 @@ class Reserve:
     def __init__(self, size):
         self.size = size
         self.block = None
+        self._wait = 0
         self.take()
 
     def take(self):
-        if self.block is None:
-            try:
-                self.block = bytearray(self.size)
-            except MemoryError:
-                pass  # the heap is short now: tried again at the next reader round
+        if self.block is not None:
+            return
+        if self._wait:
+            self._wait -= 1  # a failed attempt collected for nothing: not at every round of the reader
+            return
+        try:
+            self.block = bytearray(self.size)
+        except MemoryError:
+            self._wait = RESERVE_RETRY_ROUNDS
 
     def release(self):
         self.block = None
