@@ -17,6 +17,7 @@ import hal
 from drivers.aio import sleep_ms, wait_for_ms
 from app import box as boxmod
 from app import feedback
+from app import supervisor
 from app.version import VERSION
 from protocol import keys
 
@@ -30,8 +31,7 @@ PARKED_CONTROL_MS = 1000  # parked (armed, ignition off, nothing pending): a tap
 DOZE_MAX_MS = 10000  # box time: the longest sleep of a parked box (well inside the watchdog's 30 s)
 AWAKE_AFTER_DOZE_MS = 20  # real time: a round for the other tasks (reader, GPS, sync check) after a sleep
 ARMED_READER_MS = 10  # an armed reader is looked at this often (a read, no command): taps decided at once
-BADGE_RESERVE = 2048  # heap bytes held back for the badge path (see Reserve)
-RESERVE_RETRY_ROUNDS = 50  # reader rounds between two attempts to take the reserve back (each may collect)
+BADGE_RESERVE = 2048  # heap bytes held back for the badge path (app/supervisor.py, Reserve)
 
 
 def _rand(n):
@@ -44,60 +44,8 @@ def _log(*parts):
     print(*parts)
 
 
-async def supervise(name, factory, state):
-    """Run a task; log and restart it if it raises (a driver bug must not stop the box). Near the heap's limit
-    a MemoryError restarts the task like any other error: what the task held is garbage once it unwound, and
-    the report itself may not raise again (the supervisor would die with the task)."""
-    while True:
-        try:
-            await factory()
-        except Exception as exc:  # MemoryError included
-            state["crashes"] += 1
-            _report_crash(name, exc)
-        try:
-            await sleep_ms(RESTART_MS)
-        except MemoryError:
-            gc.collect()
-
-
-def _report_crash(name, exc):
-    """Log a task's crash without ever raising; after a MemoryError, collect first so the report has room."""
-    if isinstance(exc, MemoryError):
-        gc.collect()
-    try:
-        _log("task", name, "crashed:", repr(exc))
-        show = getattr(sys, "print_exception", None)
-        if show is not None:
-            show(exc)
-    except MemoryError:
-        gc.collect()
-
-
-class Reserve:
-    """A block of heap held back for the badge path. Near the heap's limit a sync session may run out of
-    memory (its task is restarted, the sync tried again later); a tap must not: the block is let go just
-    before a decision, so the collection that an allocation short of room runs finds it free, and taken
-    again as soon as there is room. Costs nothing while the heap has room (no collection is forced)."""
-
-    def __init__(self, size):
-        self.size = size
-        self.block = None
-        self._wait = 0
-        self.take()
-
-    def take(self):
-        if self.block is not None:
-            return
-        if self._wait:
-            self._wait -= 1  # a failed attempt collected for nothing: not at every round of the reader
-            return
-        try:
-            self.block = bytearray(self.size)
-        except MemoryError:
-            self._wait = RESERVE_RETRY_ROUNDS
-
-    def release(self):
-        self.block = None
+def supervise(name, factory, state):
+    return supervisor.supervise(name, factory, state, sleep_ms, RESTART_MS, _log)
 
 
 def doze_ms(box, plan, state, fb, reader):
@@ -181,6 +129,7 @@ async def reader_task(box, reader, fb, wake, reserve):
         if uid:
             reserve.release()
             decision = box.tap(uid)
+            reserve.take(now=True)  # nothing else ran meanwhile (no await): the room is still there
             fb.show(decision.outcome)
             wake.set()
         else:
@@ -280,7 +229,7 @@ async def main():
     reader_uart = board.uart("reader")
     if reader_uart is not None:
         reader = parts["reader"] = make_reader(config.get("reader", "pn532"), reader_uart)
-        reserve = Reserve(BADGE_RESERVE)
+        reserve = supervisor.Reserve(BADGE_RESERVE)
         tasks.append(supervise("reader", lambda: reader_task(box, reader, fb, wake, reserve), state))
     modem_uart = board.uart("modem")
     if modem_uart is not None and key is not None:

@@ -8,9 +8,10 @@ import time
 from hil_tests.harness.control import GRANTED
 from hil_tests.harness.seed import BADGES
 
-# Boot and the badge path fit, a sync session hardly: without main.py's badge reserve a tap here ran out of
-# memory while a sync held the heap (reader task restarted, the tap lost). heap_min_kb_frozen32 is about 53.
-TIGHT_HEAP = "44K"
+# Boot, a first sync and the badge path fit (about 42 KB live after boot); a sync session hardly: tasks here
+# often run out of memory and are restarted (app/supervisor.py), the syncs are retried. heap_min_kb_frozen32
+# (the whole day, syncs included) is 53-61. At 44 KB the box is starved outright while a sync holds the heap.
+TIGHT_HEAP = "46K"
 ROOMY_HEAP = "128K"
 TRIPS = 3
 

@@ -30,8 +30,9 @@ import tempfile
 
 # What main.py imports on a box with a reader, a GPS and a modem (`app.sync`, `drivers.sim800`: only when
 # it can sync), hal.unix the board it runs on.
-BOOT_MODULES = ("hal", "hal.unix", "drivers.aio", "app.box", "app.feedback", "app.version", "protocol.keys",
-                "app.odometer", "drivers.nmea", "drivers.rdm6300", "drivers.pn532", "app.sync", "drivers.sim800")
+BOOT_MODULES = ("hal", "hal.unix", "drivers.aio", "app.box", "app.feedback", "app.supervisor", "app.version",
+                "protocol.keys", "app.odometer", "drivers.nmea", "drivers.rdm6300", "drivers.pn532", "app.sync",
+                "drivers.sim800")
 
 _MEASURE = """
 import gc, sys
