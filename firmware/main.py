@@ -17,6 +17,7 @@ import hal
 from drivers.aio import sleep_ms, wait_for_ms
 from app import box as boxmod
 from app import feedback
+from app import supervisor
 from app.version import VERSION
 from protocol import keys
 
@@ -30,6 +31,7 @@ PARKED_CONTROL_MS = 1000  # parked (armed, ignition off, nothing pending): a tap
 DOZE_MAX_MS = 10000  # box time: the longest sleep of a parked box (well inside the watchdog's 30 s)
 AWAKE_AFTER_DOZE_MS = 20  # real time: a round for the other tasks (reader, GPS, sync check) after a sleep
 ARMED_READER_MS = 10  # an armed reader is looked at this often (a read, no command): taps decided at once
+BADGE_RESERVE = 2048  # heap bytes held back for the badge path (app/supervisor.py, Reserve)
 
 
 def _rand(n):
@@ -42,18 +44,8 @@ def _log(*parts):
     print(*parts)
 
 
-async def supervise(name, factory, state):
-    """Run a task; log and restart it if it raises (a driver bug must not stop the box)."""
-    while True:
-        try:
-            await factory()
-        except Exception as exc:
-            state["crashes"] += 1
-            _log("task", name, "crashed:", repr(exc))
-            show = getattr(sys, "print_exception", None)
-            if show is not None:
-                show(exc)
-        await sleep_ms(RESTART_MS)
+def supervise(name, factory, state):
+    return supervisor.supervise(name, factory, state, sleep_ms, RESTART_MS, _log)
 
 
 def doze_ms(box, plan, state, fb, reader):
@@ -134,10 +126,12 @@ def make_reader(kind, uart):
     return pn532.PN532(uart)
 
 
-async def reader_task(box, reader, fb, wake):
+async def reader_task(box, reader, fb, wake, reserve):
     # Parked, the reader is armed: it answers only when a card comes, which wakes a sleeping box.
+    reserve.release()  # a restart after a MemoryError: arming the reader needs the room first
     await reader.start()
     while True:
+        reserve.take()
         if box.parked():
             if not reader.armed:
                 await reader.arm()
@@ -145,7 +139,9 @@ async def reader_task(box, reader, fb, wake):
             await reader.disarm()
         uid = await reader.poll()
         if uid:
+            reserve.release()
             decision = box.tap(uid)
+            reserve.take(now=True)  # nothing else ran meanwhile (no await): the room is still there
             fb.show(decision.outcome)
             wake.set()
         else:
@@ -245,7 +241,8 @@ async def main():
     reader_uart = board.uart("reader")
     if reader_uart is not None:
         reader = parts["reader"] = make_reader(config.get("reader", "pn532"), reader_uart)
-        tasks.append(supervise("reader", lambda: reader_task(box, reader, fb, wake), state))
+        reserve = supervisor.Reserve(BADGE_RESERVE)
+        tasks.append(supervise("reader", lambda: reader_task(box, reader, fb, wake, reserve), state))
     modem_uart = board.uart("modem")
     if modem_uart is not None and key is not None:
         gc.collect()

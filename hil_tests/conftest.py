@@ -3,6 +3,10 @@
 `--gps-port`, `--modem-port`, `--reader-port`, `--control-port` take pyserial URLs (`/dev/ttyUSB0`,
 `rfc2217://...`): the emulators then open those adapters, wired to a real box, instead of a pty link to a
 local firmware process. The same scenarios run either way.
+
+`--interpreter frozen32` runs every local box on the frozen 32-bit build (`make frozen`), `--board esp32` through
+hal/esp32.py on the bench's machine/esp32 stand-in (hil_tests/esp32_bench); a test may ask for either itself
+(`make_bench(interpreter=..., board=...)`).
 """
 
 import os
@@ -12,6 +16,7 @@ import tempfile
 import pytest
 
 from hil_tests.harness import deps
+from hil_tests.harness.firmware import BOARDS, INTERPRETERS
 
 PORT_OPTIONS = ("gps", "modem", "reader", "control")
 MODEM_FAMILIES = ("sim800", "a7670", "sim7080")
@@ -25,6 +30,10 @@ def pytest_addoption(parser):
     for name in PORT_OPTIONS:
         group.addoption("--%s-port" % name, default=None, metavar="URL",
                         help="pyserial URL of a real adapter wired to the box's %s line" % name)
+    group.addoption("--interpreter", choices=INTERPRETERS, default="mpy64",
+                    help="micropython running the local boxes: mpy64 (the .mpy build) or frozen32 (make frozen)")
+    group.addoption("--board", choices=BOARDS, default="unix",
+                    help="HAL of the local boxes: unix (hal/unix.py) or esp32 (hal/esp32.py on the stand-in)")
     group.addoption("--power-cuts", type=int, default=None, metavar="N",
                     help="number of power cuts in the power-cut scenario (default: what fits in about 60 s)")
 
@@ -88,6 +97,10 @@ def make_bench(workdir, bench_ports, request, modem_family):
 
     def make(factor=60, **kwargs):
         kwargs.setdefault("modem", modem_family)
+        kwargs.setdefault("interpreter", request.config.getoption("--interpreter"))
+        kwargs.setdefault("board", request.config.getoption("--board"))
+        if kwargs["interpreter"] == "frozen32":
+            deps.require("frozen32")
         bench = Bench(os.path.join(workdir, "bench%d" % len(made)), factor=factor, ports=bench_ports, **kwargs)
         made.append(bench)
         return bench
@@ -108,7 +121,7 @@ def pytest_runtest_makereport(item, call):
 
 
 @pytest.fixture
-def box_factory(workdir, bench_ports):
+def box_factory(workdir, bench_ports, request):
     """make(box_id=..., server=(host, port), **kw) -> a started Box; every box is stopped at teardown."""
     from hil_tests.harness.box import Box
 
@@ -116,6 +129,10 @@ def box_factory(workdir, bench_ports):
 
     def make(box_id=1, server=("127.0.0.1", 9), start=True, **kwargs):
         deps.require("firmware", "modem", "reader")
+        kwargs.setdefault("interpreter", request.config.getoption("--interpreter"))
+        kwargs.setdefault("board", request.config.getoption("--board"))
+        if kwargs["interpreter"] == "frozen32":
+            deps.require("frozen32")
         box = Box(os.path.join(workdir, "box%d" % box_id), box_id, server, ports=bench_ports, **kwargs)
         made.append(box)
         if start:

@@ -4,6 +4,8 @@ gets the trip with its driver, its reservation and the kilometres (within 1 % of
 
 import time
 
+import pytest
+
 from hil_tests.harness import gps
 from hil_tests.harness.control import GRANTED
 from hil_tests.harness.seed import BADGES
@@ -31,8 +33,12 @@ def _released_trip(bench, box_id):
     return box, reservation
 
 
-def test_driven_route_reaches_the_server_with_driver_reservation_and_km(make_bench):
-    bench = make_bench(factor=120)
+# The same trip on the .mpy build, on the frozen 32-bit interpreter (`make frozen`), through hal/esp32.py on the
+# bench's machine/esp32 stand-in, and both: the frozen image through the ESP32 HAL, the chip's own stack (issue 15).
+@pytest.mark.parametrize("interpreter,board", [("mpy64", "unix"), ("frozen32", "unix"), ("mpy64", "esp32"),
+                                               ("frozen32", "esp32")])
+def test_driven_route_reaches_the_server_with_driver_reservation_and_km(make_bench, interpreter, board):
+    bench = make_bench(factor=120, interpreter=interpreter, board=board)
     box, reservation = _released_trip(bench, 3)
     route = gps.route(seed=3, kind="mixed", duration_s=900, start=box.gps.position)  # 15 simulated min: 7.5 s
     true_m = tracks.true_length_m(route)
@@ -55,8 +61,9 @@ def test_driven_route_reaches_the_server_with_driver_reservation_and_km(make_ben
     assert error <= 0.01, "distance %d m for a %.0f m route (%.2f %%)" % (trip["distance_m"], true_m, error * 100)
 
 
-def test_ignition_off_for_the_grace_time_rearms_the_starter(make_bench):
-    bench = make_bench(factor=120)  # grace 300 s simulated = 2.5 s here
+@pytest.mark.parametrize("board", ["unix", "esp32"])
+def test_ignition_off_for_the_grace_time_rearms_the_starter(make_bench, board):
+    bench = make_bench(factor=120, board=board)  # grace 300 s simulated = 2.5 s here
     box, _reservation = _released_trip(bench, 4)
     box.gps.drive(gps.route(seed=4, kind="urban", duration_s=240, start=box.gps.position))
     mark = box.control.mark()

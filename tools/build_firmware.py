@@ -1,4 +1,5 @@
-"""Compile the firmware the way it is flashed: mpy-cross -march=xtensawin, following firmware/manifest.py.
+"""Compile the firmware the way it is flashed: mpy-cross -march=xtensawin, following firmware/manifest.py
+(the same manifest `make frozen` and the ESP32 image freeze; main.py stays source).
 
 Usage: python -m tools.build_firmware [--out build/firmware] [--march xtensawin] [--no-romfs]
 Prints each file and the total .mpy size; any file MicroPython rejects fails the build (exit 1).
@@ -19,30 +20,55 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 FIRMWARE = os.path.join(ROOT, "firmware")
 
 
+# The boot runs main.py from the filesystem, never main.mpy: the top-level main.py is copied as source.
+SOURCE_ONLY = ("main.py",)
+
+
 def read_manifest(path):
-    """Return [(source_path, dest_relpath, compile)] from a micropython-lib style manifest."""
+    """Return [(source_path, dest_relpath, compile)] from a MicroPython manifest (the one MicroPython's
+    tools/makemanifest.py freezes: include, package, module with their documented arguments).
+
+    An include() of a path that starts with a MicroPython variable ($(PORT_DIR), $(MPY_DIR)...) is the port's
+    own frozen modules, which a stock image already holds: skipped. A relative include is read like this file."""
     entries = []
-    base_dir = os.path.dirname(path)
 
-    def package(name, base_path=".", compile=True):
-        top = os.path.normpath(os.path.join(base_dir, base_path))
-        for dirpath, dirnames, filenames in os.walk(os.path.join(top, name)):
-            dirnames[:] = sorted(d for d in dirnames if d != "__pycache__")
-            for filename in sorted(filenames):
-                if filename.endswith(".py"):
-                    src = os.path.join(dirpath, filename)
-                    entries.append((src, os.path.relpath(src, top), compile))
+    def run(manifest):
+        base_dir = os.path.dirname(os.path.abspath(manifest))
 
-    def module(name, base_path=".", compile=True):
-        top = os.path.normpath(os.path.join(base_dir, base_path))
-        entries.append((os.path.join(top, name), name, compile))
+        def add(src, rel):
+            entries.append((src, rel, rel not in SOURCE_ONLY))
 
-    def require(name, **_kw):
-        raise SystemExit("manifest: require(%r) is not supported; vendor the module instead" % name)
+        def package(package_path, files=None, base_path=".", opt=None):
+            top = os.path.normpath(os.path.join(base_dir, base_path))
+            if files is not None:
+                for name in files:
+                    rel = os.path.join(package_path, name)
+                    add(os.path.join(top, rel), rel)
+                return
+            for dirpath, dirnames, filenames in os.walk(os.path.join(top, package_path)):
+                dirnames[:] = sorted(d for d in dirnames if d != "__pycache__")
+                for filename in sorted(filenames):
+                    if filename.endswith(".py"):
+                        src = os.path.join(dirpath, filename)
+                        add(src, os.path.relpath(src, top))
 
-    with open(path) as f:
-        code = compile(f.read(), path, "exec")
-    exec(code, {"package": package, "module": module, "require": require})
+        def module(module_path, base_path=".", opt=None):
+            if not module_path.endswith(".py"):
+                raise SystemExit("manifest: module(%r) must be a .py file" % module_path)
+            add(os.path.join(os.path.normpath(os.path.join(base_dir, base_path)), module_path), module_path)
+
+        def include(manifest_path, **_options):
+            if not manifest_path.startswith("$("):
+                run(os.path.join(base_dir, manifest_path))
+
+        def require(name, **_kw):
+            raise SystemExit("manifest: require(%r) is not supported; vendor the module instead" % name)
+
+        with open(manifest) as f:
+            code = compile(f.read(), manifest, "exec")
+        exec(code, {"package": package, "module": module, "include": include, "require": require})
+
+    run(path)
     return entries
 
 

@@ -9,6 +9,9 @@
   6. version lue dans les fichiers copiés (app.version.VERSION), comparée à firmware/app/version.py ;
   7. redémarrage (--reset hard : RTS sur EN ; soft : Ctrl-D au REPL ; none : aucun, banc port Unix) et
      lecture de la ligne « BOOT <version> » que le firmware écrit au démarrage ; le firmware reste en marche.
+--frozen : l'image contient déjà le firmware, gelé dedans (construite avec firmware/manifest.py, voir
+docs/firmware.md « Image ESP32 avec le firmware gelé ») ; l'étape 5 ne copie alors que config.json, et la
+version relue à l'étape 6 est celle des modules gelés.
 --dry-run fait les contrôles locaux et affiche les commandes exactes sans toucher à la carte.
 --skip-esptool ne fait que les étapes 4 à 7 (carte qui a déjà MicroPython sans le firmware, ou banc avec
 le port Unix de MicroPython derrière un pty) : un boîtier dont le firmware tourne n'a plus de REPL sur
@@ -146,7 +149,8 @@ class Plan:
     running firmware prints at start (argv is then a description, not a command).
     """
 
-    def __init__(self, port, config_path, build_dir, image=None, baud=460800, reset="hard", remote_dir=""):
+    def __init__(self, port, config_path, build_dir, image=None, baud=460800, reset="hard", remote_dir="",
+                 frozen=False):
         self.port = port
         self.reset = reset
         esptool = tool_path("esptool")
@@ -160,8 +164,9 @@ class Plan:
             self.steps.append(("écriture de MicroPython", base + ["write-flash", "0x%x" % IMAGE_OFFSET, image],
                                None, "run"))
         self.steps.append(("attente du REPL MicroPython", mpremote + ["resume", "exec", READY_CODE], None, "ready"))
-        self.steps.append(("copie du firmware", mpremote + ["resume", "fs", "cp", "-r"] + list(FIRMWARE_ITEMS)
-                           + [remote], build_dir, "run"))
+        if not frozen:  # a frozen image carries the firmware: nothing of build/firmware goes onto the flash
+            self.steps.append(("copie du firmware", mpremote + ["resume", "fs", "cp", "-r"] + list(FIRMWARE_ITEMS)
+                               + [remote], build_dir, "run"))
         self.steps.append(("copie de config.json", mpremote + ["resume", "fs", "cp", os.path.abspath(config_path),
                                                                remote + "config.json"], None, "run"))
         # Read from the copied files: proves they are complete and importable before the board restarts.
@@ -331,6 +336,8 @@ def build_parser():
     parser.add_argument("--image", help="image MicroPython ESP32 (.bin, écrite à 0x1000)")
     parser.add_argument("--image-sha256", help="SHA-256 attendu de l'image (obligatoire avec --image)")
     parser.add_argument("--image-size", type=int, help="taille attendue de l'image en octets (facultatif)")
+    parser.add_argument("--frozen", action="store_true",
+                        help="l'image contient le firmware gelé (firmware/manifest.py) : ne copier que config.json")
     parser.add_argument("--skip-esptool", action="store_true",
                         help="ne pas effacer ni écrire MicroPython (carte qui a MicroPython mais pas encore "
                              "le firmware ; banc)")
@@ -356,10 +363,13 @@ def main(argv=None, out=sys.stdout, prompt=input):
         parser.error("--fleet demande --configs (dossier de sortie de tools/provision)")
     if not args.skip_esptool and not (args.image and args.image_sha256):
         parser.error("--image et --image-sha256 sont obligatoires (ou --skip-esptool)")
+    if args.frozen and args.skip_esptool:
+        parser.error("--frozen écrit l'image qui porte le firmware : incompatible avec --skip-esptool")
     try:
         expected = expected_version()
         boxes = boxes_from_args(args)
-        check_build(args.build)
+        if not args.frozen:
+            check_build(args.build)
         configs = []
         for label, path, car in boxes:
             config = check_config(path, allow_unix=args.allow_unix_config)
@@ -382,7 +392,7 @@ def main(argv=None, out=sys.stdout, prompt=input):
     results = []
     for index, ((label, path, _car), config) in enumerate(zip(boxes, configs), 1):
         plan = Plan(args.port, path, args.build, image=image, baud=args.baud, reset=args.reset,
-                    remote_dir=args.remote_dir)
+                    remote_dir=args.remote_dir, frozen=args.frozen)
         out.write("== Boîtier %d/%d : %s (box_id %d) sur %s ==\n" % (index, len(boxes), label, config["box_id"],
                                                                     args.port))
         if args.dry_run:

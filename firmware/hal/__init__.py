@@ -24,12 +24,13 @@ def urandom(n):
     return os.urandom(n)
 
 
-def board(config=None):
-    """The board singleton. On the Unix port the config path comes from `--config PATH`."""
+def board(config=None, port=None):
+    """The board singleton. On the Unix port the config path comes from `--config PATH`. `port` is the HAL
+    module to build it with, the platform's by default (the bench's ESP32 stand-in passes hal.esp32)."""
     if not _board:
-        if sys.platform == "esp32":
+        if port is None and sys.platform == "esp32":
             from hal import esp32 as port
-        else:
+        elif port is None:
             from hal import unix as port  # type: ignore[no-redef]
         if config is None:
             config = load_config(port.config_path())

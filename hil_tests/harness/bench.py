@@ -18,7 +18,8 @@ from hil_tests.harness.simclock import SimClock
 
 
 class Bench:
-    def __init__(self, workdir, factor=60, ports=None, epoch=None, server_settings=None, modem="sim800"):
+    def __init__(self, workdir, factor=60, ports=None, epoch=None, server_settings=None, modem="sim800",
+                 interpreter="mpy64", board="unix"):
         self.workdir = workdir
         self.modem = modem  # the modem family every box of this bench carries (emulated)
         os.makedirs(workdir, exist_ok=True)
@@ -29,10 +30,14 @@ class Bench:
         self.server.start()
         self.fleet = BenchFleet(self.server.db_path)
         self.boxes = []
+        self.interpreter = interpreter  # every box's, unless box() is told otherwise (harness/firmware.py)
+        self.board = board
 
     def box(self, box_id=1, pool="DDT", start=True, **kwargs):
         """A box in a vehicle of `pool`, registered on the server with a fresh key; started unless asked."""
         kwargs.setdefault("modem", self.modem)
+        kwargs.setdefault("interpreter", self.interpreter)
+        kwargs.setdefault("board", self.board)
         box = Box(os.path.join(self.workdir, "box%d" % box_id), box_id, self.server.address, clock=self.clock,
                   ports=self.ports, **kwargs)
         self.fleet.add_box(box_id, box.key_hex, pool=pool)

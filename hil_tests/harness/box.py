@@ -41,7 +41,8 @@ class Box:
     """A box under test. `ports` maps line names to real adapter URLs (then no link nor process)."""
 
     def __init__(self, workdir, box_id, server, key_hex=None, vehicle="AB-123-CD", clock=None,
-                 reader="pn532", ports=None, heap=None, extra_config=None, gps_position=None, modem="sim800"):
+                 reader="pn532", ports=None, heap=None, extra_config=None, gps_position=None, modem="sim800",
+                 interpreter="mpy64", board="unix"):
         self.workdir = workdir
         self.clock = clock or SimClock(1)
         self.gps_position = gps_position
@@ -69,9 +70,10 @@ class Box:
             uarts={k: self.links[k].a for k in ("gps", "modem", "reader") if k in self.links},
             control=self.links["control"].a if "control" in self.links else "",
             data_dir=os.path.join(workdir, "data"), clock_factor=self.clock.factor, reader=reader,
-            **(extra_config or {}),
+            **dict({"board": "tcall_sim800"} if board == "esp32" else {}, **(extra_config or {})),
         )
-        self.firmware = FirmwareProcess(workdir, config, **({"heap": heap} if heap else {}))
+        self.firmware = FirmwareProcess(workdir, config, interpreter=interpreter, board=board,
+                                        **({"heap": heap} if heap else {}))
         self.control = None
         self.modem = None
         self.reader = None

@@ -8,7 +8,7 @@ import os
 
 import pytest
 
-from hil_tests.harness.firmware import ROOT, firmware_dir
+from hil_tests.harness.firmware import FROZEN32, ROOT, firmware_dir
 
 
 def _module(name):
@@ -31,6 +31,7 @@ def _firmware():
 
 CHECKS = {
     "firmware": (_firmware, "waiting for the firmware (firmware/hal/unix.py, main.py --config) and `make firmware`"),
+    "frozen32": (lambda: os.access(FROZEN32, os.X_OK), "waiting for the frozen 32-bit interpreter (`make frozen`)"),
     "modem": (lambda: _module("hil_tests.emulators.modems"), "waiting for hil_tests/emulators/modems.py"),
     "reader": (lambda: _module("hil_tests.emulators.reader"), "waiting for hil_tests/emulators/reader.py"),
     "gps": (lambda: _module("hil_tests.emulators.gps"), "waiting for the GPS emulator"),

@@ -4,6 +4,11 @@
 `make firmware`): `micropython tools/romfs_boot.py IMAGE --config PATH` mounts it at /rom and runs
 /rom/main.py, with the box's directory as working directory (docs/firmware.md, "Running from ROMFS").
 
+`interpreter="frozen32"` runs the firmware frozen into the 32-bit Unix port that `make frozen` builds
+(build/frozen32/micropython, the modules in its image as on an ESP32): `-m main` from the box's directory.
+`board="esp32"` runs the firmware through hal/esp32.py on the ESP32 stand-in (hil_tests/esp32_bench, `run.py`):
+its UARTs are the same pty links, its pins the same control line.
+
 Each box gets a directory with its generated `config.json` and its data dir (the Unix HAL's
 filesystem root, which survives restarts: that is what a power cut test needs). The process's
 stdout/stderr go to `firmware.log` in that directory so a failing test can show them.
@@ -23,6 +28,10 @@ BUILD = os.path.join(ROOT, "build", "firmware")
 SOURCE = os.path.join(ROOT, "firmware")
 DEFAULT_HEAP = "512K"
 ROMFS_BOOT = os.path.join(ROOT, "tools", "romfs_boot.py")
+FROZEN32 = os.path.join(ROOT, "build", "frozen32", "micropython")
+ESP32_RUN = os.path.join(ROOT, "hil_tests", "esp32_bench", "run.py")
+INTERPRETERS = ("mpy64", "frozen32")  # the .venv's 64-bit micropython on the .mpy build; `make frozen`'s image
+BOARDS = ("unix", "esp32")  # hal/unix.py; hal/esp32.py on the bench's machine/esp32 stand-in
 
 
 def micropython_binary():
@@ -87,12 +96,18 @@ def box_config(box_id, key_hex, vehicle, server, uarts, control, data_dir, clock
 class FirmwareProcess:
     """One box's firmware process; restartable (power cut = kill + start again on the same data dir)."""
 
-    def __init__(self, directory, config, heap=DEFAULT_HEAP, firmware=None, romfs=False):
+    def __init__(self, directory, config, heap=DEFAULT_HEAP, firmware=None, romfs=False, interpreter="mpy64",
+                 board="unix"):
+        if interpreter not in INTERPRETERS or board not in BOARDS:
+            raise ValueError("interpreter %r / board %r: expected one of %s / %s"
+                             % (interpreter, board, INTERPRETERS, BOARDS))
         self.directory = directory
         self.config = config
         self.heap = heap
         self.firmware = firmware or firmware_dir()
         self.romfs = romfs  # run from the ROMFS image of the build (tools/romfs_boot.py); settable before start()
+        self.interpreter = interpreter
+        self.board = board
         self.config_path = os.path.join(directory, "config.json")
         self.log_path = os.path.join(directory, "firmware.log")
         self.proc = None
@@ -104,23 +119,40 @@ class FirmwareProcess:
         with open(self.config_path, "w") as f:
             json.dump(self.config, f, indent=1, sort_keys=True)
 
-    def start(self):
+    def command(self):
+        """(argv after the interpreter and its -X options, working directory) for this box."""
+        config = os.path.abspath(self.config_path)
         if self.romfs:
             image = os.path.abspath(romfs_image(self.firmware))
             if not os.path.exists(image):
                 raise FileNotFoundError("no ROMFS image %s: run `make firmware`" % image)
             # The box's directory as cwd: no firmware module there, every import comes from /rom.
-            cmd = [ROMFS_BOOT, image, "--config", os.path.abspath(self.config_path)]
-            cwd = self.directory
-        elif not os.path.exists(os.path.join(self.firmware, "main.py")):
+            return [ROMFS_BOOT, image, "--config", config], self.directory
+        if self.interpreter == "frozen32":
+            # The box's directory as cwd: no firmware file there, every import is frozen in the image.
+            if self.board == "esp32":
+                return [ESP32_RUN, "--config", config], self.directory
+            return ["-m", "main", "--config", config], self.directory
+        if not os.path.exists(os.path.join(self.firmware, "main.py")):
             raise FileNotFoundError("no firmware in %s: run `make firmware`" % self.firmware)
-        else:
-            cmd, cwd = ["main.py", "--config", self.config_path], self.firmware
+        if self.board == "esp32":
+            return [ESP32_RUN, "--config", config, "--firmware", os.path.abspath(self.firmware)], self.firmware
+        return ["main.py", "--config", self.config_path], self.firmware
+
+    def binary(self):
+        if self.interpreter == "frozen32":
+            if not os.path.exists(FROZEN32):
+                raise FileNotFoundError("no %s: run `make frozen`" % FROZEN32)
+            return FROZEN32
+        return micropython_binary()
+
+    def start(self):
+        args, cwd = self.command()
+        cmd = [self.binary(), "-X", "heapsize=" + self.heap] + args
         self.starts += 1
         log = open(self.log_path, "ab")
         log.write(b"--- start %d\n" % self.starts)
         log.flush()
-        cmd = [micropython_binary(), "-X", "heapsize=" + self.heap] + cmd
         self.proc = subprocess.Popen(cmd, cwd=cwd, stdout=log, stderr=subprocess.STDOUT,
                                      stdin=subprocess.DEVNULL)
         log.close()

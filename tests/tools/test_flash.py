@@ -250,3 +250,21 @@ def test_a_configuration_that_belongs_to_another_car_is_refused(tmp_path):
                                   cars[1]["plate"], "--skip-esptool", "--dry-run", "--build", build_dir(tmp_path)])
     assert status == flash.EXIT_BAD_INPUT
     assert "celle de %s" % cars[0]["plate"] in output
+
+
+def test_a_frozen_image_is_written_and_only_the_config_is_copied(tmp_path):
+    image = tmp_path / "ESP32_GENERIC-autopartage.bin"
+    digest = make_image(image)
+    cars, out_dir = provisioned(tmp_path, count=1)
+    config = provision.config_path(out_dir, cars[0]["plate"])
+    missing_build = str(tmp_path / "no-build")  # a frozen image needs no build/firmware
+    status, output, _ = run_main(["--port", "/dev/ttyUSB0", "--config", config, "--image", str(image),
+                                  "--image-sha256", digest, "--frozen", "--build", missing_build, "--dry-run"])
+    assert status == flash.EXIT_OK, output
+    commands = [line for line in output.splitlines() if line and not line.startswith(("#", "==", "Image"))]
+    connect = [flash.tool_path("mpremote"), "connect", "/dev/ttyUSB0"]
+    assert shlex.join([flash.tool_path("esptool"), "--chip", "esp32", "--port", "/dev/ttyUSB0", "--baud", "460800",
+                       "write-flash", "0x1000", str(image)]) in commands
+    assert not [c for c in commands if "fs cp -r" in c], "nothing of build/firmware is copied"
+    assert shlex.join(connect + ["resume", "fs", "cp", config, ":./config.json"]) in commands
+    assert shlex.join(connect + ["resume", "exec", flash.VERSION_CODE]) in commands

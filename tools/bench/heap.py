@@ -1,7 +1,8 @@
-"""The smallest MicroPython heap that completes the scripted day from the .mpy build (bisection), then from
-the build's ROMFS image.
+"""The smallest MicroPython heap that completes the scripted day from the .mpy build (bisection), from the
+build's ROMFS image, and on the frozen 32-bit interpreter (`make frozen`), the measure that stands for the chip.
 
-    python -m tools.bench heap [--low 16] [--high 512] [--step 4] [--romfs-high 512] [--only files|romfs]
+    python -m tools.bench heap [--low 16] [--high 512] [--step 4] [--romfs-high 512] [--frozen-high 256]
+                               [--only files|romfs|frozen32]
 
 Each probe boots the real firmware with `micropython -X heapsize=<N>K`, syncs with the live server and
 plays hil_tests/harness/day.py (three trips, six taps) on a fast clock; it passes when the process is
@@ -12,8 +13,11 @@ still alive at the end and the server holds every trip.
   (tools/romfs_boot.py mounts it with vfs.VfsRom at /rom; its .mpy bytecode runs in place), minus the image's
   size rounded up to a KB (`romfs_image_kb`): on the Unix port the image is a bytearray on the heap, on an
   ESP32 built with ROMFS it is a memory-mapped flash partition.
-- `code_heap_kb_files` / `code_heap_kb_romfs`: heap taken by importing the modules a syncing box imports
-  (gc.mem_alloc after gc.collect, before and after; the image itself not counted), each way.
+- `heap_min_kb_frozen32`: the smallest passing heapsize on build/frozen32/micropython: the firmware frozen
+  into a 32-bit image as on an ESP32 (bytecode in the image, 4-byte pointers). Goal <= 64 (a plain
+  ESP32-WROOM without PSRAM leaves about 100 KB to MicroPython). The 64-bit figures are printed beside it.
+- `code_heap_kb_files` / `code_heap_kb_romfs` / `code_heap_kb_frozen32`: heap taken by importing the modules a
+  syncing box imports (gc.mem_alloc after gc.collect, before and after; the image itself not counted), each way.
 Both bisections take ~8 probes of 15-50 s each; `--step 8` or `--only` to go faster. HEAP_VERBOSE=1 prints
 each probe's errors, HEAP_VERBOSE=2 also the firmware log around its first MemoryError.
 """
@@ -26,8 +30,9 @@ import tempfile
 
 # What main.py imports on a box with a reader, a GPS and a modem (`app.sync`, `drivers.modem`: only when
 # it can sync), hal.unix the board it runs on.
-BOOT_MODULES = ("hal", "hal.unix", "drivers.aio", "app.box", "app.feedback", "app.version", "protocol.keys",
-                "app.odometer", "drivers.nmea", "drivers.rdm6300", "drivers.pn532", "app.sync", "drivers.modem",
+BOOT_MODULES = ("hal", "hal.unix", "drivers.aio", "app.box", "app.feedback", "app.supervisor", "app.version",
+                "protocol.keys", "app.odometer", "drivers.nmea", "drivers.rdm6300", "drivers.pn532", "app.sync",
+                "drivers.modem",
                 "drivers.sim800")
 
 _MEASURE = """
@@ -44,6 +49,7 @@ print("CODE_HEAP", gc.mem_alloc() - before)
 # the image mounted at /rom by the same code as tools/romfs_boot.py, /rom first on the path
 _MOUNT = ("sys.path.insert(0, %r)\nfrom romfs_mount import mount\nmount(%r)\nsys.path[0] = '/rom'\n"
           "del mount, sys.modules['romfs_mount']")  # its code is not the firmware's
+FROZEN32_GOAL_KB = 64
 TOOLS = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
@@ -51,16 +57,20 @@ def kb_up(n_bytes):
     return (n_bytes + 1023) // 1024
 
 
-def code_heap(firmware, image=None, heap="1M"):
-    """Bytes of heap the BOOT_MODULES take once imported, from the files of `firmware` or from `image`."""
-    from hil_tests.harness.firmware import micropython_binary
+def code_heap(firmware, image=None, heap="1M", interpreter="mpy64"):
+    """Bytes of heap the BOOT_MODULES take once imported, from the files of `firmware`, from `image`, or
+    (interpreter="frozen32") from the frozen 32-bit image."""
+    from hil_tests.harness.firmware import FROZEN32, micropython_binary
 
-    if image is None:
+    binary = micropython_binary()
+    if interpreter == "frozen32":
+        binary, setup, cwd = FROZEN32, "", tempfile.gettempdir()  # nothing to import there: all frozen
+    elif image is None:
         setup, cwd = "sys.path.insert(0, %r)" % os.path.abspath(firmware), firmware
     else:
         setup, cwd = _MOUNT % (TOOLS, os.path.abspath(image)), tempfile.gettempdir()
     code = _MEASURE % (setup, BOOT_MODULES)
-    result = subprocess.run([micropython_binary(), "-X", "heapsize=" + heap, "-c", code], cwd=cwd,
+    result = subprocess.run([binary, "-X", "heapsize=" + heap, "-c", code], cwd=cwd,
                             capture_output=True, text=True, timeout=60)
     for line in result.stdout.splitlines():
         if line.startswith("CODE_HEAP "):
@@ -69,7 +79,7 @@ def code_heap(firmware, image=None, heap="1M"):
     return None
 
 
-def probe(heap_kb, factor=600, romfs=False):
+def probe(heap_kb, factor=600, romfs=False, interpreter="mpy64"):
     from hil_tests.harness import day
     from hil_tests.harness.bench import Bench
 
@@ -77,7 +87,7 @@ def probe(heap_kb, factor=600, romfs=False):
     with tempfile.TemporaryDirectory(prefix="bench-heap-") as workdir:
         bench = Bench(os.path.join(workdir, "b"), factor=factor)
         try:
-            box = bench.box(1, start=False, heap="%dK" % heap_kb)
+            box = bench.box(1, start=False, heap="%dK" % heap_kb, interpreter=interpreter)
             box.firmware.romfs = romfs
             day.book(bench, 1)
             try:
@@ -110,18 +120,18 @@ def probe(heap_kb, factor=600, romfs=False):
             bench.close()
 
 
-def bisect(low, high, step, romfs=False):
+def bisect(low, high, step, romfs=False, interpreter="mpy64"):
     """(smallest passing KB or None when `high` fails, probes)."""
-    label = "romfs " if romfs else ""
+    kind = "romfs" if romfs else ("frozen32" if interpreter == "frozen32" else "files")
+    label = "" if kind == "files" else kind + " "
     probes = 1
-    if not probe(high, romfs=romfs):
-        print("heap: the scripted day fails even with %d KB (%s)" % (high, "romfs" if romfs else "files"),
-              file=sys.stderr)
+    if not probe(high, romfs=romfs, interpreter=interpreter):
+        print("heap: the scripted day fails even with %d KB (%s)" % (high, kind), file=sys.stderr)
         return None, probes
     while high - low > step:
         mid = (low + high) // 2
         probes += 1
-        ok = probe(mid, romfs=romfs)
+        ok = probe(mid, romfs=romfs, interpreter=interpreter)
         print("  %sheapsize=%dK: %s" % (label, mid, "ok" if ok else "fails"), flush=True)
         if ok:
             high = mid
@@ -138,26 +148,30 @@ def main(argv):
     parser.add_argument("--step", type=int, default=4, help="resolution in KB")
     parser.add_argument("--romfs-high", type=int, default=512,
                         help="KB expected to pass from the ROMFS image (image included); the low end is the image")
-    parser.add_argument("--only", choices=("files", "romfs"), default=None, help="run one bisection only")
+    parser.add_argument("--frozen-high", type=int, default=256, help="KB expected to pass on the frozen interpreter")
+    parser.add_argument("--only", choices=("files", "romfs", "frozen32"), default=None,
+                        help="run one bisection only")
     args = parser.parse_args(argv)
     from hil_tests.harness import deps
-    from hil_tests.harness.firmware import firmware_dir, romfs_image
+    from hil_tests.harness.firmware import FROZEN32, firmware_dir, romfs_image
 
     missing = deps.missing("server", "firmware", "modem", "reader", "tracks")
     if missing:
         print("heap: skipped (%s)" % "; ".join(missing))
         return 0
     status = 0
+    found_kb = {}
     firmware = firmware_dir()
     image = romfs_image(firmware)
     have_image = os.path.exists(image)
     probes = 0
-    if args.only != "romfs":
+    if args.only in (None, "files"):
         found, n = bisect(args.low, args.high, args.step)
         probes += n
+        found_kb["files"] = found
         print("heap_min_kb: %s" % (found if found is not None else ">%d" % args.high), flush=True)
         status |= found is None
-    if args.only != "files":
+    if args.only in (None, "romfs"):
         if not have_image:
             print("heap_min_kb_romfs: skipped (no %s: run `make firmware`)" % image)
         else:
@@ -168,10 +182,29 @@ def main(argv):
             print("heap_min_kb_romfs: %s" % (found - image_kb if found is not None else ">%d" % (
                 args.romfs_high - image_kb)), flush=True)
             status |= found is None
+    have_frozen = os.path.exists(FROZEN32)
+    if args.only in (None, "frozen32"):
+        if not have_frozen:
+            print("heap_min_kb_frozen32: skipped (no %s: run `make frozen`)" % FROZEN32)
+        else:
+            found, n = bisect(args.low, args.frozen_high, args.step, interpreter="frozen32")
+            probes += n
+            found_kb["frozen32"] = found
+            print("heap_min_kb_frozen32: %s (goal <= %d)" % (
+                found if found is not None else ">%d" % args.frozen_high, FROZEN32_GOAL_KB), flush=True)
+            status |= found is None
     print("probes: %d" % probes)
     files_code = code_heap(firmware)
     print("code_heap_kb_files: %s" % (kb_up(files_code) if files_code is not None else "n/a"))
     if have_image:
         romfs_code = code_heap(firmware, image)
         print("code_heap_kb_romfs: %s" % (kb_up(romfs_code) if romfs_code is not None else "n/a"))
+    if have_frozen:
+        frozen_code = code_heap(firmware, interpreter="frozen32")
+        print("code_heap_kb_frozen32: %s (64-bit: code_heap_kb_files %s)" % (
+            kb_up(frozen_code) if frozen_code is not None else "n/a",
+            kb_up(files_code) if files_code is not None else "n/a"))
+        if "frozen32" in found_kb:
+            print("heap_min_kb_frozen32 %s beside the 64-bit heap_min_kb %s" % (
+                found_kb["frozen32"], found_kb.get("files", "(not run: --only)")))
     return 1 if status else 0

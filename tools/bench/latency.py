@@ -1,6 +1,7 @@
 """Badge tap to relay release, while a sync is in flight against a modem that takes 5 s to answer.
 
     python -m tools.bench latency [--modem sim800|a7670|sim7080] [--taps 200] [--modem-delay 5]
+        [--board unix|esp32] [--interpreter mpy64|frozen32]
 
 The box runs the real firmware (mpy-cross build) in real time (clock factor 1). The fleet manager's badge
 (permanent role) is tapped in and out; each badge-out ends a trip, which starts a sync that the slow modem
@@ -11,7 +12,9 @@ taps_with_modem_session counts the releases measured while the modem was powered
 taps the reader took for the previous presentation (its removal 0.3 s before went unseen on a loaded machine:
 no decision at all, not a slow one), after which the bench re-arms the starter and goes on.
 Prints latency_p50_ms, latency_p99_ms (card on the reader -> `PIN relay 0` on the control line, as the
-bench sees it), latency_max_ms and taps.
+bench sees it), latency_max_ms and taps. `--board esp32` runs the firmware through hal/esp32.py on the bench's
+machine/esp32 stand-in (hil_tests/esp32_bench; goal latency_p99_ms <= 20), `--interpreter frozen32` on the
+frozen 32-bit build (`make frozen`).
 """
 
 import argparse
@@ -63,6 +66,10 @@ def main(argv):
                         help="delay every AT answer (the driver's 500 ms AT probe then fails and the modem is "
                              "power-cycled); default: delay the answers of the TCP exchange (CIPSTART, CIPSEND, "
                              "data), a sync stuck on a slow network")
+    parser.add_argument("--board", choices=("unix", "esp32"), default="unix",
+                        help="the HAL the firmware runs through (esp32: hal/esp32.py on the bench's stand-in)")
+    parser.add_argument("--interpreter", choices=("mpy64", "frozen32"), default="mpy64",
+                        help="the .mpy build on the 64-bit micropython, or the frozen 32-bit build")
     args = parser.parse_args(argv)
     from hil_tests.harness import deps
 
@@ -78,7 +85,8 @@ def main(argv):
     in_flight = 0
     missed = 0
     with tempfile.TemporaryDirectory(prefix="bench-latency-") as workdir:
-        bench = Bench(os.path.join(workdir, "b"), factor=1, modem=args.modem)
+        bench = Bench(os.path.join(workdir, "b"), factor=1, modem=args.modem, board=args.board,
+                      interpreter=args.interpreter)
         try:
             box = bench.box(1)
             if not bench.wait_sync(1, timeout=60):
@@ -118,7 +126,7 @@ def main(argv):
             stop.set()
         finally:
             bench.close()
-    print("modem: %s" % args.modem)
+    print("modem: %s, board: %s, interpreter: %s" % (args.modem, args.board, args.interpreter))
     print("modem_commands: %d" % modem_commands)
     print("taps: %d" % len(samples))
     print("taps_missed: %d" % missed)
