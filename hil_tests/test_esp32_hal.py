@@ -6,7 +6,6 @@ import os
 import subprocess
 import time
 
-import pytest
 
 from hil_tests.harness import gps
 from hil_tests.harness.control import GRANTED
