@@ -121,13 +121,13 @@ test: setup lint typecheck firmware frozen pytest mptest
 
 # Every bench scenario on every emulated modem family (sim800, a7670, sim7080); `make test` runs them all on
 # the SIM800 and the trip scenario on every family.
-bench-matrix: setup firmware
+bench-matrix: setup firmware frozen
 	AUTOPARTAGE_BENCH_MATRIX=1 $(BIN)/pytest hil_tests/test_scenario_*.py
 
 demo: setup firmware
 	$(PY) -m tools.demo
 
-bench: setup firmware
+bench: setup firmware frozen
 	$(PY) -m tools.bench all
 
 clean:

@@ -18,6 +18,7 @@ import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 FIRMWARE = os.path.join(ROOT, "firmware")
+DEFAULT_OUT = os.path.join(ROOT, "build", "firmware")
 
 
 # The boot runs main.py from the filesystem, never main.mpy: the top-level main.py is copied as source.
@@ -117,9 +118,27 @@ def build_romfs(src_dir, out_path):
     return len(image)
 
 
+def is_stale(out=DEFAULT_OUT):
+    """True when the default build is missing, unfinished, or older than a file it is built from."""
+    image = out + ".romfs"  # written last: a build without it did not finish
+    if not os.path.exists(image):
+        return True
+    built = os.path.getmtime(image)
+    manifest = os.path.join(FIRMWARE, "manifest.py")
+    sources = [manifest] + [src for src, _rel, _compiled in read_manifest(manifest)]
+    return any(os.path.getmtime(src) > built for src in sources)
+
+
+def ensure_built():
+    """What `make firmware` does, when the build is stale: the demo and the benches run the current code,
+    in a fresh clone too. Raises RuntimeError when the build fails."""
+    if is_stale() and main([]) != 0:
+        raise RuntimeError("firmware build failed: see the mpy-cross messages above")
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--out", default=os.path.join(ROOT, "build", "firmware"))
+    parser.add_argument("--out", default=DEFAULT_OUT)
     parser.add_argument("--march", default="xtensawin", help="mpy-cross target architecture (ESP32: xtensawin)")
     parser.add_argument("--no-romfs", action="store_true", help="do not write the <out>.romfs image")
     args = parser.parse_args(argv)

@@ -23,6 +23,8 @@ import tempfile
 import subprocess
 import time
 
+from tools import build_firmware
+
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BUILD = os.path.join(ROOT, "build", "firmware")
 SOURCE = os.path.join(ROOT, "firmware")
@@ -44,12 +46,13 @@ _snapshot = []
 
 def firmware_dir():
     """A snapshot of build/firmware (the .mpy build, and its image build/firmware.romfs) taken once per bench
-    process, so that a `make firmware` running meanwhile cannot pull files from under a box;
-    AUTOPARTAGE_FIRMWARE points elsewhere if set."""
+    process, so that a `make firmware` running meanwhile cannot pull files from under a box; built first when
+    stale (tools.build_firmware.ensure_built). AUTOPARTAGE_FIRMWARE points elsewhere if set."""
     chosen = os.environ.get("AUTOPARTAGE_FIRMWARE")
     if chosen:
         return chosen
     if not _snapshot:
+        build_firmware.ensure_built()
         if not os.path.exists(os.path.join(BUILD, "main.py")):
             return BUILD
         target = tempfile.mkdtemp(prefix="autopartage-fw-")

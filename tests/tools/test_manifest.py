@@ -53,3 +53,14 @@ def test_build_firmware_keeps_main_source_and_compiles_the_rest():
     entries = {rel: compiled for _src, rel, compiled in build_firmware.read_manifest(MANIFEST)}
     assert entries.pop("main.py") is False
     assert entries and all(entries.values())
+
+
+def test_a_build_is_stale_when_missing_unfinished_or_older_than_a_source(tmp_path):
+    out = str(tmp_path / "firmware")
+    assert build_firmware.is_stale(out)  # never built
+    assert build_firmware.main(["--out", out]) == 0
+    assert not build_firmware.is_stale(out)
+    os.utime(out + ".romfs", (0, 0))  # built before the sources were last written
+    assert build_firmware.is_stale(out)
+    os.remove(out + ".romfs")  # the image is written last: an interrupted build
+    assert build_firmware.is_stale(out)
