@@ -90,8 +90,8 @@ def pools():
     if request.method == "POST":
         action = request.form.get("action", "create")
         if action == "toggle":
-            pool_id = forms.integer(request.form, "pool_id", errors, "Pool", minimum=1)
-            p = org.pool(db, pool_id) if pool_id else None
+            pool_id = forms.record_id(request.form, "pool_id")
+            p = org.pool(db, pool_id)
             if p is None:
                 abort(404)
             org.set_pool_on_the_spot(db, pool_id, not p["on_the_spot"])
@@ -432,8 +432,8 @@ def habilitations():
     if request.method == "POST":
         f = request.form
         if f.get("action") == "remove":
-            hid = forms.integer(f, "habilitation_id", errors, "Habilitation", minimum=1)
-            h = org.habilitation(db, hid) if hid else None
+            hid = forms.record_id(f, "habilitation_id")
+            h = org.habilitation(db, hid)
             if h is None or h["pool_id"] not in pool_ids:
                 abort(404)
             if h["agent_id"] is not None:
@@ -553,9 +553,8 @@ def audit_log_csv():
 def alerts_page():
     db = get_db()
     if request.method == "POST":
-        errors = {}
-        alert_id = forms.integer(request.form, "alert_id", errors, "Alerte", minimum=1)
-        if errors or not alerts.mark_handled(db, alert_id, g.user["id"], int(time.time())):
+        alert_id = forms.record_id(request.form, "alert_id")
+        if not alerts.mark_handled(db, alert_id, g.user["id"], int(time.time())):
             abort(404)
         flash("Alerte marquée comme traitée.")
         return redirect(url_for("admin.alerts_page"))
@@ -572,8 +571,8 @@ def tracking_hours():
         f = request.form
         reason = forms.text(f, "reason", errors, "Motif documenté", max_len=500)
         if f.get("action") == "vehicle":
-            vid = forms.integer(f, "vehicle_id", errors, "Véhicule", minimum=1)
-            v = org.vehicle(db, vid) if vid else None
+            vid = forms.record_id(f, "vehicle_id")
+            v = org.vehicle(db, vid)
             if v is None:
                 abort(404)
             if not errors:
@@ -581,8 +580,8 @@ def tracking_hours():
                 flash("Véhicule %s : %s." % (v["plate"], "exception enregistrée" if reason else "plus d'exception"))
                 return redirect(url_for("admin.tracking_hours"))
         else:
-            dept_id = forms.integer(f, "department_id", errors, "Direction", minimum=1)
-            if not dept_id or not scalar(db, "SELECT 1 FROM departments WHERE id = ?", (dept_id,)):
+            dept_id = forms.record_id(f, "department_id")
+            if not scalar(db, "SELECT 1 FROM departments WHERE id = ?", (dept_id,)):
                 abort(404)
             start = work_hours.parse_hhmm(f.get("start"))
             end = work_hours.parse_hhmm(f.get("end"))
@@ -608,9 +607,8 @@ def tracking_hours():
 def problems_page():
     db = get_db()
     if request.method == "POST":
-        errors = {}
-        rid = forms.integer(request.form, "report_id", errors, "Signalement", minimum=1)
-        if errors or not problems.close(db, rid, scope_department()):
+        rid = forms.record_id(request.form, "report_id")
+        if not problems.close(db, rid, scope_department()):
             abort(404)
         flash("Signalement clos.")
         return redirect(url_for("admin.problems_page"))

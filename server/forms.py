@@ -2,6 +2,8 @@
 
 import datetime
 
+from flask import abort
+
 from server import timeutil
 
 
@@ -30,6 +32,15 @@ def integer(form, name, errors, label, minimum=None, maximum=None, required=True
     if (minimum is not None and value < minimum) or value > maximum:
         errors[name] = "%s : valeur hors limites." % label
         return None
+    return value
+
+
+def record_id(form, name):
+    """The id a page's button posts in a hidden field: anything but a positive integer is a 404, as an
+    unknown id is (no page shows a message for a field the agent never typed)."""
+    value = integer(form, name, {}, name, minimum=1)
+    if value is None:
+        abort(404)
     return value
 
 

@@ -77,17 +77,9 @@ class A7670(Family):
             raise ModemError(cmd, [line])
 
     async def pull(self, timeout_ms):
-        while True:
-            try:
-                lines = await self.m.command("AT+CIPRXGET=2,%d,%d" % (LINK, RXGET), min(timeout_ms, T_SHORT * 5))
-            except ModemError:
-                return  # nothing to read (the link is already gone)
-            line = info(lines, "+CIPRXGET: 2,")
-            if line is None:
-                return
-            fields = field_ints(line)  # 2,<link>,<read>,<rest>
-            if len(fields) < 4 or not fields[2] or not fields[3]:
-                return
+        # +CIPRXGET: 2,<link>,<read>,<rest>: more while it read something and something is left
+        await self.read_until_drained("AT+CIPRXGET=2,%d,%d" % (LINK, RXGET), "+CIPRXGET: 2,",
+                                      lambda f: len(f) >= 4 and f[2] and f[3], timeout_ms)
 
     async def close(self):
         await self.m.command("AT+CIPCLOSE=%d" % LINK, T_SHORT * 2)

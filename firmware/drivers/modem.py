@@ -82,6 +82,19 @@ class Family:
     async def pull(self, timeout_ms):
         """Read the data the modem announced (rx_ready) into the engine's rx; nothing for pushed data."""
 
+    async def read_until_drained(self, cmd, prefix, more, timeout_ms):
+        """pull() for the families that read with a command: send `cmd` (its data lands in the engine's
+        rx) again while `more(numbers of the reply's `prefix` line)` says data is left. An error means the
+        connection is already gone: nothing more to read either."""
+        while True:
+            try:
+                lines = await self.m.command(cmd, min(timeout_ms, T_SHORT * 5))
+            except ModemError:
+                return
+            line = info(lines, prefix)
+            if line is None or not more(field_ints(line)):
+                return
+
     async def close(self):
         """Close the TCP connection (errors ignored by the caller)."""
         raise NotImplementedError

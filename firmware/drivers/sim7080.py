@@ -56,14 +56,8 @@ class Sim7080(Family):
                              payload=part)
 
     async def pull(self, timeout_ms):
-        while True:
-            try:
-                lines = await self.m.command("AT+CARECV=%d,%d" % (CID, RECV), min(timeout_ms, T_SHORT * 5))
-            except ModemError:
-                return  # nothing to read (the connection is already gone)
-            line = info(lines, "+CARECV:")
-            if line is None or not field_ints(line)[0]:
-                return
+        # +CARECV: <length>,<data>: more until a read of 0 bytes
+        await self.read_until_drained("AT+CARECV=%d,%d" % (CID, RECV), "+CARECV:", lambda f: f[0], timeout_ms)
 
     async def close(self):
         await self.m.command("AT+CACLOSE=%d" % CID, T_SHORT * 2)

@@ -1,8 +1,6 @@
 # SIM800 (2G GPRS) and SIM7000 (LTE-M, same TCP/IP command set): the SIMCom "CIP" family behind the
 # modem contract (drivers/modem.py). One connection (AT+CIPMUX=0); the exact conversation is in
 # docs/modem.md. SIM800 Series AT Command Manual V1.09; SIM7000 Series AT Command Manual V1.03.
-from drivers.at import ModemError
-from drivers.atparse import field_ints, info
 from drivers.modem import Family
 
 # Max response times from the SIM800 AT manual (ms).
@@ -43,18 +41,10 @@ class Sim800(Family):
                              ok=("SEND OK",), fail=("SEND FAIL",), prompt=True, payload=part)
 
     async def pull(self, timeout_ms):
-        # AT+CIPRXGET=2 until the modem reports nothing left (SIM7000)
-        while self.pulled:
-            try:
-                lines = await self.m.command("AT+CIPRXGET=2,%d" % RXGET, min(timeout_ms, T_SHORT * 5))
-            except ModemError:
-                return  # nothing to read (connection already gone)
-            line = info(lines, "+CIPRXGET: 2,")
-            if line is None:
-                return
-            fields = field_ints(line)
-            if len(fields) < 3 or not fields[1] or not fields[2]:
-                return
+        # SIM7000: +CIPRXGET: 2,<read>,<rest>: more while it read something and something is left
+        if self.pulled:
+            await self.read_until_drained("AT+CIPRXGET=2,%d" % RXGET, "+CIPRXGET: 2,",
+                                          lambda f: len(f) >= 3 and f[1] and f[2], timeout_ms)
 
     async def close(self):
         await self.m.command("AT+CIPCLOSE=1", T_SHORT * 2, ok=("CLOSE OK",))

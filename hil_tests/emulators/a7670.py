@@ -11,7 +11,7 @@ Asynchronous results come `result_delay_s` after the OK (a real module takes fro
 
 import time
 
-from hil_tests.emulators.simcom import SimcomEmulator, split_args
+from hil_tests.emulators.simcom import SimcomEmulator, set_args, split_args
 
 # <err> of the asynchronous results (A76XX manual, TCP/IP "Description of <err>")
 ERR_OK = 0
@@ -144,10 +144,7 @@ class A7670Emulator(SimcomEmulator):
         self._reply("ERROR")
 
     def _cipopen(self, arg, rest):
-        if not arg or arg[0] != "=":
-            self._reply("ERROR")
-            return
-        args = split_args(arg[1])
+        args = set_args(arg)
         if len(args) < 4 or args[1].upper() != "TCP" or not args[0].isdigit() or int(args[0]) >= self.links:
             self._reply("ERROR")
             return
@@ -184,21 +181,15 @@ class A7670Emulator(SimcomEmulator):
             self._urc(b"+IPCLOSE: %d,1" % link)
 
     def _cipsend(self, arg, rest):
-        if not arg or arg[0] != "=":
-            self._reply("ERROR")
-            return
-        args = split_args(arg[1])
+        args = set_args(arg)
         if len(args) < 2 or self.link is None or str(self.link) != args[0]:
             self._reply("ERROR")
             return
-        n = int(args[1])
-        if n <= 0 or n > self.max_send:
-            self._reply("ERROR")
-            return
-        sent, rest = self._send_payload(n, rest, prompt=b"\r\n>")
+        sent, rest = self._take_payload(args[1], rest, prompt=b"\r\n>")
         if sent is None:
             return rest
-        self._reply("OK")
+        n = int(args[1])
+        self._reply("OK")  # how it went follows in +CIPSEND
         self._later("+CIPSEND: %s,%d,%d" % (args[0], n, n if sent else -1))
         if sent:
             self._after_send()

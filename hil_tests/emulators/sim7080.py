@@ -10,7 +10,7 @@ host,port answers +CAOPEN: 0,<result> then OK, AT+CASEND=0,<len> prompts `>`, da
 
 import time
 
-from hil_tests.emulators.simcom import SimcomEmulator, split_args
+from hil_tests.emulators.simcom import SimcomEmulator, set_args
 
 # <result> of +CAOPEN (SIM7080 manual, AT+CAOPEN)
 RESULT_OK = 0
@@ -63,10 +63,7 @@ class Sim7080Emulator(SimcomEmulator):
 
     # ------------------------------------------------------------------ commands
     def _cncfg(self, arg, rest):
-        if not arg or arg[0] != "=":
-            self._reply("ERROR")
-            return
-        args = split_args(arg[1])
+        args = set_args(arg)
         if len(args) < 3 or args[0] != "0":
             self._reply("ERROR")
             return
@@ -79,7 +76,7 @@ class Sim7080Emulator(SimcomEmulator):
             self._reply('+CNACT: 0,%d,"%s"' % (self.active, address), '+CNACT: 1,0,"0.0.0.0"',
                         '+CNACT: 2,0,"0.0.0.0"', '+CNACT: 3,0,"0.0.0.0"', "OK")
             return
-        args = split_args(arg[1]) if arg and arg[0] == "=" else []
+        args = set_args(arg)
         if len(args) < 2 or args[0] != "0" or args[1] not in ("0", "1"):
             self._reply("ERROR")
             return
@@ -101,7 +98,7 @@ class Sim7080Emulator(SimcomEmulator):
             self._urc(b"+APP PDP: 0,DEACTIVE")
 
     def _caopen(self, arg, rest):
-        args = split_args(arg[1]) if arg and arg[0] == "=" else []
+        args = set_args(arg)
         if len(args) < 5 or args[2].upper() != "TCP":
             self._reply("ERROR")
             return
@@ -133,26 +130,16 @@ class Sim7080Emulator(SimcomEmulator):
             self._urc(b"+CASTATE: %s,0" % cid.encode())
 
     def _casend(self, arg, rest):
-        args = split_args(arg[1]) if arg and arg[0] == "=" else []
+        args = set_args(arg)
         if len(args) < 2 or self.open_cid is None or args[0] != self.open_cid:
             self._reply("ERROR")
             return
-        n = int(args[1])
-        if n <= 0 or n > self.max_send:
-            self._reply("ERROR")
-            return
-        sent, rest = self._send_payload(n, rest, prompt=b"\r\n>")
-        if sent is None:
-            return rest
-        if not sent:
-            self._reply("ERROR")
-            return rest
-        self._reply("OK")
-        self._after_send()
+        sent, rest = self._take_payload(args[1], rest, prompt=b"\r\n>")
+        self._answer_send(sent, "OK", "ERROR")
         return rest
 
     def _carecv(self, arg, rest):
-        args = split_args(arg[1]) if arg and arg[0] == "=" else []
+        args = set_args(arg)
         if len(args) < 2:
             self._reply("ERROR")
             return

@@ -6,7 +6,7 @@ uses), on top of `hil_tests/emulators/simcom.py` (line discipline, common comman
 
 import time
 
-from hil_tests.emulators.simcom import SimcomEmulator, split_args
+from hil_tests.emulators.simcom import SimcomEmulator, set_args, split_args
 
 BOOT_BANNER = (b"RDY", b"+CFUN: 1", b"+CPIN: READY", b"Call Ready", b"SMS Ready")
 
@@ -136,10 +136,7 @@ class Sim800Emulator(SimcomEmulator):
         self._reply("10.64.12.7")
 
     def _cipstart(self, arg, rest):
-        if not arg or arg[0] != "=":
-            self._reply("ERROR")
-            return
-        args = split_args(arg[1])
+        args = set_args(arg)
         if len(args) != 3 or args[0].upper() != "TCP":
             self._reply("ERROR")
             return
@@ -178,18 +175,8 @@ class Sim800Emulator(SimcomEmulator):
         if self.ip_state != "CONNECT OK" or not arg or arg[0] != "=":
             self._reply("ERROR")
             return
-        n = int(arg[1])
-        if n <= 0 or n > self.max_send:
-            self._reply("ERROR")
-            return
-        sent, rest = self._send_payload(n, rest)
-        if sent is None:
-            return rest
-        if not sent:
-            self._reply("SEND FAIL")
-            return rest
-        self._reply("SEND OK")
-        self._after_send()
+        sent, rest = self._take_payload(arg[1], rest)
+        self._answer_send(sent, "SEND OK", "SEND FAIL")
         return rest
 
     def _cipclose(self, arg, rest):

@@ -2,8 +2,9 @@
 power, and the real loopback TCP connection behind the family's socket commands.
 
 A family subclass (sim800.py, a7670.py, sim7080.py) sets `model`, `ati`, `boot_banner`, its URCs and
-adds its own commands in `_family_handlers()`; its socket commands call `_connect()`, `_send_payload()`
-and `_close_socket()`, and it says what arrives from the peer in `_on_data()` and `_on_peer_closed()`.
+adds its own commands in `_family_handlers()` (`set_args()` splits their arguments); its socket commands
+call `_connect()`, `_take_payload()` (or `_send_payload()`), `_answer_send()` and `_close_socket()`, and
+it says what arrives from the peer in `_on_data()` and `_on_peer_closed()`.
 Fault attributes may be changed from any thread while it runs (docs/modem.md, "Emulators").
 """
 
@@ -45,6 +46,11 @@ def split_args(text):
             cur += ch
     args.append(_unquote(cur))
     return args
+
+
+def set_args(arg):
+    """The arguments of an `AT+X=...` command ([] for a bare `AT+X` and its `?` and `=?` forms)."""
+    return split_args(arg[1]) if arg and arg[0] == "=" else []
 
 
 class SimcomEmulator(SerialEmulator):
@@ -392,6 +398,26 @@ class SimcomEmulator(SerialEmulator):
         except OSError:
             return False, rest
         return True, rest
+
+    def _take_payload(self, count, rest, prompt=b"\r\n> "):
+        """A send command's payload: `count` (its text) over max_send or under 1 is an ERROR, otherwise
+        _send_payload. Returns (sent, rest); sent None too when the count was refused (answered already)."""
+        n = int(count)
+        if n <= 0 or n > self.max_send:
+            self._reply("ERROR")
+            return None, rest
+        return self._send_payload(n, rest, prompt)
+
+    def _answer_send(self, sent, ok, fail):
+        """The answer of a send command that says at once how it went (`ok`/`fail` lines), then the
+        transfer faults; nothing when `sent` is None (refused or reset: answered already)."""
+        if sent is None:
+            return
+        if not sent:
+            self._reply(fail)
+            return
+        self._reply(ok)
+        self._after_send()
 
     def _after_send(self):
         """What follows a successful send's answer: the transfer faults."""

@@ -32,9 +32,8 @@ KIND_LABELS = {"booking_confirmed": "réservation confirmée", "booking_changed"
 def queue():
     db = get_db()
     if request.method == "POST":
-        errors = {}
-        mail_id = forms.integer(request.form, "mail_id", errors, "Message", minimum=1)
-        if errors or mail_q.get(db, mail_id) is None:
+        mail_id = forms.record_id(request.form, "mail_id")
+        if mail_q.get(db, mail_id) is None:
             abort(404)
         with write(db):
             resent = mail_q.resend(db, mail_id, int(time.time()))

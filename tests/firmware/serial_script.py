@@ -75,3 +75,12 @@ def ok(cmd, *lines):
     """One scripted command: the driver writes `cmd\\r`, the modem (echo off) answers the lines."""
     answer = b"".join(b"\r\n" + ln + b"\r\n" for ln in lines) if lines else b"\r\nOK\r\n"
     return (cmd + b"\r", answer)
+
+
+async def raised(awaitable, kind):
+    """The `kind` exception that awaiting `awaitable` raises, or None when it completes (others propagate)."""
+    try:
+        await awaitable
+    except kind as exc:
+        return exc
+    return None

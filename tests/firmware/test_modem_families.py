@@ -1,7 +1,7 @@
 # The modem contract over the LTE families and the detection: whole conversations, as the A76XX and
 # SIM7070/SIM7080/SIM7090 AT command manuals give them, replayed byte by byte or in odd chunks, with the
 # asynchronous results (+NETOPEN: 0 after OK), pulled data that looks like AT lines, and dropped bearers.
-from serial_script import ScriptedStream, ok, run
+from serial_script import ScriptedStream, ok, raised, run
 
 from drivers.modem import Modem, ModemError, family_of
 
@@ -66,6 +66,11 @@ def _exchange(modem):
     return modem.tcp_exchange(HOST, 8080, REQUEST, 10000)
 
 
+def _failing(modem):
+    """The ModemError the exchange ends with, or None."""
+    return raised(_exchange(modem), ModemError)
+
+
 def test_family_of_the_model_strings_simcom_modems_give():
     assert family_of("SIMCOM_SIM800L") == "sim800"
     assert family_of("SIM800 R14.18") == "sim800"
@@ -100,11 +105,8 @@ def test_unknown_model_is_an_error_and_a_forced_family_skips_detection():
     async def main():
         stream = ScriptedStream(BOOT + [ok(b"AT+CGMM", b"EC21", b"OK")])
         modem = Modem(stream, poll_ms=2)
-        err = None
         try:
-            await modem.start()
-        except ModemError as exc:
-            err = exc
+            err = await raised(modem.start(), ModemError)
         finally:
             modem.stop()
         assert err is not None and err.command == "AT+CGMM" and err.reply == ["EC21", "OK"]
@@ -140,14 +142,7 @@ def test_a7670_cipopen_failure_and_dropped_network_are_errors():
         (OPEN_A7670[0], b"\r\nOK\r\n\r\n+CIPOPEN: 0,4\r\n"),  # <err> 4: operation not allowed
     ]
 
-    async def failing(modem):
-        try:
-            await _exchange(modem)
-        except ModemError as exc:
-            return exc
-        return None
-
-    _modem, err = _session(steps, "a7670", 5, failing)
+    _modem, err = _session(steps, "a7670", 5, _failing)
     assert err.command.startswith("AT+CIPOPEN=0") and err.reply == ["+CIPOPEN: 0,4"]
 
     steps = START_A7670 + ATTACH_A7670 + [
@@ -157,7 +152,7 @@ def test_a7670_cipopen_failure_and_dropped_network_are_errors():
          % (len(REQUEST), len(REQUEST))),
         ok(b"AT+CIPCLOSE=0", b"ERROR"),
     ]
-    modem, err = _session(steps, "a7670", 5, failing)
+    modem, err = _session(steps, "a7670", 5, _failing)
     assert err is not None and err.command == "tcp_exchange" and not modem.bearer
 
 
@@ -186,15 +181,8 @@ def test_sim7080_exchange_reads_carecv_data_inline_and_ends_on_castate():
 
 
 def test_sim7080_refused_open_and_deactivated_pdp_are_errors():
-    async def failing(modem):
-        try:
-            await _exchange(modem)
-        except ModemError as exc:
-            return exc
-        return None
-
     steps = START_7080 + ATTACH_7080 + [ok(OPEN_7080[0][:-1], b"+CAOPEN: 0,27", b"OK")]
-    _modem, err = _session(steps, "sim7080", 6, failing)
+    _modem, err = _session(steps, "sim7080", 6, _failing)
     assert err.command.startswith("AT+CAOPEN=0,0") and "+CAOPEN: 0,27" in err.reply
 
     steps = START_7080 + ATTACH_7080 + [
@@ -203,7 +191,7 @@ def test_sim7080_refused_open_and_deactivated_pdp_are_errors():
         (REQUEST, b"\r\nOK\r\n\r\n+APP PDP: 0,DEACTIVE\r\n"),
         ok(b"AT+CACLOSE=0"),
     ]
-    modem, err = _session(steps, "sim7080", 6, failing)
+    modem, err = _session(steps, "sim7080", 6, _failing)
     assert err is not None and err.command == "tcp_exchange" and not modem.bearer
 
 

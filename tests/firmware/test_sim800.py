@@ -1,7 +1,7 @@
 # The SIM800/SIM7000 driver replays whole modem conversations, byte by byte, with the quirks real
 # modems show: echo and \r\r\n after boot, URCs inside replies, the bare-IP answer of AT+CIFSR, payload
 # bytes that look like AT lines, late answers after a timeout, resets mid-command, line noise.
-from serial_script import ScriptedStream, ok, run
+from serial_script import ScriptedStream, ok, raised, run
 from support import raises
 
 from drivers.aio import sleep_ms
@@ -102,11 +102,7 @@ def test_start_fails_on_sim_pin_with_reply():
         steps = START[:4] + [ok(b"AT+CPIN?", b"+CPIN: SIM PIN", b"OK")]
         modem, stream = _modem(steps)
         try:
-            err = None
-            try:
-                await modem.start()
-            except ModemError as exc:
-                err = exc
+            err = await raised(modem.start(), ModemError)
         finally:
             modem.stop()
         assert err is not None and err.command == "AT+CPIN?"
@@ -213,11 +209,7 @@ def test_reset_during_a_command_fails_it_at_once():
         modem, stream = _modem(steps)
         try:
             await modem.start()
-            err = None
-            try:
-                await modem.command("AT+CSQ", 5000)
-            except ModemError as exc:
-                err = exc
+            err = await raised(modem.command("AT+CSQ", 5000), ModemError)
         finally:
             modem.stop()
         stream.check()
@@ -254,11 +246,7 @@ def test_attach_gives_up_when_not_registered():
         modem.reg_wait_ms = 0
         try:
             await modem.start()
-            err = None
-            try:
-                await modem.attach("m2m.example")
-            except ModemError as exc:
-                err = exc
+            err = await raised(modem.attach("m2m.example"), ModemError)
         finally:
             modem.stop()
         stream.check()
@@ -352,11 +340,7 @@ def test_tcp_exchange_fails_when_the_bearer_drops():
         try:
             await modem.start()
             await modem.attach("m2m.example")
-            err = None
-            try:
-                await modem.tcp_exchange(HOST, 8080, REQUEST, 10000)
-            except ModemError as exc:
-                err = exc
+            err = await raised(modem.tcp_exchange(HOST, 8080, REQUEST, 10000), ModemError)
         finally:
             modem.stop()
         stream.check()
@@ -398,11 +382,7 @@ def test_connect_fail_is_an_error_with_the_state():
         try:
             await modem.start()
             await modem.attach("m2m.example")
-            err = None
-            try:
-                await modem.tcp_exchange(HOST, 8080, REQUEST, 10000)
-            except ModemError as exc:
-                err = exc
+            err = await raised(modem.tcp_exchange(HOST, 8080, REQUEST, 10000), ModemError)
         finally:
             modem.stop()
         stream.check()

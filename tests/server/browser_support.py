@@ -2,6 +2,7 @@
 (bookings, a car on the road, a finished trip with its track, a problem report, equipment), Debian's
 chromium through Playwright, axe-core (installed by `make setup` from npm at a pinned version)."""
 
+import contextlib
 import os
 import threading
 import time
@@ -60,34 +61,66 @@ class Story:
         reservations.release_no_shows(db, int(time.time()), Rules().no_show_delay_s)
 
 
-@pytest.fixture
-def story_server(tmp_path):
-    # Plain HTTP on loopback: the Secure cookie flag would stop the browser from sending the session back.
-    app = create_app({"DATABASE": str(tmp_path / "e2e.sqlite"), "SECRET_KEY": "e2e", "SESSION_COOKIE_SECURE": False,
-                      "MAINTENANCE_ON_REQUEST": False})
+def fresh_app(tmp_path, **config):
+    """A Flask app on a new database file, and a connection to that file (the test's view of the data).
+
+    Plain HTTP on loopback: the Secure cookie flag would stop the browser from sending the session back."""
+    app = create_app(dict({"DATABASE": str(tmp_path / "e2e.sqlite"), "SECRET_KEY": "e2e",
+                           "SESSION_COOKIE_SECURE": False}, **config))
     with app.app_context():
         init_db()
-    db = connect(app.config["DATABASE"])
-    story = Story(db)
+    return app, connect(app.config["DATABASE"])
+
+
+@contextlib.contextmanager
+def served(app):
+    """The app served on a free loopback port by a thread: yields its base URL."""
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    yield "http://127.0.0.1:%d" % server.server_port, story, db
-    server.shutdown()
-    thread.join(10)
+    try:
+        yield "http://127.0.0.1:%d" % server.server_port
+    finally:
+        server.shutdown()
+        thread.join(10)
+
+
+@pytest.fixture
+def story_server(tmp_path):
+    app, db = fresh_app(tmp_path, MAINTENANCE_ON_REQUEST=False)
+    story = Story(db)
+    with served(app) as url:
+        yield url, story, db
     db.conn.close()
 
 
-def browser(p):
-    return p.chromium.launch(executable_path=CHROMIUM, args=[
-        "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync"])
+@contextlib.contextmanager
+def chromium():
+    """Debian's chromium driven by Playwright (the test is skipped where Playwright is not installed)."""
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+            "--disable-sync"])
+        try:
+            yield b
+        finally:
+            b.close()
 
 
-def log_in(page, url, email):
+@contextlib.contextmanager
+def open_page(viewport, **options):
+    """A tab of a fresh chromium at this viewport; `options` go to Playwright's new_page."""
+    with chromium() as b:
+        page = b.new_page(viewport=viewport, **options)
+        page.set_default_timeout(20000)
+        yield page
+
+
+def log_in(page, url, email, password=PASSWORD):
     page.goto(url + "/connexion")
     page.fill("#email", email)
-    page.fill("#password", PASSWORD)
+    page.fill("#password", password)
     page.click("button[type=submit]")
     page.wait_for_load_state()
 

@@ -4,7 +4,7 @@ serious or critical violation (WCAG 2.1 AA contrast of every control included)."
 import os
 
 import pytest
-from browser_support import (AXE, DESK, PHONE, axe_violations, browser, log_in, low_contrast_controls,  # noqa: F401
+from browser_support import (AXE, DESK, PHONE, axe_violations, chromium, log_in, low_contrast_controls,  # noqa: F401
                              needs_chromium, story_server)
 
 pytestmark = [needs_chromium, pytest.mark.skipif(not os.path.exists(AXE), reason="axe-core not installed (%s): "
@@ -20,38 +20,33 @@ ADMIN = ["/admin/directions", "/admin/pools", "/admin/materiel", "/admin/materie
 
 
 def test_every_page_has_no_serious_or_critical_accessibility_violation(story_server):  # noqa: F811 (fixture)
-    sync_api = pytest.importorskip("playwright.sync_api")
     url, story, _db = story_server
     fleet = story.fleet
     ids = {"trip": story.trip, "car": fleet.car, "agent": fleet.agent, "item": story.item}
     found = {}
-    with sync_api.sync_playwright() as p:
-        b = browser(p)
-        try:
-            pages = [(None, "/connexion")]
-            pages += [(fleet.agent, u) for u in AGENT]
-            pages += [(fleet.manager, u) for u in AGENT[:1] + STAFF]
-            pages += [(fleet.admin, u) for u in STAFF + ADMIN]
-            for viewport in (PHONE, DESK):
-                who = "unset"
-                context = None
-                for person, path in pages:
-                    if person != who:
-                        if context is not None:
-                            context.close()
-                        context = b.new_context(viewport=viewport, bypass_csp=True)  # axe is injected as a script
-                        page = context.new_page()
-                        page.set_default_timeout(20000)
-                        if person is not None:
-                            log_in(page, url, fleet.email(person))
-                        who = person
-                    response = page.goto(url + path.format(**ids))
-                    assert response.status < 400, (path, response.status)
-                    problems = axe_violations(page) + [("contrast", text, ratio)
-                                                       for _tag, text, ratio in low_contrast_controls(page)]
-                    if problems:
-                        found[(viewport["width"], person, path)] = problems
-                context.close()
-        finally:
-            b.close()
+    with chromium() as b:
+        pages = [(None, "/connexion")]
+        pages += [(fleet.agent, u) for u in AGENT]
+        pages += [(fleet.manager, u) for u in AGENT[:1] + STAFF]
+        pages += [(fleet.admin, u) for u in STAFF + ADMIN]
+        for viewport in (PHONE, DESK):
+            who = "unset"
+            context = None
+            for person, path in pages:
+                if person != who:
+                    if context is not None:
+                        context.close()
+                    context = b.new_context(viewport=viewport, bypass_csp=True)  # axe is injected as a script
+                    page = context.new_page()
+                    page.set_default_timeout(20000)
+                    if person is not None:
+                        log_in(page, url, fleet.email(person))
+                    who = person
+                response = page.goto(url + path.format(**ids))
+                assert response.status < 400, (path, response.status)
+                problems = axe_violations(page) + [("contrast", text, ratio)
+                                                   for _tag, text, ratio in low_contrast_controls(page)]
+                if problems:
+                    found[(viewport["width"], person, path)] = problems
+            context.close()
     assert not found, "\n".join("%s px, user %s, %s: %s" % (k + (v,)) for k, v in sorted(found.items(), key=str))

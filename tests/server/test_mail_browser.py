@@ -2,69 +2,38 @@
 against a live server whose mail worker thread sends to a real SMTP server on 127.0.0.1: the link is read
 from the mail that server received."""
 
-import os
 import re
-import threading
 
 import pytest
+from browser_support import PHONE, fresh_app, log_in, needs_chromium, open_page, served
 from conftest import PASSWORD, Fleet
 from mail_support import mail_config
-from werkzeug.serving import make_server
 
-from server import create_app
-from server.db import connect, init_db
-
-CHROMIUM = "/usr/bin/chromium"
-pytestmark = pytest.mark.skipif(not os.path.exists(CHROMIUM),
-                                reason="Debian's chromium is not installed (%s); `make test` as root installs it"
-                                       % CHROMIUM)
+pytestmark = needs_chromium
 
 
 @pytest.fixture
 def live(tmp_path, sink):
-    app = create_app(mail_config(tmp_path, sink, MAIL_WORKER_THREAD=True, MAIL_POLL_SECONDS=0.2, TESTING=False))
-    with app.app_context():
-        init_db()
-    db = connect(app.config["DATABASE"])
+    app, db = fresh_app(tmp_path, **mail_config(tmp_path, sink, MAIL_WORKER_THREAD=True, MAIL_POLL_SECONDS=0.2,
+                                                TESTING=False))
     fleet = Fleet(db)
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    url = "http://127.0.0.1:%d" % server.server_port
-    app.config["PUBLIC_URL"] = url  # the links in the mails lead back to this server
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield url, fleet
-    server.shutdown()
-    thread.join(10)
+    with served(app) as url:
+        app.config["PUBLIC_URL"] = url  # the links in the mails lead back to this server
+        yield url, fleet
     app.extensions["mail_worker"].stop()
     db.conn.close()
 
 
 @pytest.fixture
 def page():
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-            "--disable-sync"])
-        try:
-            tab = browser.new_page(viewport={"width": 390, "height": 844})  # a phone
-            tab.set_default_timeout(20000)
-            yield tab
-        finally:
-            browser.close()
+    with open_page(PHONE) as tab:
+        yield tab
 
 
 def _link(sink, url, count):
     msg = sink.wait_for(count, timeout=20)[count - 1]
     text = msg.get_body(preferencelist=("plain",)).get_content()
     return msg, re.search(re.escape(url) + r"/mot-de-passe/\S+", text).group(0)
-
-
-def _login(page, url, email, password):
-    page.goto(url + "/connexion")
-    page.fill("#email", email)
-    page.fill("#password", password)
-    page.click("button[type=submit]")
 
 
 def _choose_password(page, link, password):
@@ -77,7 +46,7 @@ def _choose_password(page, link, password):
 
 def test_invited_agent_chooses_a_password_from_the_mailed_link_and_logs_in(live, sink, page):
     url, fleet = live
-    _login(page, url, fleet.email(fleet.admin), PASSWORD)
+    log_in(page, url, fleet.email(fleet.admin))
     page.wait_for_url(url + "/admin/")
     page.goto(url + "/admin/agents")
     page.fill("#f-name", "Lou Nouvel")
@@ -90,7 +59,7 @@ def test_invited_agent_chooses_a_password_from_the_mailed_link_and_logs_in(live,
     page.goto(link)
     assert page.locator("h1").inner_text() == "Bienvenue, Lou Nouvel"
     _choose_password(page, link, "mon mot de passe à moi")
-    _login(page, url, "lou.nouvel@ddt.gouv.fr", "mon mot de passe à moi")
+    log_in(page, url, "lou.nouvel@ddt.gouv.fr", "mon mot de passe à moi")
     page.wait_for_url(url + "/reserver")
     page.goto(link)  # single use
     assert page.locator("h1").inner_text() == "Lien invalide ou expiré"
@@ -108,7 +77,7 @@ def test_forgotten_password_from_the_login_page(live, sink, page):
     msg, link = _link(sink, url, 1)
     assert msg["To"] == email and "réinitialisation" in msg["Subject"]
     _choose_password(page, link, "nouveau secret 2026")
-    _login(page, url, email, PASSWORD)  # the old password no longer works
+    log_in(page, url, email, PASSWORD)  # the old password no longer works
     page.wait_for_selector("text=Adresse e-mail ou mot de passe incorrect.")
-    _login(page, url, email, "nouveau secret 2026")
+    log_in(page, url, email, "nouveau secret 2026")
     page.wait_for_url(url + "/reserver")

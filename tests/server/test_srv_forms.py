@@ -87,3 +87,24 @@ def test_bad_report_parameters_get_a_french_400(client, fleet, url):
     r = client.get(url)
     assert r.status_code == 400
     assert "invalide" in html.unescape(r.get_data(as_text=True)) or "Paramètre" in r.get_data(as_text=True)
+
+
+RECORD_BUTTONS = [  # (url, the other fields of the button's form, the hidden id field)
+    ("/admin/pools", {"action": "toggle"}, "pool_id"),
+    ("/admin/habilitations", {"action": "remove"}, "habilitation_id"),
+    ("/admin/alertes", {}, "alert_id"),
+    ("/admin/horaires-positions", {"action": "vehicle", "reason": "r"}, "vehicle_id"),
+    ("/admin/horaires-positions", {"start": "07:00", "end": "19:00", "day1": "1"}, "department_id"),
+    ("/admin/problemes", {}, "report_id"),
+    ("/admin/courriels", {}, "mail_id"),
+]
+
+
+@pytest.mark.parametrize("url,other,field", RECORD_BUTTONS, ids=[b[2] for b in RECORD_BUTTONS])
+def test_a_missing_malformed_or_unknown_record_id_is_a_404(client, fleet, url, other, field):
+    token = login(client, fleet.email(fleet.admin))
+    for bad in [None, "", "x", "0", "-1", "1.5", "99999999999999999999999", "999999"]:
+        data = dict(other, csrf_token=token)
+        if bad is not None:
+            data[field] = bad
+        assert client.post(url, data=data).status_code == 404, (url, field, bad)
