@@ -44,7 +44,8 @@ def test_agent_books_a_car_and_admin_opens_the_monthly_report(live_server):
 
         log_in(page, url, fleet.email(fleet.admin))
         page.wait_for_url(url + "/admin/")
-        page.click("text=Rapport mensuel")
+        page.click(".admin-nav summary:has-text('Suivi')")  # the management menu's group, then its page
+        page.click(".admin-nav details[open] >> text=Rapport mensuel")
         page.wait_for_selector("h1:has-text('Rapport mensuel')")
         assert page.locator("#par-direction").inner_text().count("DDT") >= 1
         assert page.locator("svg.chart:visible").count() == 2  # one drawing each (phone layout)

@@ -11,12 +11,14 @@ pytestmark = [needs_chromium, pytest.mark.skipif(not os.path.exists(AXE), reason
                                                  "`make setup` installs it with npm" % AXE)]
 
 AGENT = ["/reserver", "/calendrier", "/calendrier?vue=semaine", "/mes-reservations", "/mes-trajets",
-         "/mes-trajets/{trip}", "/materiel", "/compte", "/signaler"]
+         "/mes-trajets/{trip}", "/materiel", "/compte", "/compte/courriels", "/signaler", "/boite-a-idees"]
 STAFF = ["/admin/", "/admin/vehicules", "/admin/vehicules/{car}", "/admin/boitiers", "/admin/boitiers/1",
          "/admin/agents", "/admin/agents/{agent}", "/admin/habilitations", "/admin/calendrier", "/admin/trajets",
-         "/admin/trajets/{trip}", "/admin/carte", "/admin/problemes", "/admin/rapports", "/admin/evaluation"]
+         "/admin/trajets/{trip}", "/admin/carte", "/admin/problemes", "/admin/boite-a-idees", "/admin/rapports",
+         "/admin/evaluation"]
 ADMIN = ["/admin/directions", "/admin/pools", "/admin/materiel", "/admin/materiel/{item}", "/admin/journal-positions",
-         "/admin/vehicules/{car}/modifier"]
+         "/admin/vehicules/{car}/modifier", "/admin/journal-audit", "/admin/alertes", "/admin/horaires-positions",
+         "/admin/courriels", "/admin/agents/import"]
 
 
 def test_every_page_has_no_serious_or_critical_accessibility_violation(story_server):  # noqa: F811 (fixture)
@@ -25,7 +27,7 @@ def test_every_page_has_no_serious_or_critical_accessibility_violation(story_ser
     ids = {"trip": story.trip, "car": fleet.car, "agent": fleet.agent, "item": story.item}
     found = {}
     with chromium() as b:
-        pages = [(None, "/connexion")]
+        pages = [(None, "/connexion"), (None, "/mot-de-passe-oublie")]
         pages += [(fleet.agent, u) for u in AGENT]
         pages += [(fleet.manager, u) for u in AGENT[:1] + STAFF]
         pages += [(fleet.admin, u) for u in STAFF + ADMIN]

@@ -39,7 +39,8 @@ def test_manager_sees_the_car_out_its_story_and_its_track_on_a_map(story_server,
     assert "map-plain" in page.get_attribute("#carte-trajet", "class") and tiles == []
     shot(page, "%s-manager-trip-map" % size)
     page.goto(url + "/admin/")
-    page.click("nav.tabs >> text=Carte")
+    page.click(".admin-nav summary:has-text('Flotte')")  # the management menu's group, then its page
+    page.click(".admin-nav details[open] >> text=Carte")
     page.wait_for_selector("#carte-flotte[data-drawn='1']")
     assert "AB-123-CD" in page.locator("#positions-flotte").inner_text()
     shot(page, "%s-manager-fleet-map" % size)

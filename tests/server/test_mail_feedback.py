@@ -60,8 +60,8 @@ def test_agent_writes_manager_in_scope_answers_and_the_answer_comes_back_by_mail
     assert "https://autopartage.test/boite-a-idees" in body(answer)
     assert client.post("/admin/boite-a-idees/1", data={"csrf_token": token, "action": "close"}).status_code == 302
     assert "Câble de recharge" in _page(client, "/admin/boite-a-idees?etat=closed")
-    assert "1 ouverts" not in _page(client, "/admin/evaluation")
-    assert "0 ouverts, 0 répondus, 1 clos" in _page(client, "/admin/evaluation")
+    assert "1 ouvert," not in _page(client, "/admin/evaluation")
+    assert ">message dans la boîte à idées (0 ouvert, 0 répondu, 1 clos)" in _page(client, "/admin/evaluation")
 
     login(client, fleet.email(fleet.agent))
     page = _page(client, "/boite-a-idees")

@@ -58,6 +58,8 @@ def test_trips_filters_by_car_department_driver_dates_and_in_progress(client, db
     assert row[6] == "30,0" and row[7] == "1,0" and row[8] == "sans reservation"  # decimal commas, as the reports
     page = client.get("/admin/trajets", query_string=dict(base, en_cours="1")).get_data(as_text=True)
     assert "1 trajet(s)" in page and "en cours" in page
+    page = client.get("/admin/trajets", query_string=dict(base, vehicule=fleet.car2)).get_data(as_text=True)
+    assert ">30,0</td>" in page and "30.0" not in page  # kilometres with a decimal comma, as in the CSV
 
 
 def test_a_manager_lists_only_their_departments_trips_and_bad_filters_get_a_french_400(client, db, fleet):
