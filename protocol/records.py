@@ -315,8 +315,8 @@ def _uvarint_tail(buf, p, b):
 
 def _track(buf, count, seq, t, prev, out, rows):
     """Decode `count` samples from buf (bytes: the rest of a track body) after the chain state prev =
-    [lat, lon, speed, course] (updated). Appends dicts, or (seq, t, lat, lon, speed, course) tuples when
-    rows, to out; returns (seq, t, bytes used). The arithmetic is predict.predict's, inlined: one loop for
+    [lat, lon, speed, course] (updated). Appends dicts, or ("pos", seq, t, lat, lon, speed, course) tuples
+    when rows, to out; returns (seq, t, bytes used). The arithmetic is predict.predict's, inlined: one loop for
     both interpreters, varints of one or two bytes read in place, each sample's velocity vector computed
     once (it serves the predictions of both its neighbours)."""
     sin = _sin450()
@@ -401,7 +401,7 @@ def _track(buf, count, seq, t, prev, out, rows):
         n0 = n1
         e0 = e1
         if rows:
-            append((seq, t, p_lat, p_lon, speed, course))
+            append(("pos", seq, t, p_lat, p_lon, speed, course))
         else:
             append({"type": "pos", "seq": seq, "t": t, "lat": p_lat, "lon": p_lon, "speed": speed,
                     "course": course})
@@ -416,8 +416,8 @@ def decode_records(reader, rows=False):
     """Read the records section to the end of reader. Returns (records, skipped, last_seq): skipped counts
     records of unknown tags (newer boxes), passed over thanks to their length prefix; last_seq is the
     highest sequence number in the frame, skipped records included (None for no record at all).
-    rows=True (the server's bulk insert): position samples come as tuples (seq, t, lat, lon, speed, course)
-    instead of dicts; every other record is a dict either way."""
+    rows=True (the server): every record is a tuple (type, seq, t, fields in protocol.schema order) instead
+    of a dict: one shape from the decoder to the store, and no dict per position sample."""
     records = []
     skipped = 0
     c_seq = c_t = 0
@@ -454,26 +454,27 @@ def decode_records(reader, rows=False):
             c_seq = last_seq = seq
             c_t = t
         else:
-            r = {"type": spec[NAME], "seq": seq, "t": t}
-            flag = None
+            values = [spec[NAME], seq, t]
+            flag_at = 0
             for field in spec[FIELDS]:
                 kind = field[F_KIND]
                 if kind == FLAG:
-                    flag = field[F_NAME]  # its bit comes with the next field
+                    flag_at = len(values)  # its bit comes with the next field
+                    values.append(False)
                     continue
                 if kind == HASH8:
                     v = body.take(BADGE_BYTES)
                 elif kind == UINT:
                     v = body.uvarint()
-                    if flag is not None:
-                        r[flag] = bool(v & 1)
+                    if flag_at:
+                        values[flag_at] = bool(v & 1)
                         v >>= 1
-                        flag = None
+                        flag_at = 0
                 else:
                     v = body.svarint()
-                r[field[F_NAME]] = v
+                values.append(v)
             # Fields appended by a newer version of a known record are ignored (body is length-bounded).
-            records.append(r)
+            records.append(tuple(values) if rows else schema.as_dict(values))
         if len(records) > MAX_RECORDS:
             raise ProtocolError(ERR_TOO_MANY)
     return records, skipped, (c_seq if records or skipped else None)

@@ -103,3 +103,15 @@ def by_tag(tag):
 def field_names(spec):
     """The names of a record type's fields, in order (seq and t not included)."""
     return tuple(f[F_NAME] for f in spec[FIELDS])
+
+
+def as_dict(row):
+    """A record as a dict ({"type", "seq", "t", field: value}) from its row form (type, seq, t, fields in
+    declared order), the shape `decode_request(..., rows=True)` gives."""
+    spec = by_name(row[0])
+    record = {"type": row[0], "seq": row[1], "t": row[2]}
+    i = 3
+    for field in spec[FIELDS]:
+        record[field[F_NAME]] = row[i]
+        i += 1
+    return record

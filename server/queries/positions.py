@@ -17,19 +17,19 @@ def add_many(db, box_id, records):
     Each position goes to the box's trip that was open at its time `t` (start <= t <= end, or still
     open); a position outside every trip is dropped, never stored. One SELECT and one executemany.
     """
-    return add_rows(db, box_id, [(0, int(r["t"]), int(r["lat"]), int(r["lon"]), int(r.get("speed", 0)),
+    return add_rows(db, box_id, [("pos", 0, int(r["t"]), int(r["lat"]), int(r["lon"]), int(r.get("speed", 0)),
                                   int(r.get("course", 0))) for r in records])
 
 
-_T = itemgetter(1)  # a row's time
+_T = itemgetter(2)  # a row's time
 _INSERT = "INSERT INTO positions (trip_id, t, lat, lon, speed, course) VALUES (?, ?, ?, ?, ?, ?)"
-# the rows as they are, their first field (seq) replaced by the trip: one statement per trip, no new tuples
-_INSERT_TRIP = "INSERT INTO positions (trip_id, t, lat, lon, speed, course) VALUES (%d, ?2, ?3, ?4, ?5, ?6)"
+# the rows as they are, their type and seq left out, the trip added: one statement per trip, no new tuples
+_INSERT_TRIP = "INSERT INTO positions (trip_id, t, lat, lon, speed, course) VALUES (%d, ?3, ?4, ?5, ?6, ?7)"
 
 
 def add_rows(db, box_id, rows):
-    """add_many for tuples (seq, t, lat, lon, speed, course) of ints, as `protocol.frame.decode_request(...,
-    rows=True)` gives them (seq is not stored). Returns (stored, dropped)."""
+    """add_many for rows ("pos", seq, t, lat, lon, speed, course) of ints, as `protocol.frame.decode_request(
+    ..., rows=True)` gives them (seq is not stored). Returns (stored, dropped)."""
     if not rows:
         return 0, 0
     t_min = min(map(_T, rows))
@@ -46,14 +46,14 @@ def add_rows(db, box_id, rows):
         starts = [tr[1] for tr in trips]
         batch = []
         for rec in rows:
-            t = rec[1]
+            t = rec[2]
             i = bisect.bisect_right(starts, t) - 1
             if i < 0:
                 continue
             trip_id, _start, end = trips[i]
             if end is not None and t > end:
                 continue
-            batch.append((trip_id, t, rec[2], rec[3], rec[4], rec[5]))
+            batch.append((trip_id, t, rec[3], rec[4], rec[5], rec[6]))
         statements = [(_INSERT, batch)] if batch else []
         stored = len(batch)
     if statements:
