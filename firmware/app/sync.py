@@ -160,10 +160,10 @@ class SyncClient:
     def __init__(self, box, config, key, urandom=None):
         self.box = box
         self.urandom = urandom  # urandom(n) -> n random bytes (hal: os.urandom); the RESYNC nonce
-        self.box_id = config.get("box_id", 0)
-        self.host = config.get("server_host", "")
-        self.port = config.get("server_port", 80)
-        self.path = config.get("server_path", "/api/v1/sync")
+        self.box_id = config["box_id"]  # config: app.config.check()'s, every field present
+        self.host = config["server_host"]
+        self.port = config["server_port"]
+        self.path = config["server_path"]
         self.key = key
         self.counter = 0
         self.known = False  # the counter was read from its file (else: RESYNC before any sync frame)

@@ -2,14 +2,14 @@
 from boxfakes import Fix, ManualClock, RecordingPin
 from support import temp_dir
 
-from app import box, sync
+from app import box, config, sync
 from hal.fsdir import DirFS
 from protocol import codes, errors, frame, keys
 
 KEY = bytes(range(16, 32))
 BOX_ID = 7
 T = 1750000000
-CONFIG = {"box_id": BOX_ID, "server_host": "127.0.0.1", "server_port": 8080, "server_path": "/api/v1/sync"}
+CONFIG = config.check({"box_id": BOX_ID, "server_host": "127.0.0.1", "server_port": 8080})[0]
 
 
 class LoopServer:
