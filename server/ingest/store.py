@@ -1,7 +1,9 @@
 """Step 4: store each record kind. The dispatch is derived from `protocol.schema.RECORDS`: every declared
 type has a store function here (checked at import), TRACK types take a run of consecutive records (one
 executemany), BODY types one record. A store function returns how many records it stored; the rest of
-what it was given is dropped (a position outside every trip, a trip end without its start)."""
+what it was given is dropped (a position outside every trip, a trip end without its start).
+A record is (type, seq, t, fields in schema order); each function slices the fields it stores, so a field
+appended to the schema reaches here without breaking it."""
 
 from operator import itemgetter
 
@@ -19,24 +21,28 @@ def store_pos(db, box_id, run):
 
 
 def store_badge(db, box_id, record):
-    _type, _seq, t, badge, granted, reason = record
+    t = record[2]
+    badge, granted, reason = record[3:6]
     badge_events.add(db, box_id, t, badge, granted, reason)
     return 1
 
 
 def store_trip_start(db, box_id, record):
     """An unplanned trip becomes an unplanned reservation (queries.trips)."""
-    _type, _seq, t, trip, badge, reservation, odo_m = record
+    t = record[2]
+    trip, badge, reservation, odo_m = record[3:7]
     return 0 if trips.record_start(db, box_id, trip, t, badge, reservation, odo_m) is None else 1
 
 
 def store_trip_end(db, box_id, record):
-    _type, _seq, t, trip, odo_m, distance_m, reason = record
+    t = record[2]
+    trip, odo_m, distance_m, reason = record[3:7]
     return 0 if trips.record_end(db, box_id, trip, t, odo_m, distance_m, reason) is None else 1
 
 
 def store_event(db, box_id, record):
-    _type, _seq, t, code, value = record
+    t = record[2]
+    code, value = record[3:5]
     boxes.add_event(db, box_id, t, code, value)
     return 1
 
