@@ -1,6 +1,8 @@
 # The journal record types, declared once. The journal's flash format (firmware/app/journal.py), the wire
 # codec (protocol/records.py) and the server's store dispatch (server/ingest/store.py) are read from this
-# table; adding a field to a record is one line here (plus what the server does with it).
+# table. A new field is appended at the end of its record (older decoders skip it; the journal reads a
+# record written before it with the field at 0, so 0 must mean "unknown"); the box code that fills it
+# and the server code that stores it are the only other places to change. TRACK's fields are its codec's.
 #
 # A record type: (name, tag, journal class, fields, codec)
 #   tag            its byte on the wire (records section) and on flash (body's first byte); never renumber

@@ -46,10 +46,12 @@ DIR = "j"
 
 # tag -> struct format of the body after the tag byte: the time, then each field at its flash width
 FORMATS = {}
+SIZES = {}  # tag -> struct.calcsize of its format
 # tag -> eviction class
 CLASSES = {}
 for _spec in schema.RECORDS:
     FORMATS[_spec[TAG]] = ">I" + "".join([f[F_WIDTH] for f in _spec[FIELDS]])
+    SIZES[_spec[TAG]] = struct.calcsize(FORMATS[_spec[TAG]])
     CLASSES[_spec[TAG]] = _spec[CLASS]
 WIDTHS = {"B": (0, 0xFF), "H": (0, 0xFFFF), "I": (0, 0xFFFFFFFF), "i": (-0x80000000, 0x7FFFFFFF)}
 
@@ -98,19 +100,36 @@ def encode(record, seq):
     return head + struct.pack(">I", _crc(head))
 
 
+def _older_format(spec, size):
+    """The struct format of the first fields of spec whose size is `size` (a record written before the
+    later fields were appended to the schema), or None."""
+    fmt = ">I"
+    for field in spec[FIELDS]:
+        if struct.calcsize(fmt) == size:
+            return fmt
+        fmt += field[F_WIDTH]
+    return None
+
+
 def decode_body(body, seq):
     spec = schema.by_tag(body[0]) if body else None
     if spec is None:
         return None
-    try:
-        values = struct.unpack(FORMATS[spec[TAG]], body[1:])
-    except (ValueError, struct.error):
-        return None
+    fmt = FORMATS[spec[TAG]]
+    if SIZES[spec[TAG]] != len(body) - 1:
+        fmt = _older_format(spec, len(body) - 1)
+        if fmt is None:
+            return None
+    values = struct.unpack(fmt, body[1:])
     record = {"type": spec[NAME], "seq": seq, "t": values[0]}
     i = 1
     for field in spec[FIELDS]:
-        value = values[i]
-        record[field[F_NAME]] = bool(value) if field[F_KIND] == FLAG else value
+        kind = field[F_KIND]
+        if i < len(values):
+            value = values[i]
+        else:  # appended after this record was written: 0 means unknown (docs/firmware.md)
+            value = bytes(schema.BADGE_BYTES) if kind == HASH8 else 0
+        record[field[F_NAME]] = bool(value) if kind == FLAG else value
         i += 1
     return record
 
