@@ -16,7 +16,6 @@ from protocol.schema import (
     LON_LIMIT,
     MAX_SIGNED,
     MAX_SPEED,
-    NAME,
     TAG,
     TRACK,
     UINT,
@@ -133,6 +132,7 @@ def _put_body(buf, fields, r):
 
 _POS = schema.by_name("pos")
 _POS_FIELDS = _POS[FIELDS]  # lat, lon, speed, course: the TRACK codec knows them by position
+_POS_TAG = _POS[TAG]
 
 
 def _course_delta(c, prev):
@@ -315,7 +315,7 @@ def _uvarint_tail(buf, p, b):
 
 def _track(buf, count, seq, t, prev, out, rows):
     """Decode `count` samples from buf (bytes: the rest of a track body) after the chain state prev =
-    [lat, lon, speed, course] (updated). Appends dicts, or ("pos", seq, t, lat, lon, speed, course) tuples
+    [lat, lon, speed, course] (updated). Appends dicts, or (tag, seq, t, lat, lon, speed, course) tuples
     when rows, to out; returns (seq, t, bytes used). The arithmetic is predict.predict's, inlined: one loop for
     both interpreters, varints of one or two bytes read in place, each sample's velocity vector computed
     once (it serves the predictions of both its neighbours)."""
@@ -401,7 +401,7 @@ def _track(buf, count, seq, t, prev, out, rows):
         n0 = n1
         e0 = e1
         if rows:
-            append(("pos", seq, t, p_lat, p_lon, speed, course))
+            append((_POS_TAG, seq, t, p_lat, p_lon, speed, course))
         else:
             append({"type": "pos", "seq": seq, "t": t, "lat": p_lat, "lon": p_lon, "speed": speed,
                     "course": course})
@@ -416,8 +416,9 @@ def decode_records(reader, rows=False):
     """Read the records section to the end of reader. Returns (records, skipped, last_seq): skipped counts
     records of unknown tags (newer boxes), passed over thanks to their length prefix; last_seq is the
     highest sequence number in the frame, skipped records included (None for no record at all).
-    rows=True (the server): every record is a tuple (type, seq, t, fields in protocol.schema order) instead
-    of a dict: one shape from the decoder to the store, and no dict per position sample."""
+    rows=True (the server): every record is a tuple (tag, seq, t, fields in protocol.schema order) instead
+    of a dict: one shape from the decoder to the store, and no dict per position sample. The tag, an int,
+    binds to SQLite for free where a type name would cost a text copy per position (docs/bench.md)."""
     records = []
     skipped = 0
     c_seq = c_t = 0
@@ -454,7 +455,7 @@ def decode_records(reader, rows=False):
             c_seq = last_seq = seq
             c_t = t
         else:
-            values = [spec[NAME], seq, t]
+            values = [spec[TAG], seq, t]
             flag_at = 0
             for field in spec[FIELDS]:
                 kind = field[F_KIND]

@@ -108,10 +108,10 @@ def field_names(spec):
 
 
 def as_dict(row):
-    """A record as a dict ({"type", "seq", "t", field: value}) from its row form (type, seq, t, fields in
+    """A record as a dict ({"type", "seq", "t", field: value}) from its row form (tag, seq, t, fields in
     declared order), the shape `decode_request(..., rows=True)` gives."""
-    spec = by_name(row[0])
-    record = {"type": row[0], "seq": row[1], "t": row[2]}
+    spec = by_tag(row[0])
+    record = {"type": spec[NAME], "seq": row[1], "t": row[2]}
     i = 3
     for field in spec[FIELDS]:
         record[field[F_NAME]] = row[i]

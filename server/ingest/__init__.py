@@ -2,7 +2,7 @@
 
 decode (authenticate, one record shape) -> counter (replay) -> dedup (box, seq) -> store (each record
 kind, dispatched from `protocol.schema`) -> reply (ack, allow-list, commands, config). `refuse` builds the
-error frames. Records travel as tuples (type, seq, t, fields in `protocol.schema` order) from the decoder
+error frames. Records travel as tuples (tag, seq, t, fields in `protocol.schema` order) from the decoder
 to the store.
 """
 

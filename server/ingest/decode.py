@@ -1,5 +1,5 @@
 """Step 1: the request frame's bytes -> an authenticated `protocol.frame.Request` whose records are rows
-(type, seq, t, fields...). Raises `protocol.errors.ProtocolError` and nothing else."""
+(tag, seq, t, fields...). Raises `protocol.errors.ProtocolError` and nothing else."""
 
 from protocol import frame
 from server.queries import boxes

@@ -2,7 +2,7 @@
 type has a store function here (checked at import), TRACK types take a run of consecutive records (one
 executemany), BODY types one record. A store function returns how many records it stored; the rest of
 what it was given is dropped (a position outside every trip, a trip end without its start).
-A record is (type, seq, t, fields in schema order); each function slices the fields it stores, so a field
+A record is (tag, seq, t, fields in schema order); each function slices the fields it stores, so a field
 appended to the schema reaches here without breaking it."""
 
 from operator import itemgetter
@@ -11,7 +11,7 @@ from protocol import schema
 from server.ingest import MAX_TIME
 from server.queries import badge_events, boxes, positions, trips
 
-_TYPE = itemgetter(0)
+_TAG = itemgetter(0)
 _T = itemgetter(2)
 
 
@@ -48,6 +48,7 @@ def store_event(db, box_id, record):
 
 
 def _dispatch():
+    """(tag -> store function, tags stored in runs), from protocol.schema.RECORDS."""
     stores = {}
     runs = set()
     for spec in schema.RECORDS:
@@ -55,9 +56,9 @@ def _dispatch():
         store = globals().get("store_" + name)
         if store is None:
             raise ImportError("protocol.schema declares %r: server.ingest.store needs store_%s" % (name, name))
-        stores[name] = store
+        stores[spec[schema.TAG]] = store
         if spec[schema.CODEC] == schema.TRACK:
-            runs.add(name)
+            runs.add(spec[schema.TAG])
     return stores, runs
 
 
@@ -67,7 +68,7 @@ STORES, IN_RUNS = _dispatch()
 def store_all(db, box_id, records):
     """Store a frame's new records in journal order; returns (stored, dropped). A record with a time past
     MAX_TIME is dropped (the decoder gives t >= 0)."""
-    kinds = set(map(_TYPE, records))
+    kinds = set(map(_TAG, records))
     if len(kinds) == 1 and kinds <= IN_RUNS and max(map(_T, records)) <= MAX_TIME:
         # the usual frame, one track and nothing else: stored in one go (C-level loops, the ingest's hot path)
         stored = STORES[records[0][0]](db, box_id, records)

@@ -8,7 +8,10 @@ view of raw positions logged with who and when.
 import bisect
 from operator import itemgetter
 
+from protocol import schema
 from server.db import row, rows, write
+
+_POS_TAG = schema.by_name("pos")[schema.TAG]
 
 
 def add_many(db, box_id, records):
@@ -17,18 +20,18 @@ def add_many(db, box_id, records):
     Each position goes to the box's trip that was open at its time `t` (start <= t <= end, or still
     open); a position outside every trip is dropped, never stored. One SELECT and one executemany.
     """
-    return add_rows(db, box_id, [("pos", 0, int(r["t"]), int(r["lat"]), int(r["lon"]), int(r.get("speed", 0)),
+    return add_rows(db, box_id, [(_POS_TAG, 0, int(r["t"]), int(r["lat"]), int(r["lon"]), int(r.get("speed", 0)),
                                   int(r.get("course", 0))) for r in records])
 
 
 _T = itemgetter(2)  # a row's time
 _INSERT = "INSERT INTO positions (trip_id, t, lat, lon, speed, course) VALUES (?, ?, ?, ?, ?, ?)"
-# the rows as they are, their type and seq left out, the trip added: one statement per trip, no new tuples
+# the rows as they are, their tag and seq left out, the trip added: one statement per trip, no new tuples
 _INSERT_TRIP = "INSERT INTO positions (trip_id, t, lat, lon, speed, course) VALUES (%d, ?3, ?4, ?5, ?6, ?7)"
 
 
 def add_rows(db, box_id, rows):
-    """add_many for rows ("pos", seq, t, lat, lon, speed, course) of ints, as `protocol.frame.decode_request(
+    """add_many for rows (tag, seq, t, lat, lon, speed, course) of ints, as `protocol.frame.decode_request(
     ..., rows=True)` gives them (seq is not stored). Returns (stored, dropped)."""
     if not rows:
         return 0, 0

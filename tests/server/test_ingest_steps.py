@@ -35,15 +35,16 @@ def test_decoder_gives_every_record_kind_one_shape_in_schema_order():
     req = _rows()
     assert {type(r) for r in req.records} == {tuple}
     for row, record in zip(req.records, _records()):
-        spec = schema.by_name(row[0])
-        assert row == (record["type"], record["seq"], record["t"]) + tuple(
+        spec = schema.by_name(record["type"])
+        assert row == (spec[schema.TAG], record["seq"], record["t"]) + tuple(
             record[name] for name in schema.field_names(spec))
         assert schema.as_dict(row) == record
 
 
 def test_store_dispatch_is_derived_from_the_declared_record_types():
-    assert set(store.STORES) == {spec[schema.NAME] for spec in schema.RECORDS}
-    assert store.IN_RUNS == {"pos"}
+    assert set(store.STORES) == {spec[schema.TAG] for spec in schema.RECORDS}
+    assert store.IN_RUNS == {schema.by_name("pos")[schema.TAG]}
+    assert store.STORES[schema.by_name("trip_end")[schema.TAG]] is store.store_trip_end
 
 
 def test_store_all_keeps_journal_order_and_drops_what_has_no_trip(db, fleet):
@@ -61,7 +62,8 @@ def test_store_all_keeps_journal_order_and_drops_what_has_no_trip(db, fleet):
 
 def test_store_all_drops_a_time_past_2106_and_stores_the_rest(db, fleet):
     boxes.register(db, 7, fleet.car, KEY.hex())
-    rows = [("event", 1, T0, codes.EV_RELAY, 1), ("event", 2, MAX_TIME + 1, codes.EV_RELAY, 0)]
+    event = schema.by_name("event")[schema.TAG]
+    rows = [(event, 1, T0, codes.EV_RELAY, 1), (event, 2, MAX_TIME + 1, codes.EV_RELAY, 0)]
     with write(db):
         assert store.store_all(db, 7, rows) == (1, 1)
 
@@ -71,7 +73,8 @@ def test_dedup_returns_only_new_records_and_drops_numbers_beyond_sqlite(db):
     with write(db):
         assert dedup.new_records(db, 7, rows[:4]) == (rows[:4], 0, 0)
     with write(db):
-        new, duplicates, dropped = dedup.new_records(db, 7, rows + [("event", MAX_SEQ + 1, T0, 1, 0)])
+        too_far = (schema.by_name("event")[schema.TAG], MAX_SEQ + 1, T0, 1, 0)
+        new, duplicates, dropped = dedup.new_records(db, 7, rows + [too_far])
     assert new == rows[4:] and duplicates == 4 and dropped == 1
 
 
