@@ -197,8 +197,10 @@ async def watchdog_task(dog):
 
 async def main():
     board = hal.board()
-    config = board.config
     board.announce(VERSION)
+    from app import config as box_config  # config.json: one schema, checked once, problems named on the console
+
+    config = box_config.checked(board.config, _log)
     try:
         key = keys.parse_hex_key(config.get("key", ""))
     except Exception:

@@ -13,12 +13,7 @@ T_RESYNC_REPLY = const(0x82)  # server -> box: nonce echo, last accepted counter
 T_ERROR = const(0x8E)  # server -> box: error code, last counter, time (authenticated, not encrypted)
 T_PLAIN_ERROR = const(0xFF)  # server -> box: error code only, NOT authenticated (garbage, unknown box, bad MAC)
 
-# Record tags inside a sync request.
-R_BADGE = const(0x01)
-R_TRIP_START = const(0x02)
-R_TRIP_END = const(0x03)
-R_TRACK = const(0x04)  # a run of position samples with consecutive sequence numbers
-R_EVENT = const(0x05)
+# Record tags inside a sync request: declared with their fields in protocol/schema.py.
 
 # Section tags inside a sync reply.
 S_ALLOW = const(0x01)

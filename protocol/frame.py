@@ -192,7 +192,7 @@ def encode_resync(box_id, nonce, box_key):
 def decode_request(data, key_for_box, rows=False):
     """Decode and authenticate a box -> server frame. key_for_box(box_id) -> 16-byte key or None.
     Returns Request; raises ProtocolError only. Counter freshness is the caller's check (check_counter).
-    rows=True: position records come as tuples (seq, t, lat, lon, speed, course), see decode_records."""
+    rows=True: every record is a tuple (tag, seq, t, fields in protocol.schema order), see decode_records."""
     box_id, counter, ftype, start = _parse_header(data)
     if ftype not in _REQUEST_TYPES:
         raise ProtocolError(ERR_TYPE, "type 0x%02x" % ftype, box_id, counter)

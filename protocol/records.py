@@ -1,29 +1,34 @@
 # Plaintext payload codecs: journal records and health (sync request), reply sections (sync reply).
 # Byte layouts are in docs/protocol.md. Records are dicts (see docs/architecture.md); position samples are
 # grouped on the wire into TRACK records (consecutive sequence numbers) and delta-encoded.
-from protocol import codes
+from protocol import codes, schema
 from protocol.errors import ERR_INVALID, ERR_MALFORMED, ERR_TOO_MANY, ERR_TRUNCATED, ProtocolError
+from protocol.schema import (
+    BADGE_BYTES,
+    F_HIGH,
+    F_KIND,
+    F_LOW,
+    F_NAME,
+    FIELDS,
+    FLAG,
+    HASH8,
+    LAT_LIMIT,
+    LON_LIMIT,
+    MAX_SIGNED,
+    MAX_SPEED,
+    TAG,
+    TRACK,
+    UINT,
+    CODEC,
+)
 from protocol.predict import K_LAT, K_LON, MAX_DT, MIN_COS, SIN14, predict, sin14
 from protocol.wire import MAX_UVARINT, MAX_VARINT_BYTES, put_svarint, put_uvarint, uvarint_size, zigzag
 
-BADGE_BYTES = 8
 MAX_RECORDS = 1024  # per request frame
 MAX_TEXT = 32  # firmware version string, config names (UTF-8 bytes)
 MAX_ENTRIES = 1024  # allow-list entries + removals, config pairs, commands per reply
-LAT_LIMIT = 900000000  # 90 degrees in 1e-7 degrees
-LON_LIMIT = 1800000000
-MAX_SPEED = 100000  # cm/s (3600 km/h): anything above is a bug, not a car
-MAX_SIGNED = (1 << 62) - 1  # |value| of a zigzag field
 
 HEALTH_FIELDS = ("csq", "mv", "backlog", "gps", "uptime", "reset", "allow", "rx")
-
-_TAGS = {
-    "badge": codes.R_BADGE,
-    "trip_start": codes.R_TRIP_START,
-    "trip_end": codes.R_TRIP_END,
-    "event": codes.R_EVENT,
-}
-
 
 def _bad(what):
     return ProtocolError(ERR_INVALID, what)
@@ -91,39 +96,43 @@ def decode_health(reader):
 # --------------------------------------------------------------------------------------------- records
 
 
-def _body_badge(buf, r):
-    buf.extend(_hash8(r, "badge"))
-    granted = r["granted"]
-    if granted is not True and granted is not False:
-        raise _bad("granted=%r" % (granted,))
-    put_uvarint(buf, (_uint(r, "reason", 0xFFFF) << 1) | (1 if granted else 0))
+def _value(r, field):
+    """r's value of one declared field (protocol.schema), checked against its kind and range."""
+    kind = field[F_KIND]
+    if kind == HASH8:
+        return _hash8(r, field[F_NAME])
+    if kind == FLAG:
+        v = r[field[F_NAME]]
+        if v is not True and v is not False:
+            raise _bad("%s=%r" % (field[F_NAME], v))
+        return v
+    if kind == UINT:
+        return _uint(r, field[F_NAME], field[F_HIGH])
+    return _sint(r, field[F_NAME], field[F_LOW], field[F_HIGH])
 
 
-def _body_trip_start(buf, r):
-    put_uvarint(buf, _uint(r, "trip"))
-    buf.extend(_hash8(r, "badge"))
-    put_uvarint(buf, _uint(r, "reservation"))
-    put_uvarint(buf, _uint(r, "odo_m"))
+def _put_body(buf, fields, r):
+    """A BODY record's fields in declared order; a FLAG rides in the low bit of the UINT after it."""
+    flag = -1
+    for field in fields:
+        v = _value(r, field)
+        kind = field[F_KIND]
+        if kind == FLAG:
+            flag = 1 if v else 0
+        elif kind == HASH8:
+            buf.extend(v)
+        elif kind == UINT:
+            if flag >= 0:
+                v = (v << 1) | flag
+                flag = -1
+            put_uvarint(buf, v)
+        else:
+            put_svarint(buf, v)
 
 
-def _body_trip_end(buf, r):
-    put_uvarint(buf, _uint(r, "trip"))
-    put_uvarint(buf, _uint(r, "odo_m"))
-    put_uvarint(buf, _uint(r, "distance_m"))
-    put_uvarint(buf, _uint(r, "reason", 0xFFFF))
-
-
-def _body_event(buf, r):
-    put_uvarint(buf, _uint(r, "code", 0xFFFF))
-    put_svarint(buf, _sint(r, "value"))
-
-
-_BODY = {
-    "badge": _body_badge,
-    "trip_start": _body_trip_start,
-    "trip_end": _body_trip_end,
-    "event": _body_event,
-}
+_POS = schema.by_name("pos")
+_POS_FIELDS = _POS[FIELDS]  # lat, lon, speed, course: the TRACK codec knows them by position
+_POS_TAG = _POS[TAG]
 
 
 def _course_delta(c, prev):
@@ -189,7 +198,7 @@ class RecordPacker:
         out = self.out
         inner = uvarint_size(self.tr_dseq) + uvarint_size(zigzag(self.tr_dt)) + uvarint_size(self.tr_count)
         inner += len(self.tr_body)
-        out.append(codes.R_TRACK)
+        out.append(_POS[TAG])
         put_uvarint(out, inner)
         put_uvarint(out, self.tr_dseq)
         put_svarint(out, self.tr_dt)
@@ -207,22 +216,22 @@ class RecordPacker:
             t = _uint(r, "t")
             if seq <= self.last_seq:
                 raise _bad("seq %d not above %d" % (seq, self.last_seq))
-            if kind == "pos":
-                return self._add_pos(r, seq, t)
-            body_fn = _BODY.get(kind)
-            if body_fn is None:
+            spec = schema.by_name(kind)
+            if spec is None:
                 raise _bad("record type %r" % (kind,))
+            if spec[CODEC] == TRACK:
+                return self._add_pos(r, seq, t)
             body = bytearray()
             put_uvarint(body, seq - self.c_seq)
             put_svarint(body, t - self.c_t)
-            body_fn(body, r)
+            _put_body(body, spec[FIELDS], r)
         except (KeyError, TypeError) as exc:
             raise _bad("record %r: %r" % (r.get("type") if isinstance(r, dict) else r, exc)) from None
         size = 1 + uvarint_size(len(body)) + len(body)
         if len(self.out) + self._open_size() + size > self.budget:
             return False
         self._flush()
-        self.out.append(_TAGS[kind])
+        self.out.append(spec[TAG])
         put_uvarint(self.out, len(body))
         self.out.extend(body)
         self.c_seq = self.last_seq = seq
@@ -231,10 +240,11 @@ class RecordPacker:
         return True
 
     def _add_pos(self, r, seq, t):
-        lat = _sint(r, "lat", -LAT_LIMIT, LAT_LIMIT)
-        lon = _sint(r, "lon", -LON_LIMIT, LON_LIMIT)
-        speed = _uint(r, "speed", MAX_SPEED)
-        course = _uint(r, "course", 359)
+        fields = _POS_FIELDS
+        lat = _value(r, fields[0])
+        lon = _value(r, fields[1])
+        speed = _value(r, fields[2])
+        course = _value(r, fields[3])
         sample = bytearray()
         continues = self.tr_count and seq == self.last_seq + 1
         dt = t - self.c_t
@@ -270,7 +280,9 @@ class RecordPacker:
         return self.count
 
 
-_KNOWN = (codes.R_BADGE, codes.R_TRIP_START, codes.R_TRIP_END, codes.R_TRACK, codes.R_EVENT)
+_BY_TAG = {}  # tag -> record type, for the decoder (the server's hot path)
+for _spec in schema.RECORDS:
+    _BY_TAG[_spec[TAG]] = _spec
 
 _SIN450 = None  # sin14(d) for d = 0..449 (cosine = _SIN450[d + 90]), built on the first track decoded
 
@@ -303,8 +315,8 @@ def _uvarint_tail(buf, p, b):
 
 def _track(buf, count, seq, t, prev, out, rows):
     """Decode `count` samples from buf (bytes: the rest of a track body) after the chain state prev =
-    [lat, lon, speed, course] (updated). Appends dicts, or (seq, t, lat, lon, speed, course) tuples when
-    rows, to out; returns (seq, t, bytes used). The arithmetic is predict.predict's, inlined: one loop for
+    [lat, lon, speed, course] (updated). Appends dicts, or (tag, seq, t, lat, lon, speed, course) tuples
+    when rows, to out; returns (seq, t, bytes used). The arithmetic is predict.predict's, inlined: one loop for
     both interpreters, varints of one or two bytes read in place, each sample's velocity vector computed
     once (it serves the predictions of both its neighbours)."""
     sin = _sin450()
@@ -389,7 +401,7 @@ def _track(buf, count, seq, t, prev, out, rows):
         n0 = n1
         e0 = e1
         if rows:
-            append((seq, t, p_lat, p_lon, speed, course))
+            append((_POS_TAG, seq, t, p_lat, p_lon, speed, course))
         else:
             append({"type": "pos", "seq": seq, "t": t, "lat": p_lat, "lon": p_lon, "speed": speed,
                     "course": course})
@@ -404,8 +416,9 @@ def decode_records(reader, rows=False):
     """Read the records section to the end of reader. Returns (records, skipped, last_seq): skipped counts
     records of unknown tags (newer boxes), passed over thanks to their length prefix; last_seq is the
     highest sequence number in the frame, skipped records included (None for no record at all).
-    rows=True (the server's bulk insert): position samples come as tuples (seq, t, lat, lon, speed, course)
-    instead of dicts; every other record is a dict either way."""
+    rows=True (the server): every record is a tuple (tag, seq, t, fields in protocol.schema order) instead
+    of a dict: one shape from the decoder to the store, and no dict per position sample. The tag, an int,
+    binds to SQLite for free where a type name would cost a text copy per position (docs/bench.md)."""
     records = []
     skipped = 0
     c_seq = c_t = 0
@@ -421,11 +434,12 @@ def decode_records(reader, rows=False):
             raise ProtocolError(ERR_MALFORMED, "record seq/time")
         c_seq = seq
         c_t = t
-        if tag not in _KNOWN:
+        spec = _BY_TAG.get(tag)
+        if spec is None:
             skipped += 1
             continue
         last_seq = seq
-        if tag == codes.R_TRACK:
+        if spec[CODEC] == TRACK:
             count = body.uvarint()
             if count == 0:
                 raise ProtocolError(ERR_MALFORMED, "empty track")
@@ -441,31 +455,27 @@ def decode_records(reader, rows=False):
             c_seq = last_seq = seq
             c_t = t
         else:
-            r = {"seq": seq, "t": t}
-            if tag == codes.R_BADGE:
-                r["type"] = "badge"
-                r["badge"] = body.take(BADGE_BYTES)
-                v = body.uvarint()
-                r["granted"] = bool(v & 1)
-                r["reason"] = v >> 1
-            elif tag == codes.R_TRIP_START:
-                r["type"] = "trip_start"
-                r["trip"] = body.uvarint()
-                r["badge"] = body.take(BADGE_BYTES)
-                r["reservation"] = body.uvarint()
-                r["odo_m"] = body.uvarint()
-            elif tag == codes.R_TRIP_END:
-                r["type"] = "trip_end"
-                r["trip"] = body.uvarint()
-                r["odo_m"] = body.uvarint()
-                r["distance_m"] = body.uvarint()
-                r["reason"] = body.uvarint()
-            else:
-                r["type"] = "event"
-                r["code"] = body.uvarint()
-                r["value"] = body.svarint()
+            values = [spec[TAG], seq, t]
+            flag_at = 0
+            for field in spec[FIELDS]:
+                kind = field[F_KIND]
+                if kind == FLAG:
+                    flag_at = len(values)  # its bit comes with the next field
+                    values.append(False)
+                    continue
+                if kind == HASH8:
+                    v = body.take(BADGE_BYTES)
+                elif kind == UINT:
+                    v = body.uvarint()
+                    if flag_at:
+                        values[flag_at] = bool(v & 1)
+                        v >>= 1
+                        flag_at = 0
+                else:
+                    v = body.svarint()
+                values.append(v)
             # Fields appended by a newer version of a known record are ignored (body is length-bounded).
-            records.append(r)
+            records.append(tuple(values) if rows else schema.as_dict(values))
         if len(records) > MAX_RECORDS:
             raise ProtocolError(ERR_TOO_MANY)
     return records, skipped, (c_seq if records or skipped else None)

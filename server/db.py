@@ -18,12 +18,9 @@ import sqlite_utils
 from flask import current_app, g
 
 BUSY_TIMEOUT_MS = 10000
-# Page cache per connection (KiB): SQLite's default 2 MB is small for a fleet's positions and their index
-# (a box syncing writes where its trip's rows are; hundreds of boxes keep hundreds of pages hot).
+# Page cache per connection (KiB): hundreds of syncing boxes keep hundreds of position pages hot.
 CACHE_KIB = 65536
-# WAL pages between automatic checkpoints (SQLite's default 1000 = 4 MB): a checkpoint copies the pages
-# back and syncs both files; at the ingest's pace the default meant one every ~100 sync frames, each paid
-# by the frame that crossed it. 10000 (40 MB of WAL) copies a page rewritten by successive frames once.
+# WAL pages between automatic checkpoints: fewer checkpoints, each paid by one sync frame (docs/bench.md).
 CHECKPOINT_PAGES = 10000
 
 

@@ -20,7 +20,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
 
-from protocol import codes, crypto, errors, frame, golden, keys  # noqa: E402
+from protocol import codes, crypto, errors, frame, golden, keys, schema  # noqa: E402
 from protocol.predict import sin14 as predict_sin  # noqa: E402
 from protocol.records import RecordPacker, encode_health  # noqa: E402
 from protocol.wire import put_svarint, put_uvarint  # noqa: E402
@@ -190,7 +190,7 @@ def request_vectors():
     put_svarint(tail, 1)
     put_uvarint(tail, codes.EV_RELAY)
     put_svarint(tail, 0)
-    body.append(codes.R_EVENT)
+    body.append(schema.by_name("event")[schema.TAG])
     put_uvarint(body, len(tail))
     body.extend(tail)
     data = frame._seal(body, start, KEY, BOX, 43, codes.T_SYNC)

@@ -199,6 +199,16 @@ class Box:
             self._event(codes.EV_PROTOCOL_ERROR, error if isinstance(error, int) else 0)
         return True
 
+    def apply_sync(self, outcome):
+        """Apply what one exchange with the server returned (app.sync.Outcome): journal its events, apply
+        the reply, and sync again at once when it asks to (outcome.again names why)."""
+        for code, value in outcome.events:
+            self._event(code, value)
+        if outcome.response is not None:
+            self.apply_response(outcome.response)
+        if outcome.again:
+            self.sync_wanted |= WANT_DEMAND
+
     def command(self, command):
         try:
             cmd = command["cmd"]

@@ -3,7 +3,8 @@
 # Records live in segment files "j/00000001", "j/00000002", ... each at most SEGMENT bytes (plus one
 # record). On disk a record is
 #     0xA5 | body length (1 byte) | seq (4 bytes, big-endian) | body | CRC-32 of all the previous bytes (4)
-# and a body is a type byte, the time (4 bytes) and the type's fields (see TYPES).
+# and a body is the record's tag, the time (4 bytes) and its fields at their flash widths, as declared in
+# protocol/schema.py (struct formats derived below).
 # Sequence numbers strictly increase (gaps appear where records were evicted); the highest sequence the
 # server acknowledged is kept in "j/ack", written to a temporary file then renamed over the old one.
 #
@@ -12,8 +13,9 @@
 # dropped by rewriting the good prefix (temporary file + rename). A record whose append() returned is
 # therefore never lost, and a record is never read back twice or under another sequence number.
 #
-# Space: when the journal would exceed its budget, position samples go first (oldest segment first), then
-# events, and only then whole segments of badge decisions and trip summaries, oldest first.
+# Space: when the journal would exceed its budget, records of class EVICT_FIRST go first (positions, oldest
+# segment first), then EVICT_NEXT (events), and only then whole segments of badge decisions and trip
+# summaries (KEEP), oldest first.
 #
 # Numbering after a reflash: the server keeps the (box, seq) of every record it stored, and a reflash
 # erases the journal, which then numbers from 1 again: the server would drop the new records as
@@ -22,6 +24,9 @@
 # base + seq and acknowledge() takes such a number, so the unacknowledged records (never sent: the RESYNC
 # comes before any sync) and every later one go out at or above floor. The on-disk numbers never change.
 import struct
+
+from protocol import schema
+from protocol.schema import CLASS, F_KIND, F_NAME, F_HIGH, F_LOW, F_WIDTH, FIELDS, FLAG, HASH8, NAME, TAG
 
 try:
     from binascii import crc32
@@ -39,19 +44,16 @@ TAIL = const(4)  # crc32
 SEGMENT = const(4096)
 DIR = "j"
 
-# type name: (code, struct format of the body after the type byte, field names, eviction class)
-# Class 0 is evicted first (positions), then 1 (events); class 2 (badge decisions, trips) last.
-TYPES = {
-    "badge": (1, ">I8sBB", ("t", "badge", "granted", "reason"), 2),
-    "trip_start": (2, ">II8sII", ("t", "trip", "badge", "reservation", "odo_m"), 2),
-    "trip_end": (3, ">IIIIB", ("t", "trip", "odo_m", "distance_m", "reason"), 2),
-    "pos": (4, ">IiiHH", ("t", "lat", "lon", "speed", "course"), 0),
-    "event": (5, ">IHi", ("t", "code", "value"), 1),
-}
-RANGES = {"B": (0, 0xFF), "H": (0, 0xFFFF), "I": (0, 0xFFFFFFFF), "i": (-0x80000000, 0x7FFFFFFF)}
-BY_CODE = {}
-for _name in TYPES:
-    BY_CODE[TYPES[_name][0]] = _name
+# tag -> struct format of the body after the tag byte: the time, then each field at its flash width
+FORMATS = {}
+SIZES = {}  # tag -> struct.calcsize of its format
+# tag -> eviction class
+CLASSES = {}
+for _spec in schema.RECORDS:
+    FORMATS[_spec[TAG]] = ">I" + "".join([f[F_WIDTH] for f in _spec[FIELDS]])
+    SIZES[_spec[TAG]] = struct.calcsize(FORMATS[_spec[TAG]])
+    CLASSES[_spec[TAG]] = _spec[CLASS]
+WIDTHS = {"B": (0, 0xFF), "H": (0, 0xFFFF), "I": (0, 0xFFFFFFFF), "i": (-0x80000000, 0x7FFFFFFF)}
 
 
 def _crc(data):
@@ -67,50 +69,68 @@ def _crc(data):
 
 def encode(record, seq):
     """The on-disk bytes of one record; raises ValueError on a record that cannot be stored."""
-    spec = TYPES.get(record.get("type"))
+    spec = schema.by_name(record.get("type"))
     if spec is None:
         raise ValueError("type")
-    values = []  # type: list
-    kinds = spec[1][1:]
-    i = 0
-    for name in spec[2]:
+    t = record.get("t")
+    if not isinstance(t, int) or isinstance(t, bool) or t < 0 or t > 0xFFFFFFFF:
+        raise ValueError("t")
+    values = [t]  # type: list
+    for field in spec[FIELDS]:
+        name = field[F_NAME]
         value = record.get(name)
-        kind = kinds[i]
-        if kind == "8":
-            if not isinstance(value, (bytes, bytearray)) or len(value) != 8:
+        if field[F_KIND] == HASH8:
+            if not isinstance(value, (bytes, bytearray)) or len(value) != schema.BADGE_BYTES:
                 raise ValueError(name)
             values.append(bytes(value))
-            i += 2
             continue
-        i += 1
         if isinstance(value, bool):
             value = 1 if value else 0
         if not isinstance(value, int):
             raise ValueError(name)
-        low, high = RANGES[kind]
-        if value < low or value > high:
-            # MicroPython's struct truncates silently where CPython raises: check first.
+        low, high = WIDTHS[field[F_WIDTH]]
+        # MicroPython's struct truncates silently where CPython raises: check first; and refuse here what
+        # the wire encoder would refuse at sync time.
+        if value < low or value > high or value < field[F_LOW] or value > field[F_HIGH]:
             raise ValueError(name)
         values.append(value)
-    body = bytes([spec[0]]) + struct.pack(spec[1], *values)
+    tag = spec[TAG]
+    body = bytes([tag]) + struct.pack(FORMATS[tag], *values)
     head = struct.pack(">BBI", MAGIC, len(body), seq) + body
     return head + struct.pack(">I", _crc(head))
 
 
+def _older_format(spec, size):
+    """The struct format of the first fields of spec whose size is `size` (a record written before the
+    later fields were appended to the schema), or None."""
+    fmt = ">I"
+    for field in spec[FIELDS]:
+        if struct.calcsize(fmt) == size:
+            return fmt
+        fmt += field[F_WIDTH]
+    return None
+
+
 def decode_body(body, seq):
-    name = BY_CODE.get(body[0]) if body else None
-    if name is None:
+    spec = schema.by_tag(body[0]) if body else None
+    if spec is None:
         return None
-    spec = TYPES[name]
-    try:
-        values = struct.unpack(spec[1], body[1:])
-    except (ValueError, struct.error):
-        return None
-    record = {"type": name, "seq": seq}
-    for i in range(len(spec[2])):
-        record[spec[2][i]] = values[i]
-    if name == "badge":
-        record["granted"] = bool(record["granted"])
+    fmt = FORMATS[spec[TAG]]
+    if SIZES[spec[TAG]] != len(body) - 1:
+        fmt = _older_format(spec, len(body) - 1)
+        if fmt is None:
+            return None
+    values = struct.unpack(fmt, body[1:])
+    record = {"type": spec[NAME], "seq": seq, "t": values[0]}
+    i = 1
+    for field in spec[FIELDS]:
+        kind = field[F_KIND]
+        if i < len(values):
+            value = values[i]
+        else:  # appended after this record was written: 0 means unknown (docs/firmware.md)
+            value = bytes(schema.BADGE_BYTES) if kind == HASH8 else 0
+        record[field[F_NAME]] = bool(value) if kind == FLAG else value
+        i += 1
     return record
 
 
@@ -140,8 +160,7 @@ def parse(data, after=0):
 
 
 def _class_of(body):
-    name = BY_CODE.get(body[0])
-    return TYPES[name][3] if name else 0
+    return CLASSES.get(body[0], schema.EVICT_FIRST)
 
 
 class _Segment:
@@ -278,7 +297,7 @@ class Journal:
 
     def _make_room(self, need):
         limit = self.budget - need
-        for cls in (0, 1):
+        for cls in (schema.EVICT_FIRST, schema.EVICT_NEXT):
             for seg in self.segments:
                 if self.size() <= limit:
                     return

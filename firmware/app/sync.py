@@ -1,18 +1,16 @@
 # The sync client: one HTTP/1.0 POST per sync through the modem driver's exchange (with its recovery ladder).
 #
 # The request frame carries the oldest unacknowledged journal records (as many as fit one frame) and the
-# box's health; the answer is applied by Box.apply_response (ack -> journal, allow-list, time, config,
-# commands). The frame counter is persisted *before* the frame leaves, so a power cut can never make
-# the box reuse one. A box that does not know its counter (no counter file: first boot, reflash, file lost
-# or unreadable) sends a RESYNC request first, in the same modem session, before any encrypted frame: the
-# authenticated answer echoes its random nonce and gives the server's last accepted counter (the box
-# continues above it) and the highest journal sequence the server holds (the journal numbers above it, so
-# records of a reflashed box are not taken for duplicates of its previous life's). A counter that is known
-# but stale (flash restored from an old image) is still repaired from the server's ERR_STALE error frame.
+# box's health. Each answer becomes an Outcome (the reply, events to journal, AGAIN_* reasons to sync
+# again at once) that Box.apply_sync applies: the client never sets the box's state itself.
+# The frame counter is persisted before the frame leaves, so a power cut never makes the box reuse one.
+# A box that does not know its counter (first boot, reflash, file lost) sends a RESYNC first, in the same
+# modem session: the authenticated answer gives the server's last accepted counter and the highest
+# journal seq it holds, and the box continues above both (docs/protocol.md). A stale counter (flash
+# restored from an old image) is repaired from the server's ERR_STALE error frame.
 #
-# When: SyncPlan.due() says why a sync is due (trip end, on demand, a trip opened a minute ago (a short
-# frame: the server must learn of the badge-in before it releases the booking as a no-show), a
-# reservation about to start,
+# When: SyncPlan.due() says why a sync is due (trip end, on demand, a trip opened a minute ago so the
+# server learns of the badge-in before it calls the booking a no-show, a reservation about to start,
 # periodic while parked, first sync after boot); failures back off exponentially with +-25 % jitter so
 # 44 boxes that lost the network together do not come back together.
 from app import store
@@ -136,14 +134,36 @@ def http_body(raw):
     return status, body
 
 
+# Why an exchange asks the box to sync again at once (Outcome.again).
+AGAIN_COUNTER_REPAIRED = "counter repaired"  # an ERR_STALE/ERR_REPLAY frame gave the server's counter
+AGAIN_MORE_RECORDS = "more records"  # the backlog did not fit one frame
+AGAIN_FULL_LIST = "full allow-list"  # first reply after a RESYNC brought no list: the next request gets it
+
+
+class Outcome:
+    """What one exchange with the server did, for Box.apply_sync: `response` (the decoded reply to apply,
+    or None), `events` ((code, value) pairs to journal), `again` (AGAIN_* names: sync again at once),
+    `ok` (the server took the request) and `error` (as last_error)."""
+
+    def __init__(self, ok=False, error=0, response=None):
+        self.ok = ok
+        self.error = error
+        self.response = response
+        self.events = []
+        self.again = []
+
+
 class SyncClient:
+    """The box's side of a sync session: counter, frame building, the server's answers turned into
+    Outcomes. It reads the journal and settings, and hands each Outcome to Box.apply_sync."""
+
     def __init__(self, box, config, key, urandom=None):
         self.box = box
         self.urandom = urandom  # urandom(n) -> n random bytes (hal: os.urandom); the RESYNC nonce
-        self.box_id = config.get("box_id", 0)
-        self.host = config.get("server_host", "")
-        self.port = config.get("server_port", 80)
-        self.path = config.get("server_path", "/api/v1/sync")
+        self.box_id = config["box_id"]  # config: app.config.check()'s, every field present
+        self.host = config["server_host"]
+        self.port = config["server_port"]
+        self.path = config["server_path"]
         self.key = key
         self.counter = 0
         self.known = False  # the counter was read from its file (else: RESYNC before any sync frame)
@@ -158,6 +178,7 @@ class SyncClient:
         self.rx = 0  # counter of the last reply applied (health "rx": the server resends what was lost)
         self.sent = 0  # records in the last frame
         self.offered = 0  # unacknowledged records when it was built
+        self.held_allow = 0  # allow-list version the box reported in the last frame
 
     def load(self):
         value = store.read(self.box.fs, COUNTER_FILE, None)
@@ -190,6 +211,7 @@ class SyncClient:
         data, n = frame.pack_request(self.box_id, counter, box.journal.iter_pending(limit), health, self.key)
         self.sent = n
         self.offered = health.get("backlog", n)
+        self.held_allow = health.get("allow", 0)
         return http_post(self.host, self.path, data), counter
 
     def _nonce(self):
@@ -207,34 +229,31 @@ class SyncClient:
         return http_post(self.host, self.path, frame.encode_resync(self.box_id, nonce, self.key)), nonce
 
     def _open(self, raw, decode, expected):
-        """HTTP answer -> the decoded reply frame (decode(body, box_id, expected, key)), or None with
-        last_error set (negative: HTTP status or -1 for no answer; positive: protocol error code)."""
+        """HTTP answer -> (the decoded reply frame (decode(body, box_id, expected, key)), 0), or (None, the
+        error: negative for an HTTP status or -1 for no answer, positive for a protocol error code)."""
         status, body = http_body(raw or b"")
         if status != 200 or not body:
-            self.last_error = -status if status else -1
-            return None
+            return None, (-status if status else -1)
         try:
-            return decode(body, self.box_id, expected, self.key)
+            return decode(body, self.box_id, expected, self.key), 0
         except errors.ProtocolError as exc:
-            self.last_error = exc.code
-            return None
+            return None, exc.code
 
     def handle_resync(self, raw, nonce):
-        """Apply the answer to a RESYNC request: counter, journal numbering, time. True when adopted."""
-        reply = self._open(raw, frame.decode_resync_reply, nonce)
+        """The answer to a RESYNC request -> Outcome (ok: counter and journal numbering adopted)."""
+        reply, error = self._open(raw, frame.decode_resync_reply, nonce)
         if reply is None:
-            return False
+            return Outcome(False, error)
         error = reply.get("error") or 0
         if error:  # e.g. ERR_BOX_DISABLED: authenticated, nothing adopted
-            self.last_error = error
-            self.box._event(codes.EV_PROTOCOL_ERROR, error)
-            return False
-        box = self.box
+            outcome = Outcome(False, error)
+            outcome.events.append((codes.EV_PROTOCOL_ERROR, error))
+            return outcome
         last_seq = reply.get("last_seq") or 0
         # The journal's numbering first: a power cut before the counter file is written only means
         # another RESYNC at the next boot, and raise_seq does nothing the second time.
         if 0 < last_seq < 0xFFFFFFFF:
-            box.journal.raise_seq(last_seq + 1)
+            self.box.journal.raise_seq(last_seq + 1)
         last = reply.get("last_counter") or 0
         if last > self.counter:
             self.counter = last  # the next frame goes out with last + 1
@@ -242,43 +261,51 @@ class SyncClient:
         self._save()
         self.resyncs += 1
         self.after_resync = True
-        box._event(codes.EV_COUNTER_RESYNC, self.counter + 1)
-        box.apply_response({"time": reply.get("time") or 0})
-        return True
+        outcome = Outcome(True, 0, {"time": reply.get("time") or 0})
+        outcome.events.append((codes.EV_COUNTER_RESYNC, self.counter + 1))
+        return outcome
 
     def handle(self, raw, counter):
-        """Apply the HTTP answer to request `counter`. Returns True when the server took the request."""
-        response = self._open(raw, frame.decode_response, counter)
+        """The HTTP answer to request `counter` -> Outcome (ok: the server took the request). Call
+        received(counter) once the box applied it."""
+        response, error = self._open(raw, frame.decode_response, counter)
         if response is None:
-            return False
+            return Outcome(False, error)
         error = response.get("error") or 0
         if error:
-            self.last_error = error
+            # The error frame is authenticated: its time may still set an unknown clock.
+            outcome = Outcome(False, error, {"time": response.get("time") or 0})
             last = response.get("last_counter") or 0
             if error in (errors.ERR_STALE, errors.ERR_REPLAY) and last >= self.counter:
                 self.counter = last
                 self._save()
-                self.box._event(codes.EV_COUNTER_RESYNC, self.counter + 1)
-                self.box.sync_wanted |= WANT_DEMAND  # go again at once with the repaired counter
-                self.retry_now = True
+                outcome.events.append((codes.EV_COUNTER_RESYNC, self.counter + 1))
+                outcome.again.append(AGAIN_COUNTER_REPAIRED)
             else:
-                self.box._event(codes.EV_PROTOCOL_ERROR, error)
-            # The error frame is authenticated: its time may still set an unknown clock.
-            self.box.apply_response({"time": response.get("time") or 0})
-            return False
-        self.box.apply_response(response)
-        self.rx = counter
-        self._save()
+                outcome.events.append((codes.EV_PROTOCOL_ERROR, error))
+            return outcome
+        outcome = Outcome(True, 0, response)
         if self.after_resync:
             self.after_resync = False
-            if not self.box.allow.version and not response.get("allow"):
+            if not self.held_allow and not response.get("allow"):
                 # A reflashed box reports allow 0 and rx 0, which the server reads as "an older box holding
                 # what it was last sent": now that rx is set, the next request gets the full list.
-                self.box.sync_wanted |= WANT_DEMAND
+                outcome.again.append(AGAIN_FULL_LIST)
         if self.sent < self.offered:
-            self.box.sync_wanted |= WANT_DEMAND  # more records than one frame holds: go again at once
-        self.last_error = 0
-        return True
+            outcome.again.append(AGAIN_MORE_RECORDS)
+        return outcome
+
+    def received(self, counter):
+        """The box applied the reply to `counter`: report it in the next health's rx (after, never before,
+        so a power cut in between makes the server resend what that reply carried)."""
+        self.rx = counter
+        self._save()
+
+    def _apply(self, outcome):
+        self.last_error = outcome.error
+        self.retry_now = AGAIN_COUNTER_REPAIRED in outcome.again
+        self.box.apply_sync(outcome)
+        return outcome.ok
 
     async def run_once(self, modem, health_fn, apn, timeout_ms):
         """Power the modem, attach, exchange one request/answer, power it off. True on success.
@@ -295,11 +322,13 @@ class SyncClient:
             if not self.known:  # RESYNC first: never an encrypted frame under a counter that may be reused
                 request, nonce = self.build_resync()
                 raw = await modem.exchange(self.host, self.port, request, timeout_ms)
-                ok = self.handle_resync(raw, nonce)
+                ok = self._apply(self.handle_resync(raw, nonce))  # its events go out in the frame below
             if ok:
                 request, counter = self.build(health_fn(csq))
                 raw = await modem.exchange(self.host, self.port, request, timeout_ms)
-                ok = self.handle(raw, counter)
+                ok = self._apply(self.handle(raw, counter))
+                if ok:
+                    self.received(counter)
         except Exception as exc:  # ModemError, ModemTimeout, OSError: all mean "try later"
             self.last_error = -2
             self.last_exception = exc

@@ -4,9 +4,9 @@
 
 
 # Bytes read and not yet handed out are kept in one fixed buffer per stream: reading allocates nothing
-# but the lines and chunks handed out (a bytes buffer regrown at every read fragmented the box's heap
-# under a burst of GPS sentences). A backlog waits in the UART's own buffer: a stream reads more only when
-# what it holds does not answer the call. Bytes nobody reads are dropped oldest first (`overflows`).
+# but the lines and chunks handed out, so a GPS burst does not fragment the heap (docs/bench.md). A backlog
+# waits in the UART's own buffer: a stream reads more only when what it holds does not answer the call.
+# Bytes nobody reads are dropped oldest first (`overflows`).
 CAPACITY = 1024
 CHUNK = 256
 

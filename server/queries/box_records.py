@@ -1,9 +1,8 @@
 """Deduplication of journal records by (box, sequence): a retransmitted record is stored once.
 
-What was stored is kept as runs of consecutive sequence numbers (`box_record_runs`: box, first, last),
-not one row per record: a box numbers its records 1, 2, 3... so its whole history is one run or a few
-(a gap only where records were dropped or a reflash jumped ahead), and claiming a frame of 500 records
-is one read and two writes instead of 500 index insertions.
+What was stored is kept as runs of consecutive sequence numbers (`box_record_runs`: box, first, last):
+a box numbers its records 1, 2, 3..., so its history is one run or a few and a frame claims its numbers
+with one read and two writes.
 """
 
 

@@ -10,9 +10,12 @@ the top speed, each view of raw positions logged with who and when.
 import bisect
 from operator import itemgetter
 
+from protocol import schema
 from server.db import row, rows, write
 from server.queries.common import MAX_SPAN_S
 from server.work_hours import Policy, within
+
+_POS_TAG = schema.by_name("pos")[schema.TAG]
 
 
 def add_many(db, box_id, records):
@@ -21,14 +24,14 @@ def add_many(db, box_id, records):
     Each position goes to the box's trip that was open at its time `t` (start <= t <= end, or still
     open); a position outside every trip is dropped, never stored. One SELECT and one executemany.
     """
-    return add_rows(db, box_id, [(0, int(r["t"]), int(r["lat"]), int(r["lon"]), int(r.get("speed", 0)),
+    return add_rows(db, box_id, [(_POS_TAG, 0, int(r["t"]), int(r["lat"]), int(r["lon"]), int(r.get("speed", 0)),
                                   int(r.get("course", 0))) for r in records])
 
 
-_T = itemgetter(1)  # a row's time
+_T = itemgetter(2)  # a row's time
 _INSERT = "INSERT INTO positions (trip_id, t, lat, lon, speed, course) VALUES (?, ?, ?, ?, ?, ?)"
-# the rows as they are, their first field (seq) replaced by the trip: one statement per trip, no new tuples
-_INSERT_TRIP = "INSERT INTO positions (trip_id, t, lat, lon, speed, course) VALUES (%d, ?2, ?3, ?4, ?5, ?6)"
+# the rows as they are, their tag and seq left out, the trip added: one statement per trip, no new tuples
+_INSERT_TRIP = "INSERT INTO positions (trip_id, t, lat, lon, speed, course) VALUES (%d, ?3, ?4, ?5, ?6, ?7)"
 
 
 _TRIPS_WITH_POLICY = """
@@ -57,8 +60,8 @@ def _covers(windows, t_min, t_max):
 
 
 def add_rows(db, box_id, rows):
-    """add_many for tuples (seq, t, lat, lon, speed, course) of ints, as `protocol.frame.decode_request(...,
-    rows=True)` gives them (seq is not stored). Returns (stored, dropped)."""
+    """add_many for rows (tag, seq, t, lat, lon, speed, course) of ints, as `protocol.frame.decode_request(
+    ..., rows=True)` gives them (seq is not stored). Returns (stored, dropped)."""
     if not rows:
         return 0, 0
     t_min = min(map(_T, rows))
@@ -76,7 +79,7 @@ def add_rows(db, box_id, rows):
         starts = [tr[1] for tr in trips]
         batch = []
         for rec in rows:
-            t = rec[1]
+            t = rec[2]
             i = bisect.bisect_right(starts, t) - 1
             if i < 0:
                 continue
@@ -86,7 +89,7 @@ def add_rows(db, box_id, rows):
             windows = hours[trip_id]
             if windows is not None and not within(windows, t):
                 continue  # outside working hours: the trip keeps its kilometres, not this position
-            batch.append((trip_id, t, rec[2], rec[3], rec[4], rec[5]))
+            batch.append((trip_id, t, rec[3], rec[4], rec[5], rec[6]))
         statements = [(_INSERT, batch)] if batch else []
         stored = len(batch)
     if statements:

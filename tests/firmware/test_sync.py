@@ -2,14 +2,14 @@
 from boxfakes import Fix, ManualClock, RecordingPin
 from support import temp_dir
 
-from app import box, sync
+from app import box, config, sync
 from hal.fsdir import DirFS
 from protocol import codes, errors, frame, keys
 
 KEY = bytes(range(16, 32))
 BOX_ID = 7
 T = 1750000000
-CONFIG = {"box_id": BOX_ID, "server_host": "127.0.0.1", "server_port": 8080, "server_path": "/api/v1/sync"}
+CONFIG = config.check({"box_id": BOX_ID, "server_host": "127.0.0.1", "server_port": 8080})[0]
 
 
 class LoopServer:
@@ -384,3 +384,33 @@ def test_a_trip_start_sync_does_not_hide_a_demand_or_a_trip_end():
     assert plan.due(b.clock.ticks_ms(), b) == sync.DUE_DEMAND
     b.sync_wanted = box.WANT_TRIP_START | box.WANT_TRIP_END
     assert plan.due(b.clock.ticks_ms(), b) == sync.DUE_TRIP_END
+
+
+def test_an_answer_becomes_an_outcome_and_only_the_box_applies_it():
+    b = _box(temp_dir("so"))
+    for i in range(30):
+        b.journal.append({"type": "event", "t": T + i, "code": codes.EV_IGNITION, "value": i % 2})
+    b.settings.apply({"max_records": 10})
+    server = LoopServer()
+    server.last_counter = 40  # the box believes it is at 3: the server answers ERR_STALE
+    b.fs.open(sync.COUNTER_FILE, "wb").write(b"[3, 0]")
+    c = _client(b)
+    request, counter = c.build(b.health("0.1.0"))
+    before = b.journal.backlog()
+    outcome = c.handle(server.answer(request), counter)
+    # what happened, by name; the box untouched until it applies it
+    assert not outcome.ok and outcome.error == errors.ERR_STALE
+    assert outcome.events == [(codes.EV_COUNTER_RESYNC, 41)] and outcome.again == [sync.AGAIN_COUNTER_REPAIRED]
+    assert b.sync_wanted == 0 and b.journal.backlog() == before
+    b.apply_sync(outcome)
+    assert b.sync_wanted & box.WANT_DEMAND and b.journal.backlog() == before + 1
+    b.sync_wanted = 0
+    # the repaired counter goes through; ten records of forty-one fit: more records, sync again
+    request, counter = c.build(b.health("0.1.0"))
+    outcome = c.handle(server.answer(request), counter)
+    assert outcome.ok and outcome.again == [sync.AGAIN_MORE_RECORDS] and outcome.events == []
+    assert outcome.response["ack"] == 10  # seq 1..10 (the boot event first)
+    assert b.journal.backlog() == before + 1 and b.sync_wanted == 0
+    b.apply_sync(outcome)
+    c.received(counter)
+    assert b.journal.backlog() == before + 1 - 10 and b.sync_wanted & box.WANT_DEMAND and c.rx == counter

@@ -5,7 +5,7 @@ import time
 import pytest
 from conftest import future
 
-from protocol import codes, errors, frame, keys
+from protocol import codes, errors, frame, keys, schema
 from server.queries import agents as agents_q
 from server import sync
 from server.queries import boxes, org, reservations
@@ -350,7 +350,7 @@ def _event_record(buf, dseq, dt, code, value):
     put_svarint(body, dt)
     put_uvarint(body, code)
     put_svarint(body, value)
-    buf.append(codes.R_EVENT)
+    buf.append(schema.by_name("event")[schema.TAG])
     put_uvarint(buf, len(body))
     buf.extend(body)
 

@@ -14,7 +14,7 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir, "firmware"))
 from boxfakes import Fix, ManualClock, RecordingPin  # noqa: E402  (the firmware tests' recording fakes)
 
-from app import access, box, sync  # noqa: E402
+from app import access, box, config, sync  # noqa: E402
 from hal.fsdir import DirFS  # noqa: E402
 from protocol import codes, frame  # noqa: E402
 from server.queries import box_records, boxes, reservations  # noqa: E402
@@ -22,7 +22,7 @@ from server.queries import box_records, boxes, reservations  # noqa: E402
 KEY = bytes(range(16, 32))
 BOX_ID = 12
 UID = bytes.fromhex("04a1b2c3d4e5f6")  # fleet.agent's badge: DDT, habilitated for the on-the-spot pool
-CONFIG = {"box_id": BOX_ID, "server_host": "autopartage.test", "server_port": 80, "server_path": "/api/v1/sync"}
+CONFIG = config.check({"box_id": BOX_ID, "server_host": "autopartage.test", "server_port": 80})[0]
 
 
 class FlaskModem:

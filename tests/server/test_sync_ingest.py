@@ -1,7 +1,11 @@
 """The sync endpoint's bulk paths: dedup claims by runs and scattered numbers, positions stored from rows."""
 
+from protocol import schema
 from server.db import write
 from server.queries import box_records, boxes, positions, trips
+
+
+POS = schema.by_name("pos")[schema.TAG]
 
 
 def _runs(db, box_id):
@@ -61,17 +65,17 @@ def test_add_rows_fills_the_open_trip_or_splits_between_trips(db, fleet):
     boxes.register(db, 7, fleet.car, "00" * 16)
     t0 = 1_800_000_000
     first = trips.record_start(db, 7, 1, t0, b"", 0, 1000)
-    rows = [(i, t0 + 10 * i, 480000000 + i, 2000000 + i, 100 * i, i) for i in range(1, 6)]
+    rows = [(POS, i, t0 + 10 * i, 480000000 + i, 2000000 + i, 100 * i, i) for i in range(1, 6)]
     # one open trip covering every row: the single-statement path
     assert positions.add_rows(db, 7, rows) == (5, 0)
     assert trips.record_end(db, 7, 1, t0 + 100, 3000, 2000, 1) == first
     second = trips.record_start(db, 7, 2, t0 + 200, b"", 0, 3000)
     # before the first trip, inside it, between the trips, inside the second (still open)
-    mixed = [(10, t0 - 5, 1, 1, 0, 0), (11, t0 + 60, 2, 2, 0, 0), (12, t0 + 150, 3, 3, 0, 0),
-             (13, t0 + 250, 4, 4, 0, 0)]
+    mixed = [(POS, 10, t0 - 5, 1, 1, 0, 0), (POS, 11, t0 + 60, 2, 2, 0, 0), (POS, 12, t0 + 150, 3, 3, 0, 0),
+             (POS, 13, t0 + 250, 4, 4, 0, 0)]
     assert positions.add_rows(db, 7, mixed) == (2, 2)
     got = [tuple(r) for r in db.execute("SELECT trip_id, t, lat, lon, speed, course FROM positions ORDER BY t")]
-    assert got == [(first,) + r[1:] for r in rows] + [(first, t0 + 60, 2, 2, 0, 0), (second, t0 + 250, 4, 4, 0, 0)]
+    assert got == [(first,) + r[2:] for r in rows] + [(first, t0 + 60, 2, 2, 0, 0), (second, t0 + 250, 4, 4, 0, 0)]
 
 
 def test_claims_agree_with_a_set_of_stored_numbers(tmp_path):

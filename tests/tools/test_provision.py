@@ -7,6 +7,7 @@ import sys
 
 import pytest
 
+from app import config as box_config  # firmware/ is on the path (conftest.py)
 from tools import provision
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -77,6 +78,7 @@ def test_each_car_gets_a_private_config_following_the_contract(tmp_path):
         assert data["board"] == {"sim800": "tcall_sim800", "sim7000": "tcall_sim7000", "a7670": "lilygo_t_a7670e",
                                  "sim7080": "lilygo_t_sim7080g"}[car["modem"]]
         assert len(bytes.fromhex(data["key"])) == 16
+        assert box_config.check(data) == (dict(box_config.check({})[0], **data), [])  # the box's own schema
         keys.add(data["key"])
     assert len(keys) == 44
     assert stat.S_IMODE(os.stat(tmp_path / "boxes").st_mode) == 0o700

@@ -185,7 +185,7 @@ def _rows_of(ctx, fleet, frames):
     for b, _counter, data in frames:
         trip_id = trip_of[b["id"]]
         for r in frame.decode_request(data, keys_by_box.get, rows=True).records:
-            rows.append((trip_id, r[1], r[2], r[3], r[4], r[5]))
+            rows.append((trip_id, r[2], r[3], r[4], r[5], r[6]))
     return rows
 
 
