@@ -27,19 +27,19 @@ def _client():
 def test_a_replayed_box_disabled_answer_is_refused_and_does_not_make_the_box_wait_a_day():
     c = _client()
     recorded = frame.encode_resync_reply(BOX_ID, b"\x01" * 8, 3, T - 86400, KEY, error=errors.ERR_BOX_DISABLED)
-    assert not c.handle_resync(_http(recorded), b"\x02" * 8)
-    assert c.last_error == errors.ERR_NONCE
+    outcome = c.handle_resync(_http(recorded), b"\x02" * 8)
+    assert not outcome.ok and outcome.error == errors.ERR_NONCE
     plan = sync.SyncPlan(c.box.settings, lambda n: 0)
-    assert plan.failed(0, c.last_error) < 86400 * 1000  # an ordinary retry, not the disabled box's day
+    assert plan.failed(0, outcome.error) < 86400 * 1000  # an ordinary retry, not the disabled box's day
     # the genuine answer to this RESYNC still says "disabled"
     genuine = frame.encode_resync_reply(BOX_ID, b"\x02" * 8, 3, T, KEY, error=errors.ERR_BOX_DISABLED)
-    assert not c.handle_resync(_http(genuine), b"\x02" * 8)
-    assert c.last_error == errors.ERR_BOX_DISABLED
+    outcome = c.handle_resync(_http(genuine), b"\x02" * 8)
+    assert not outcome.ok and outcome.error == errors.ERR_BOX_DISABLED
 
 
 def test_an_unbound_error_frame_to_a_resync_is_refused_too():
     c = _client()
     unbound = frame.encode_response(BOX_ID, 0, {"error": errors.ERR_BOX_DISABLED, "last_counter": 3,
                                                 "time": T}, KEY)
-    assert not c.handle_resync(_http(unbound), b"\x02" * 8)
-    assert c.last_error == errors.ERR_NONCE
+    outcome = c.handle_resync(_http(unbound), b"\x02" * 8)
+    assert not outcome.ok and outcome.error == errors.ERR_NONCE
