@@ -21,7 +21,6 @@ from app import supervisor
 from app.version import VERSION
 from protocol import keys
 
-WATCHDOG_MS = 30000  # real time; fed every second by its own task
 RESTART_MS = 2000  # a crashed task is restarted after this
 GPS_STALE_MS = 5000
 CONTROL_MS = 100  # control tick while the car is in use or a timer runs
@@ -108,8 +107,8 @@ def _modem_family(config):
     """config.json "modem": a family name forces it; absent, "auto" or unknown: read from the modem."""
     from drivers import modem as modems
 
-    name = config.get("modem") or None
-    if name is not None and name not in modems.FAMILIES:
+    name = config["modem"]
+    if name not in modems.FAMILIES:
         if name != "auto":
             _log("config: unknown modem", name, "- asking the modem")
         name = None
@@ -148,7 +147,7 @@ async def reader_task(box, reader, fb, wake, reserve):
             await sleep_ms(ARMED_READER_MS if reader.armed else 40)
 
 
-async def sync_task(box, board, modem, client, plan, state):
+async def sync_task(box, board, modem, client, plan, state, apn):
     settings = box.settings
 
     def health(csq):
@@ -169,7 +168,7 @@ async def sync_task(box, board, modem, client, plan, state):
         timeout_ms = settings.get("sync_timeout_s") * 1000
         state["session"] = True  # the box stays awake for the whole session
         try:
-            ok = await wait_for_ms(client.run_once(modem, health, board.config.get("apn", ""), timeout_ms),
+            ok = await wait_for_ms(client.run_once(modem, health, apn, timeout_ms),
                                    timeout_ms * 2)
         except asyncio.TimeoutError:
             ok = False
@@ -202,7 +201,7 @@ async def main():
 
     config = box_config.checked(board.config, _log)
     try:
-        key = keys.parse_hex_key(config.get("key", ""))
+        key = keys.parse_hex_key(config["key"])
     except Exception:
         key = None
     state = {"crashes": 0, "syncs": 0, "gps_fix_ms": None, "session": False}
@@ -215,7 +214,7 @@ async def main():
         odometer = Odometer()
     except ImportError:
         pass
-    box = boxmod.Box(board.fs, board.clock, board.pin("relay"), key or bytes(16), config.get("box_id", 0),
+    box = boxmod.Box(board.fs, board.clock, board.pin("relay"), key or bytes(16), config["box_id"],
                      odometer, on_relay=lambda v: fb.steady(v == 0))
     ignition = board.pin("ignition")
     board.poll()
@@ -235,14 +234,14 @@ async def main():
     tasks = [
         supervise("control", lambda: control_task(board, box, ignition, wake, sleep_plan), state),
         supervise("feedback", lambda: fb.run(sleep_ms), state),
-        watchdog_task(board.watchdog(config.get("watchdog_ms", WATCHDOG_MS))),
+        watchdog_task(board.watchdog(config["watchdog_ms"])),
     ]
     gps_uart = board.uart("gps")
     if gps_uart is not None:
         tasks.append(supervise("gps", lambda: gps_task(box, gps_uart, state), state))
     reader_uart = board.uart("reader")
     if reader_uart is not None:
-        reader = parts["reader"] = make_reader(config.get("reader", "pn532"), reader_uart)
+        reader = parts["reader"] = make_reader(config["reader"], reader_uart)
         reserve = supervisor.Reserve(BADGE_RESERVE)
         tasks.append(supervise("reader", lambda: reader_task(box, reader, fb, wake, reserve), state))
     modem_uart = board.uart("modem")
@@ -255,7 +254,7 @@ async def main():
         client = sync.SyncClient(box, config, key, hal.urandom)
         client.load()
         plan = parts["plan"] = sync.SyncPlan(box.settings, _rand)
-        tasks.append(supervise("sync", lambda: sync_task(box, board, modem, client, plan, state), state))
+        tasks.append(supervise("sync", lambda: sync_task(box, board, modem, client, plan, state, config["apn"]), state))
     gc.collect()
     await asyncio.gather(*[asyncio.create_task(t) for t in tasks])
 

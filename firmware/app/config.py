@@ -25,7 +25,7 @@ SPEC = {
     "apn": (TEXT, "", 0, 63),
     "board": (TEXT, "tcall_sim800", 1, 32),  # a hal board profile
     "reader": (CHOICE, "pn532", ("pn532", "rdm6300"), 0),
-    "modem": (TEXT, "sim800", 1, 16),  # a modem profile; the modem driver knows which exist
+    "modem": (TEXT, "auto", 1, 16),  # a modem family (drivers.modem.FAMILIES) or "auto": ask the modem
     "watchdog_ms": (INT, 30000, 1000, 600000),  # real ms without feeding before the watchdog resets the box
     # Unix port only (docs/bench.md)
     "uarts": (MAP, None, 0, 255),

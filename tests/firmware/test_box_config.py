@@ -16,6 +16,7 @@ def test_a_provisioned_config_passes_as_it_is_and_missing_fields_take_their_defa
     empty, problems = config.check({})
     assert problems == [] and empty["server_port"] == 80 and empty["server_path"] == "/api/v1/sync"
     assert empty["reader"] == "pn532" and empty["key"] == "" and empty["box_id"] == 0
+    assert empty["modem"] == "auto"  # no family named: the driver asks the modem (AT+CGMM), never assumes 2G
 
 
 def test_each_bad_field_is_named_and_falls_back_to_its_default():
