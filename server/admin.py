@@ -13,7 +13,7 @@ from flask import Blueprint, abort, flash, g, redirect, render_template, request
 
 from server import booking, charts, csv_export, forms, permissions, timeutil, work_hours
 from server.auth import client_address, role_required, scope_department
-from server.db import get_db, rows, scalar, write
+from server.db import get_db, rows, write
 from server.mail import accounts
 from server.queries import account_tokens
 from server.queries import agents as agents_q
@@ -99,9 +99,9 @@ def pools():
             return redirect(url_for("admin.pools"))
         name = forms.text(request.form, "name", errors, "Nom", required=True, max_len=80)
         dept = forms.integer(request.form, "department_id", errors, "Direction", minimum=1)
-        if dept and not scalar(db, "SELECT 1 FROM departments WHERE id = ?", (dept,)):
+        if dept and not org.department_exists(db, dept):
             errors["department_id"] = "Direction : choisissez une direction de la liste."
-        if name and scalar(db, "SELECT 1 FROM pools WHERE name = ?", (name,)):
+        if name and org.pool_name_taken(db, name):
             errors["name"] = "Nom : ce pool existe déjà."
         if not errors:
             org.ensure_pool(db, name, dept, on_the_spot=bool(request.form.get("on_the_spot")))
@@ -135,7 +135,7 @@ def vehicles():
             errors["plate"] = "Immatriculation : lettres, chiffres et tirets uniquement (AB-123-CD)."
         if pool_id and not org.pool(db, pool_id):
             errors["pool_id"] = "Pool : choisissez un pool de la liste."
-        if dept_id and not scalar(db, "SELECT 1 FROM departments WHERE id = ?", (dept_id,)):
+        if dept_id and not org.department_exists(db, dept_id):
             errors["department_id"] = "Direction : choisissez une direction de la liste."
         if not errors:
             try:
@@ -291,12 +291,12 @@ def agents():
         elif email and agents_q.by_email(db, email):
             errors["email"] = "E-mail : un agent a déjà cette adresse."
         dept_id = dept if dept is not None else forms.integer(f, "department_id", errors, "Direction", minimum=1)
-        if dept_id and not scalar(db, "SELECT 1 FROM departments WHERE id = ?", (dept_id,)):
+        if dept_id and not org.department_exists(db, dept_id):
             errors["department_id"] = "Direction : choisissez une direction de la liste."
         badge = (f.get("badge") or "").strip()
         if badge and agents_q.normalize_uid(badge) is None:
             errors["badge"] = "Badge : identifiant hexadécimal de 4 à 10 octets (ex. 04:A2:1B:C3)."
-        elif badge and scalar(db, "SELECT 1 FROM badges WHERE uid_hex = ?", (agents_q.normalize_uid(badge),)):
+        elif badge and agents_q.badge_taken(db, agents_q.normalize_uid(badge)):
             errors["badge"] = "Badge : déjà attribué à un autre agent."
         if not errors:
             with write(db):
@@ -336,7 +336,7 @@ def _agent_change(db, person, form, errors):
         flash("Badge ajouté.")
     elif action == "badge_off":
         badge_id = forms.integer(form, "badge_id", errors, "Badge", minimum=1)
-        if not (badge_id and scalar(db, "SELECT agent_id FROM badges WHERE id = ?", (badge_id,)) == agent_id):
+        if not (badge_id and agents_q.badge_owner(db, badge_id) == agent_id):
             errors["badge_id"] = "Badge introuvable."
             return
         agents_q.deactivate_badge(db, badge_id)
@@ -453,7 +453,7 @@ def habilitations():
             errors["department_id"] = "Choisissez soit une direction entière, soit un agent (e-mail)."
         elif email and person is None:
             errors["email"] = "E-mail de l'agent : aucun agent avec cette adresse."
-        elif target_dept and not scalar(db, "SELECT 1 FROM departments WHERE id = ?", (target_dept,)):
+        elif target_dept and not org.department_exists(db, target_dept):
             errors["department_id"] = "Direction : choisissez une direction de la liste."
         elif person is not None and not permissions.may_manage_agent(g.user, person):
             errors["email"] = "E-mail de l'agent : vous ne gérez pas ce compte (un agent de votre direction)."
@@ -502,7 +502,7 @@ def trip(trip_id):
     if t is None:
         abort(404)
     dept = scope_department()
-    owner = scalar(db, "SELECT department_id FROM vehicles WHERE id = ?", (t["vehicle_id"],))
+    owner = org.vehicle_department(db, t["vehicle_id"])
     if dept is not None and dept not in (owner, t["department_id"]):
         abort(403)
     points = positions.for_trip(db, trip_id, g.user["id"], int(time.time()), request.remote_addr)
@@ -581,7 +581,7 @@ def tracking_hours():
                 return redirect(url_for("admin.tracking_hours"))
         else:
             dept_id = forms.record_id(f, "department_id")
-            if not scalar(db, "SELECT 1 FROM departments WHERE id = ?", (dept_id,)):
+            if not org.department_exists(db, dept_id):
                 abort(404)
             start = work_hours.parse_hhmm(f.get("start"))
             end = work_hours.parse_hhmm(f.get("end"))

@@ -15,7 +15,8 @@ from flask.sessions import SecureCookieSessionInterface
 
 from protocol import errors, frame
 from server import sync
-from server.db import get_db, scalar
+from server.db import get_db
+from server.queries import boxes
 
 bp = Blueprint("box_api", __name__, url_prefix="/api/v1")
 
@@ -37,7 +38,7 @@ def health():
     """Liveness probe for monitoring and the bench: the database answers."""
     db = get_db()
     return jsonify({"status": "ok", "time": int(time.time()),
-                    "boxes": scalar(db, "SELECT count(*) FROM boxes", (), 0)})
+                    "boxes": boxes.count(db)})
 
 
 def _frame_bytes():

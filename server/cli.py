@@ -234,7 +234,7 @@ def box_enable_command(box_id):
 @click.option("--seed", type=int, default=2016)
 def demo_data_command(password_file, seed):
     """Remplit la base avec la flotte du pilote (44 véhicules, 4 directions, ~200 agents) et affiche les comptes."""
-    from server import demo
+    from server.queries import demo
 
     password = _secret(password_file, "") if password_file is not None else "demo-autopartage"
     init_db()

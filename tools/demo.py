@@ -77,7 +77,7 @@ class Demo:
         self.clock = SimClock(self.args.factor, epoch=today + DAY_START)
         self.db_path = os.path.join(self.dir, "autopartage.sqlite")
         say("[1/4] database %s: demo fleet (DDT, DDPP, DDCS, DSDEN)" % self.db_path)
-        from server import demo as server_demo
+        from server.queries import demo as server_demo
         from server.db import connect
         from server.migrations import apply
 

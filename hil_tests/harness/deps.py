@@ -38,7 +38,7 @@ CHECKS = {
     "tracks": (lambda: _module("tools.tracks"), "waiting for tools/tracks.py"),
     "server": (lambda: _module("server") and hasattr(importlib.import_module("server"), "create_app"),
                "waiting for the server (server.create_app)"),
-    "seed": (lambda: _module("server.demo"), "waiting for server/demo.py (demo fleet)"),
+    "seed": (lambda: _module("server.queries.demo"), "waiting for server/queries/demo.py (demo fleet)"),
 }
 
 

@@ -199,6 +199,21 @@ def has_badge(db, agent_id, uid_hex):
                        " AND active = 1", (agent_id, uid_hex)))
 
 
+def badge_taken(db, uid_hex):
+    """Whether any agent holds this UID (active or not: a UID is never given to two people)."""
+    return bool(scalar(db, """
+SELECT 1
+FROM badges
+WHERE uid_hex = ?""", (uid_hex,)))
+
+
+def badge_owner(db, badge_id):
+    return scalar(db, """
+SELECT agent_id
+FROM badges
+WHERE id = ?""", (badge_id,))
+
+
 def deactivate_badge(db, badge_id):
     db.execute("UPDATE badges SET active = 0 WHERE id = ?", (badge_id,))
 

@@ -37,6 +37,12 @@ def register(db, box_id, vehicle_id, key_hex):
     db.execute("DELETE FROM box_allow WHERE box_id = ?", (box_id,))
 
 
+def count(db):
+    return scalar(db, """
+SELECT count(*)
+FROM boxes""", (), 0)
+
+
 def get(db, box_id):
     """The box row without its key (for pages), or None."""
     return row(db, "SELECT b.id, b.vehicle_id, b.last_counter, b.last_ack, b.firmware, b.last_seen, b.csq, "

@@ -10,6 +10,13 @@ def departments(db):
     return rows(db, "SELECT * FROM departments ORDER BY code")
 
 
+def department_exists(db, department_id):
+    return bool(scalar(db, """
+SELECT 1
+FROM departments
+WHERE id = ?""", (department_id,)))
+
+
 def department_by_code(db, code):
     return row(db, "SELECT * FROM departments WHERE code = ?", (code.strip().upper(),))
 
@@ -30,6 +37,13 @@ def pools(db, department_id=None):
     if department_id is not None:
         return rows(db, sql + " WHERE p.department_id = ? ORDER BY p.name", (department_id,))
     return rows(db, sql + " ORDER BY p.name")
+
+
+def pool_name_taken(db, name):
+    return bool(scalar(db, """
+SELECT 1
+FROM pools
+WHERE name = ?""", (name,)))
 
 
 def pool(db, pool_id):
@@ -66,6 +80,14 @@ def vehicles(db, department_id=None, include_inactive=True):
 
 def vehicle(db, vehicle_id):
     return row(db, VEHICLE_SQL + " WHERE v.id = ?", (vehicle_id,))
+
+
+def vehicle_department(db, vehicle_id):
+    """The owning department's id today (vehicle_terms keeps its history)."""
+    return scalar(db, """
+SELECT department_id
+FROM vehicles
+WHERE id = ?""", (vehicle_id,))
 
 
 def vehicle_by_plate(db, plate):
