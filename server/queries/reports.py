@@ -12,11 +12,18 @@ from server.queries import org
 from server.timeutil import TZ, local, working_hours
 
 
-def _trips(db, start, end, department_id=None):
-    sql = ("SELECT t.id, t.vehicle_id, t.department_id, t.start, coalesce(t.end, t.start) AS end, t.distance_m, "
-           "t.unplanned, v.department_id AS owner_id FROM trips t JOIN vehicles v ON v.id = t.vehicle_id "
-           "WHERE t.start >= ? AND t.start < ?")
-    return rows(db, sql, (start, end))
+def _usage(db, start, end):
+    """Trips, metres and seconds per vehicle and driving department, for trips starting in [start, end)."""
+    return rows(db, """
+SELECT vehicle_id,
+       department_id,
+       count(*) AS trips,
+       sum(distance_m) AS km_m,
+       sum(max(0, coalesce(end, start) - start)) AS seconds
+FROM trips
+WHERE start >= ?
+  AND start < ?
+GROUP BY vehicle_id, department_id""", (start, end))
 
 
 def monthly(db, start, end, department_id=None):
@@ -36,19 +43,16 @@ WHERE v.active = 1
     depts = {d["id"]: d for d in rows(db, "SELECT id, code, name FROM departments")}
     base_hours = max(1, working_hours(start, end))
     per_v = {vid: {"trips": 0, "km_m": 0, "seconds": 0, "by_dept": {}} for vid in vehicles}
-    for t in _trips(db, start, end):
-        if t["vehicle_id"] not in per_v:
+    for u in _usage(db, start, end):
+        s = per_v.get(u["vehicle_id"])
+        if s is None:
             continue
-        s = per_v[t["vehicle_id"]]
-        dept = t["department_id"] or vehicles[t["vehicle_id"]]["department_id"]
-        dur = max(0, t["end"] - t["start"])
-        s["trips"] += 1
-        s["km_m"] += t["distance_m"]
-        s["seconds"] += dur
-        d = s["by_dept"].setdefault(dept, {"trips": 0, "km_m": 0, "seconds": 0})
-        d["trips"] += 1
-        d["km_m"] += t["distance_m"]
-        d["seconds"] += dur
+        # a trip without a known driver counts for the car's owner
+        d = s["by_dept"].setdefault(u["department_id"] or vehicles[u["vehicle_id"]]["department_id"],
+                                    {"trips": 0, "km_m": 0, "seconds": 0})
+        for key in ("trips", "km_m", "seconds"):
+            s[key] += u[key]
+            d[key] += u[key]
     out_v, per_d = [], {did: {"trips": 0, "km_m": 0, "seconds": 0, "km_cost": 0, "fixed_cost": 0} for did in depts}
     for vid, v in vehicles.items():
         s = per_v[vid]
