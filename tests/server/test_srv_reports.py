@@ -56,6 +56,16 @@ def test_monthly_costs_share_fixed_costs_by_hours_used(db, fleet, driven):
     assert [d["code"] for d in only_ddt["departments"]] == ["DDT"]
 
 
+def test_several_trips_of_one_department_on_one_car_add_up(db, fleet, driven):
+    _drive(db, 1, 3, driven + 6 * 3600, 120, 20, fleet.agent, fleet.car)  # DDT again: 2 trips, 3 h, 50 km
+    data = reports.monthly(db, *timeutil.month_bounds(*_month_of(driven)))
+    ddt = {d["code"]: d for d in data["departments"]}["DDT"]
+    assert (ddt["trips"], ddt["km"], ddt["hours"], ddt["km_cost_cents"]) == (2, 50, 3.0, 50 * 12)
+    assert ddt["fixed_cents"] == 15000  # 3 h of the car's 6 h
+    car = {v["plate"]: v for v in data["vehicles"]}["AB-123-CD"]
+    assert (car["trips"], car["km"], car["hours"]) == (3, 100, 6.0)
+
+
 def test_report_page_csv_and_evaluation(client, db, fleet, driven):
     login(client, fleet.email(fleet.admin))
     month = "%04d-%02d" % _month_of(driven)
