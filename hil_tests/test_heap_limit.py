@@ -10,8 +10,9 @@ from hil_tests.harness.seed import BADGES
 
 # Boot, a first sync and the badge path fit (about 42 KB live after boot); a sync session hardly: tasks here
 # often run out of memory and are restarted (app/supervisor.py), the syncs are retried. heap_min_kb_frozen32
-# (the whole day, syncs included) is 53-61. At 44 KB the box is starved outright while a sync holds the heap.
-TIGHT_HEAP = "46K"
+# (the whole day, syncs included) is 53-61. At 44 KB the box is starved outright while a sync holds the heap,
+# and at 46 KB a tap's LED and buzzer were lost once in a CI run (the feedback task restarted): 52 KB.
+TIGHT_HEAP = "52K"
 ROOMY_HEAP = "128K"
 TRIPS = 3
 
