@@ -123,6 +123,9 @@ test: setup lint typecheck firmware frozen pytest mptest
 # the SIM800 and the trip scenario on every family.
 bench-matrix: setup firmware frozen
 	AUTOPARTAGE_BENCH_MATRIX=1 $(BIN)/pytest hil_tests/test_scenario_*.py
+	# and the scenarios that do not choose their HAL themselves, through hal/esp32.py (issue 15)
+	AUTOPARTAGE_BENCH_MATRIX=1 $(BIN)/pytest --board esp32 hil_tests/test_scenario_access.py \
+		hil_tests/test_scenario_block.py hil_tests/test_scenario_network.py hil_tests/test_scenario_modem_faults.py
 
 demo: setup firmware
 	$(PY) -m tools.demo
