@@ -324,11 +324,16 @@ def test_a_release_command_sent_again_is_acted_on_once():
     assert b.imm.output == 0
 
 
+def _backlog(b, records, per_frame):
+    """`records` ignition events in the journal, and frames of at most `per_frame` records."""
+    for i in range(records):
+        b.journal.append({"type": "event", "t": T + i, "code": codes.EV_IGNITION, "value": i % 2})
+    b.settings.apply({"max_records": per_frame})
+
+
 def test_more_records_than_one_frame_holds_asks_for_another_sync_at_once():
     b = _box(temp_dir("sm"))
-    for i in range(300):
-        b.journal.append({"type": "event", "t": T + i, "code": codes.EV_IGNITION, "value": i % 2})
-    b.settings.apply({"max_records": 100})
+    _backlog(b, 300, 100)
     server = LoopServer()
     c = _client(b)
     assert _run(c.run_once(LoopModem(server), lambda csq: b.health("0.1.0", csq), "bench", 5000))
@@ -388,9 +393,7 @@ def test_a_trip_start_sync_does_not_hide_a_demand_or_a_trip_end():
 
 def test_an_answer_becomes_an_outcome_and_only_the_box_applies_it():
     b = _box(temp_dir("so"))
-    for i in range(30):
-        b.journal.append({"type": "event", "t": T + i, "code": codes.EV_IGNITION, "value": i % 2})
-    b.settings.apply({"max_records": 10})
+    _backlog(b, 30, 10)
     server = LoopServer()
     server.last_counter = 40  # the box believes it is at 3: the server answers ERR_STALE
     b.fs.open(sync.COUNTER_FILE, "wb").write(b"[3, 0]")
