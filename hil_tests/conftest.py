@@ -20,9 +20,11 @@ from hil_tests.harness.firmware import BOARDS, INTERPRETERS
 
 PORT_OPTIONS = ("gps", "modem", "reader", "control")
 MODEM_FAMILIES = ("sim800", "a7670", "sim7080")
-# `make test` runs every scenario on the SIM800 (the bench default) and these on every family too; the whole
-# matrix (every scenario on every family) runs with AUTOPARTAGE_BENCH_MATRIX=1 (`make bench-matrix`).
+# `make test` runs every scenario on the SIM800 (the bench default) and these on every family too, on the
+# default stack (the frozen image and the ESP32 HAL are the SIM800's); the whole matrix (every scenario on every
+# family and stack) runs with AUTOPARTAGE_BENCH_MATRIX=1 (`make bench-matrix`).
 REPRESENTATIVE = ("test_scenario_trip",)
+DEFAULT_STACK = {"interpreter": "mpy64", "board": "unix"}
 
 
 def pytest_addoption(parser):
@@ -46,6 +48,21 @@ def pytest_generate_tests(metafunc):
     if not os.environ.get("AUTOPARTAGE_BENCH_MATRIX") and metafunc.module.__name__.split(".")[-1] not in REPRESENTATIVE:
         families = families[:1]
     metafunc.parametrize("modem_family", families, scope="module")
+
+
+def pytest_collection_modifyitems(config, items):
+    """Outside the matrix, a modem family other than the first runs only on the default stack."""
+    if os.environ.get("AUTOPARTAGE_BENCH_MATRIX"):
+        return
+    kept, dropped = [], []
+    for item in items:
+        params = getattr(getattr(item, "callspec", None), "params", {})
+        other_family = params.get("modem_family", MODEM_FAMILIES[0]) != MODEM_FAMILIES[0]
+        other_stack = any(params.get(k, v) != v for k, v in DEFAULT_STACK.items())
+        (dropped if other_family and other_stack else kept).append(item)
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = kept
 
 
 def pytest_configure(config):

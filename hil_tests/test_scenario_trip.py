@@ -49,6 +49,7 @@ def test_driven_route_reaches_the_server_with_driver_reservation_and_km(make_ben
     true_m = tracks.true_length_m(route)
     mark = box.control.mark()
     box.gps.drive(route)
+    assert box.wait_gps_read(), "the firmware stopped reading its GPS line:\n" + bench.diagnostics()
     box.control.set_ignition(0)
     time.sleep(0.5)
     since = box.tap(BADGES["alice"])  # badge-out

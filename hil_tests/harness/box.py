@@ -156,6 +156,22 @@ class Box:
         self.reader.remove()
         return since
 
+    def wait_gps_read(self, timeout=15.0, settle_s=0.2):
+        """Wait until the firmware has read every GPS byte sent so far: a loaded bench lags behind a route played
+        fast-forward, and a trip closed before its last fixes were read comes out short. A line that cannot
+        tell (a real port, socat) gets a fixed wait. True once read."""
+        link = self.links.get("gps")
+        if not hasattr(link, "unread_a"):
+            time.sleep(settle_s * 5)
+            return True
+        deadline = time.monotonic() + timeout
+        while link.unread_a():
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.05)
+        time.sleep(settle_s)  # read, now parsed
+        return True
+
     def wait_modem_idle(self, quiet_s=0.5, timeout=15.0):
         """Wait until the modem has been powered off for `quiet_s` real seconds (no sync session running,
         the last answer applied; a first boot may chain a counter handshake and a sync). True if so."""

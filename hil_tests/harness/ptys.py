@@ -11,9 +11,11 @@ as they would on a real UART nobody reads.
 """
 
 import os
+import fcntl
 import select
 import shutil
 import subprocess
+import termios
 import threading
 import time
 import tty
@@ -36,6 +38,7 @@ class PtyLink:
         self._cut = False
         self._ma, self._sa = os.openpty()
         self._mb, self._sb = os.openpty()
+        self._pending = {self._ma: b"", self._mb: b""}  # bytes waiting to be written to that master
         for fd in (self._sa, self._sb):
             _raw(fd)
         for fd in (self._ma, self._mb):
@@ -51,8 +54,13 @@ class PtyLink:
         """Drop every byte in both directions while cut (a disconnected cable)."""
         self._cut = bool(value)
 
+    def unread_a(self):
+        """Bytes sent towards end `a` that its reader has not read yet (in this link or the pty's queue)."""
+        queued = fcntl.ioctl(self._sa, termios.FIONREAD, b"\0\0\0\0")
+        return len(self._pending[self._ma]) + int.from_bytes(queued, "little")
+
     def _run(self):
-        pending = {self._ma: b"", self._mb: b""}  # bytes waiting to be written to that master
+        pending = self._pending
         peer = {self._ma: self._mb, self._mb: self._ma}
         while not self._closed:
             writers = [fd for fd, data in pending.items() if data]

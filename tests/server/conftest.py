@@ -1,5 +1,6 @@
 """Server test fixtures: a real SQLite file per test, the real app, its test client and CLI runner."""
 
+import datetime
 import re
 import time
 
@@ -102,7 +103,16 @@ def as_user(client, fleet):
     return lambda agent_id: login(client, fleet.email(agent_id))
 
 
-def future(hours=24, at=9):
+def future(hours=24):
     """An epoch `hours` ahead, rounded down to the hour."""
     t = int(time.time()) + hours * 3600
     return t - t % 3600
+
+
+def local_day_at(days, hhmm):
+    """The epoch of `hhmm` Paris time `days` after today's date in Paris: inside the calendar's day view
+    (07-20 h) whatever the hour the test runs."""
+    from server import timeutil
+
+    day = timeutil.local(int(time.time())).date() + datetime.timedelta(days=days)
+    return timeutil.parse_local(day.isoformat(), hhmm)

@@ -4,7 +4,7 @@ import datetime
 import html
 import re
 
-from conftest import future, login
+from conftest import future, local_day_at, login
 
 from server import timeline, timeutil
 from server.queries import reservations
@@ -52,7 +52,7 @@ def test_agent_sees_the_cars_they_may_book_bookings_without_names_and_books_by_p
 
 
 def test_manager_sees_every_car_of_their_scope_with_who_booked(client, db, fleet):
-    start = future(30)
+    start = local_day_at(2, "10:00")
     reservations.create(db, fleet.agent, fleet.car, start, start + 3600, start - 86400, Rules())
     login(client, fleet.email(fleet.manager))
     page = html.unescape(client.get("/admin/calendrier", query_string={

@@ -7,7 +7,7 @@ import io
 import time
 
 import pytest
-from conftest import future, login
+from conftest import future, local_day_at, login
 
 from server import timeutil
 from server.queries import boxes, equipment, reports, reservations, trips
@@ -86,7 +86,7 @@ def test_report_page_csv_and_evaluation(client, db, fleet, driven):
 
 def test_equipment_cannot_be_double_booked(db, fleet):
     item = equipment.create(db, "Vidéoprojecteur A", "projector")
-    start = future(24)
+    start = local_day_at(1, "10:00")
     equipment.book(db, item, fleet.agent, start, start + 3600, start - 3600, Rules())
     with pytest.raises(RuleError) as exc:
         equipment.book(db, item, fleet.agent2, start + 600, start + 1200, start - 3600, Rules())
@@ -108,7 +108,7 @@ def test_requests_release_no_shows_and_show_late_warnings(app, client, db, fleet
 
 def test_admin_calendar_shows_car_and_equipment_bookings(client, db, fleet):
     item = equipment.create(db, "Appareil photo", "camera")
-    start = future(24)
+    start = local_day_at(1, "10:00")
     equipment.book(db, item, fleet.agent, start, start + 3600, start - 3600, Rules())
     reservations.create(db, fleet.agent2, fleet.car, start, start + 3600, start - 3600, Rules())
     login(client, fleet.email(fleet.admin))
