@@ -6,6 +6,7 @@ was not used). Usage rate = hours driven / working hours of the month (weekdays 
 """
 
 import datetime
+import time
 
 from server.db import rows
 from server.queries import org
@@ -99,13 +100,19 @@ WHERE v.active = 1
     return {"vehicles": out_v, "departments": out_d, "totals": totals, "working_hours": base_hours}
 
 
-def _intervals_by_vehicle(db, start, end):
-    return rows(db, "SELECT vehicle_id, max(start, ?) AS s, min(coalesce(end, ?), ?) AS e FROM trips "
-                "WHERE start < ? AND coalesce(end, ?) > ?", (start, end, end, end, end, start))
+def _intervals_by_vehicle(db, start, end, now):
+    """Each trip's part of [start, end); a trip still under way counts until `now`, not to the period's end."""
+    return rows(db, """
+SELECT vehicle_id,
+       max(start, :start) AS s,
+       min(coalesce(end, :now), :end) AS e
+FROM trips
+WHERE start < :end
+  AND coalesce(end, :now) > :start""", {"start": start, "end": end, "now": max(start, min(now, end))})
 
 
-def evaluation(db, start, end):
-    """The pilot's evaluation over [start, end):
+def evaluation(db, start, end, now=None):
+    """The pilot's evaluation over [start, end) as known at `now` (default: the clock):
     - `peak_by_day`: [(date, max cars in use at once)];
     - `peak_by_hour`: [(hour 0..23, max cars in use at once during that hour on any day)];
     - `searches`: total, with no free car, and the rate;
@@ -113,7 +120,7 @@ def evaluation(db, start, end):
     - `cross_km`: kilometres driven by a department in another department's cars.
     """
     events = []
-    for iv in _intervals_by_vehicle(db, start, end):
+    for iv in _intervals_by_vehicle(db, start, end, int(time.time()) if now is None else now):
         if iv["e"] > iv["s"]:
             events.append((iv["s"], 1))
             events.append((iv["e"], -1))

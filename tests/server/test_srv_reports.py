@@ -84,6 +84,19 @@ def test_report_page_csv_and_evaluation(client, db, fleet, driven):
         as_text=True))
 
 
+def test_a_trip_under_way_counts_in_the_evaluation_until_now_not_on_the_days_after(db, fleet):
+    boxes.register(db, 1, fleet.car, KEY)
+    start, end = timeutil.month_bounds(2027, 3)
+    t = timeutil.parse_local("2027-03-10", "09:00")
+    res = reservations.create(db, fleet.agent, fleet.car, t, t + 3600, t - 3600, Rules())
+    trips.record_start(db, 1, 1, t, b"", res, 0)  # no trip_end yet
+    days = dict(reports.evaluation(db, start, end, now=t + 2 * 3600)["peak_by_day"])
+    assert days["2027-03-10"] == 1
+    assert days["2027-03-11"] == 0 and days["2027-03-31"] == 0
+    hours = dict(reports.evaluation(db, start, end, now=t + 2 * 3600)["peak_by_hour"])
+    assert (hours[9], hours[10], hours[12]) == (1, 1, 0)
+
+
 def test_equipment_cannot_be_double_booked(db, fleet):
     item = equipment.create(db, "Vidéoprojecteur A", "projector")
     start = local_day_at(1, "10:00")
