@@ -97,9 +97,17 @@ def test_agent_picks_a_free_slot_in_the_calendar_and_books_it(story_server, size
 
 @pytest.mark.parametrize("size", sorted(VIEWPORTS))
 def test_manager_calendar_shows_all_cars_of_the_scope_with_names(story_server, size, page):  # noqa: F811
-    url, story, _db = story_server
+    from conftest import local_day_at
+
+    from server import timeutil
+    from server.queries import reservations
+    from server.queries.common import Rules
+
+    url, story, db = story_server
+    start = local_day_at(2, "10:00")  # in the calendar's hours (07-20 h) whatever the hour the test runs
+    reservations.create(db, story.fleet.agent, story.fleet.car, start, start + 3600, start - 86400, Rules())
     log_in(page, url, story.fleet.email(story.fleet.admin))
-    page.goto(url + "/admin/calendrier")
+    page.goto(url + "/admin/calendrier?jour=" + timeutil.local(start).date().isoformat())
     rows = page.locator("#timeline tbody tr")
     assert rows.count() == 2  # both cars (an administrator's scope is the whole site)
     assert "Camille Martin" in page.locator("#timeline").inner_text()
