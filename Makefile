@@ -120,7 +120,7 @@ mptest: setup firmware frozen
 test: setup lint typecheck firmware frozen pytest mptest
 
 # Every bench scenario on every emulated modem family (sim800, a7670, sim7080); `make test` runs them all on
-# the SIM800 and the trip scenario on every family.
+# the SIM800 and the trip scenario on every family (on the default stack).
 bench-matrix: setup firmware frozen
 	AUTOPARTAGE_BENCH_MATRIX=1 $(BIN)/pytest hil_tests/test_scenario_*.py
 	# and the scenarios that do not choose their HAL themselves, through hal/esp32.py (issue 15)
