@@ -29,9 +29,13 @@ def add_many(db, box_id, records):
 
 
 _T = itemgetter(2)  # a row's time
-_INSERT = "INSERT INTO positions (trip_id, t, lat, lon, speed, course) VALUES (?, ?, ?, ?, ?, ?)"
+_INSERT = """
+INSERT INTO positions (trip_id, t, lat, lon, speed, course)
+VALUES (?, ?, ?, ?, ?, ?)"""
 # the rows as they are, their tag and seq left out, the trip added: one statement per trip, no new tuples
-_INSERT_TRIP = "INSERT INTO positions (trip_id, t, lat, lon, speed, course) VALUES (%d, ?3, ?4, ?5, ?6, ?7)"
+_INSERT_TRIP = """
+INSERT INTO positions (trip_id, t, lat, lon, speed, course)
+VALUES (%d, ?3, ?4, ?5, ?6, ?7)"""
 
 
 _TRIPS_WITH_POLICY = """
@@ -106,14 +110,19 @@ def add_rows(db, box_id, rows):
 def log_access(db, viewer_id, trip_ids, now, remote_addr=""):
     """Record that `viewer_id` was shown positions of these trips (CNIL: every view is logged)."""
     with write(db):
-        db.conn.executemany("INSERT INTO position_access_log (user_id, trip_id, t, remote_addr) VALUES (?, ?, ?, ?)",
-                            [(viewer_id, trip_id, now, remote_addr or "") for trip_id in trip_ids])
+        db.conn.executemany("""
+INSERT INTO position_access_log (user_id, trip_id, t, remote_addr)
+VALUES (?, ?, ?, ?)""", [(viewer_id, trip_id, now, remote_addr or "") for trip_id in trip_ids])
 
 
 def for_trip(db, trip_id, viewer_id, now, remote_addr=""):
     """The raw positions of a trip, after logging who looked (position_access_log)."""
     log_access(db, viewer_id, [trip_id], now, remote_addr)
-    return rows(db, "SELECT t, lat, lon, speed, course FROM positions WHERE trip_id = ? ORDER BY t", (trip_id,))
+    return rows(db, """
+SELECT t, lat, lon, speed, course
+FROM positions
+WHERE trip_id = ?
+ORDER BY t""", (trip_id,))
 
 
 def last_known(db, viewer_id, now, remote_addr="", department_id=None):
@@ -129,7 +138,9 @@ JOIN trips t ON t.id = (
     SELECT t2.id
     FROM trips t2
     WHERE t2.vehicle_id = v.id
-      AND EXISTS (SELECT 1 FROM positions p3 WHERE p3.trip_id = t2.id)
+      AND EXISTS (SELECT 1
+                  FROM positions p3
+                  WHERE p3.trip_id = t2.id)
     ORDER BY t2.start DESC
     LIMIT 1)
 JOIN positions p ON p.id = (
@@ -157,9 +168,14 @@ WHERE v.active = 1"""
 
 
 def access_log(db, limit=200):
-    return rows(db, "SELECT l.*, a.name AS user_name, t.vehicle_id, v.plate FROM position_access_log l "
-                "JOIN agents a ON a.id = l.user_id JOIN trips t ON t.id = l.trip_id "
-                "JOIN vehicles v ON v.id = t.vehicle_id ORDER BY l.t DESC LIMIT ?", (limit,))
+    return rows(db, """
+SELECT l.*, a.name AS user_name, t.vehicle_id, v.plate
+FROM position_access_log l
+JOIN agents a ON a.id = l.user_id
+JOIN trips t ON t.id = l.trip_id
+JOIN vehicles v ON v.id = t.vehicle_id
+ORDER BY l.t DESC
+LIMIT ?""", (limit,))
 
 
 def purge(db, before):
@@ -202,7 +218,9 @@ WHERE trip_id = ?
 
 
 def count(db):
-    return db.execute("SELECT count(*) FROM positions").fetchone()[0]
+    return db.execute("""
+SELECT count(*)
+FROM positions""").fetchone()[0]
 
 
 # -- working hours and documented exceptions (CNIL deliberation 2015-165) ------------------------------------
