@@ -40,8 +40,13 @@ FROM vehicles v
 JOIN vehicle_terms t ON t.id = """ + org.TERMS_AT_SQL + """
 JOIN departments d ON d.id = t.department_id
 WHERE v.active = 1
-   OR v.id IN (SELECT vehicle_id FROM trips WHERE start >= :at AND start < :end)""", {"at": start, "end": end})}
-    depts = {d["id"]: d for d in rows(db, "SELECT id, code, name FROM departments")}
+   OR v.id IN (SELECT vehicle_id
+               FROM trips
+               WHERE start >= :at
+                 AND start < :end)""", {"at": start, "end": end})}
+    depts = {d["id"]: d for d in rows(db, """
+SELECT id, code, name
+FROM departments""")}
     base_hours = max(1, working_hours(start, end))
     per_v = {vid: {"trips": 0, "km_m": 0, "seconds": 0, "by_dept": {}} for vid in vehicles}
     for u in _usage(db, start, end):
