@@ -48,15 +48,15 @@ JOIN badges b
   ON b.agent_id = r.agent_id
  AND b.active = 1
 LEFT JOIN allow_ids i
-  ON i.kind = ?
+  ON i.kind = :kind
  AND i.ref = r.id
  AND i.badge_id = b.id
-WHERE r.vehicle_id = ?
+WHERE r.vehicle_id = :vehicle
   AND r.status = 'booked'
   AND r.unplanned = 0
-  AND r.start < ?
-  AND r.end > ?
-  AND r.start > ?
+  AND r.start < :until
+  AND r.end > :now
+  AND r.start > :floor
 ORDER BY r.start, b.id"""
 # agents habilitated for the pool, by department or personally; the covering indexes of migration 0006
 # keep it to index pages (~1 ms for 1000 badges)
@@ -155,7 +155,8 @@ WHERE b.id = ?""", (box_id,))
         found.append((entry_id, kind_role, 0, uid_hex, 0, 0, agent_id))
     if box["active"]:
         for agent_id, badge_id, uid_hex, entry_id, res_id, start, end in db.execute(
-                RESERVATION_BADGES_SQL, (kind_res, box["vehicle_id"], now + horizon_s, now, now - 31 * 86400)):
+                RESERVATION_BADGES_SQL, {"kind": kind_res, "vehicle": box["vehicle_id"], "until": now + horizon_s,
+                                         "now": now, "floor": now - 31 * 86400}):
             if entry_id is None:
                 missing.append((kind_res, res_id, badge_id))
             found.append((entry_id, kind_res, res_id, uid_hex, start, end, agent_id))
@@ -205,9 +206,10 @@ def crossed_by_time(db, vehicle_id, since, now, horizon_s=DEFAULT_HORIZON_S):
     return db.execute("""
 SELECT 1
 FROM reservations
-WHERE vehicle_id = ?1
-  AND ((start >= ?2 + ?4 AND start < ?3 + ?4) OR (start > ?2 - 31 * 86400 AND start < ?3 AND end > ?2 AND end <= ?3))
-LIMIT 1""", (vehicle_id, since, now, horizon_s)).fetchone() is not None
+WHERE vehicle_id = :vehicle
+  AND ((start >= :since + :horizon AND start < :now + :horizon)
+       OR (start > :since - 31 * 86400 AND start < :now AND end > :since AND end <= :now))
+LIMIT 1""", {"vehicle": vehicle_id, "since": since, "now": now, "horizon": horizon_s}).fetchone() is not None
 
 
 def hash_entries(box_key, entries):
