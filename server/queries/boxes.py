@@ -120,9 +120,9 @@ def accept_counter(db, box_id, counter):
     """
     cur = db.execute("""
 UPDATE boxes
-SET last_counter = ?
-WHERE id = ?
-  AND last_counter < ?""", (counter, box_id, counter))
+SET last_counter = :counter
+WHERE id = :box
+  AND last_counter < :counter""", {"counter": counter, "box": box_id})
     return cur.rowcount == 1
 
 
