@@ -58,8 +58,8 @@ def claim(db, now, lease_s, limit=20):
 UPDATE mail_queue
 SET status = 'failed', last_error = 'périmé avant d''avoir pu partir ; ' || last_error
 WHERE status IN ('pending', 'sending')
-  AND next_try <= ?
-  AND expires_at <= ?""", (now, now))
+  AND next_try <= :now
+  AND expires_at <= :now""", {"now": now})
         due = rows(db, """
 SELECT *
 FROM mail_queue
@@ -102,10 +102,10 @@ def resend(db, mail_id, now):
     there is no such message or it expired (a reminder once the booking started, an expired link)."""
     return db.execute("""
 UPDATE mail_queue
-SET status = 'pending', next_try = ?, attempts = 0
-WHERE id = ?
+SET status = 'pending', next_try = :now, attempts = 0
+WHERE id = :id
   AND status IN ('failed', 'sent')
-  AND (expires_at IS NULL OR expires_at > ?)""", (now, mail_id, now)).rowcount == 1
+  AND (expires_at IS NULL OR expires_at > :now)""", {"now": now, "id": mail_id}).rowcount == 1
 
 
 def purge_sent(db, before):
