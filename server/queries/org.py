@@ -261,10 +261,10 @@ LEFT JOIN departments d ON d.id = h.department_id
 LEFT JOIN agents a ON a.id = h.agent_id"""
     if department_id is not None:
         return rows(db, sql + """
-WHERE p.department_id = ?
-   OR h.department_id = ?
-   OR a.department_id = ?
-ORDER BY p.name""", (department_id, department_id, department_id))
+WHERE p.department_id = :department
+   OR h.department_id = :department
+   OR a.department_id = :department
+ORDER BY p.name""", {"department": department_id})
     return rows(db, sql + """
 ORDER BY p.name, d.code, a.name""")
 
