@@ -187,11 +187,11 @@ def purge(db, before):
     trip_ids = [r[0] for r in db.execute("""
 SELECT t.id
 FROM trips t
-WHERE t.start < ?
+WHERE t.start < :before
   AND EXISTS (SELECT 1
               FROM positions p
               WHERE p.trip_id = t.id
-                AND p.t < ?)""", (before, before)).fetchall()]
+                AND p.t < :before)""", {"before": before}).fetchall()]
     for trip_id in trip_ids:
         with write(db):
             s = row(db, """
@@ -201,15 +201,14 @@ WHERE trip_id = ?
   AND t < ?""", (trip_id, before))
             db.execute("""
 UPDATE trips
-SET positions_count = positions_count + ?,
-    min_lat = coalesce(min(min_lat, ?), ?),
-    min_lon = coalesce(min(min_lon, ?), ?),
-    max_lat = coalesce(max(max_lat, ?), ?),
-    max_lon = coalesce(max(max_lon, ?), ?),
+SET positions_count = positions_count + :n,
+    min_lat = coalesce(min(min_lat, :min_lat), :min_lat),
+    min_lon = coalesce(min(min_lon, :min_lon), :min_lon),
+    max_lat = coalesce(max(max_lat, :max_lat), :max_lat),
+    max_lon = coalesce(max(max_lon, :max_lon), :max_lon),
     max_speed = NULL,
     positions_purged = 1
-WHERE id = ?""", (s["n"], s["min_lat"], s["min_lat"], s["min_lon"], s["min_lon"], s["max_lat"], s["max_lat"],
-                  s["max_lon"], s["max_lon"], trip_id))
+WHERE id = :trip""", dict(s, trip=trip_id))
             deleted += db.execute("""
 DELETE FROM positions
 WHERE trip_id = ?
