@@ -407,15 +407,16 @@ def extend_open_unplanned(db, now, margin_s=30 * 60):
     car does not look free to searches while someone drives it. Returns the number extended."""
     cur = db.execute("""
 UPDATE reservations
-SET end = min(? + ?, start + ?)
+SET end = min(:now + :margin, start + :longest)
 WHERE unplanned = 1
   AND status = 'booked'
-  AND end < ? + 600
-  AND start > ?
+  AND end < :now + 600
+  AND start > :floor
   AND id IN (SELECT reservation_id
              FROM trips
              WHERE end IS NULL
-               AND reservation_id IS NOT NULL)""", (now, margin_s, MAX_SPAN_S - 1, now, now - MAX_SPAN_S))
+               AND reservation_id IS NOT NULL)""",
+                     {"now": now, "margin": margin_s, "longest": MAX_SPAN_S - 1, "floor": now - MAX_SPAN_S})
     return cur.rowcount
 
 
