@@ -113,12 +113,12 @@ WHERE id = ?
         if scalar(db, """
 SELECT 1
 FROM equipment_bookings
-WHERE equipment_id = ?
+WHERE equipment_id = :item
   AND status = 'booked'
-  AND start < ?
-  AND end > ?
-  AND start > ?
-LIMIT 1""", (equipment_id, end, start, start - MAX_SPAN_S)):
+  AND start < :end
+  AND end > :start
+  AND start > :floor
+LIMIT 1""", {"item": equipment_id, "start": start, "end": end, "floor": start - MAX_SPAN_S}):
             raise RuleError("overlap", "Ce matériel est déjà réservé sur ce créneau.")
         return db.execute("""
 INSERT INTO equipment_bookings (equipment_id, agent_id, start, end, created_at)
