@@ -58,8 +58,8 @@ WHERE f.id = :id""" + (SCOPE if department_id is not None else ""),
 def answer(db, feedback_id, manager_id, text, now):
     db.execute("""
 UPDATE feedback
-SET answer = ?, answered_by = ?, answered_at = ?, status = 'answered'
-WHERE id = ?""", (text, manager_id, now, feedback_id))
+SET answer = :text, answered_by = :manager, answered_at = :now, status = 'answered'
+WHERE id = :id""", {"text": text, "manager": manager_id, "now": now, "id": feedback_id})
 
 
 def set_status(db, feedback_id, status):
