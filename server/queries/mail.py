@@ -33,10 +33,11 @@ LIMIT ?""", (limit,))
 def set_composed(db, mail_id, to, cc, subject, text, html, ics):
     db.execute("""
 UPDATE mail_queue
-SET to_addrs = ?, cc_addrs = ?, subject = ?, body_text = ?, body_html = ?, ics = ?,
+SET to_addrs = :to, cc_addrs = :cc, subject = :subject, body_text = :text, body_html = :html, ics = :ics,
     status = 'pending'
-WHERE id = ?
-  AND status = 'compose'""", (", ".join(to), ", ".join(cc), subject, text, html, ics, mail_id))
+WHERE id = :id
+  AND status = 'compose'""", {"to": ", ".join(to), "cc": ", ".join(cc), "subject": subject, "text": text,
+                              "html": html, "ics": ics, "id": mail_id})
 
 
 def drop_event(db, mail_id):
