@@ -165,8 +165,8 @@ def update_vehicle(db, vehicle_id, model, pool_id, seats):
     """What may change at once (not the costs nor the owner: change_terms)."""
     db.execute("""
 UPDATE vehicles
-SET model = ?, pool_id = ?, seats = ?
-WHERE id = ?""", (model, pool_id, seats, vehicle_id))
+SET model = :model, pool_id = :pool, seats = :seats
+WHERE id = :id""", {"model": model, "pool": pool_id, "seats": seats, "id": vehicle_id})
 
 
 def change_terms(db, vehicle_id, valid_from, department_id, cost_per_km_cents, monthly_fixed_cents, now,
