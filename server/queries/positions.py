@@ -230,11 +230,12 @@ def set_work_hours(db, department_id, start_min, end_min, days, reason):
     with write(db):
         db.execute("""
 UPDATE departments
-SET work_start_min = ?,
-    work_end_min = ?,
-    work_days = ?,
-    tracking_reason = ?
-WHERE id = ?""", (int(start_min), int(end_min), str(days), (reason or "").strip(), department_id))
+SET work_start_min = :start_min,
+    work_end_min = :end_min,
+    work_days = :days,
+    tracking_reason = :reason
+WHERE id = :id""", {"start_min": int(start_min), "end_min": int(end_min), "days": str(days),
+                    "reason": (reason or "").strip(), "id": department_id})
 
 
 def set_vehicle_tracking_reason(db, vehicle_id, reason):
