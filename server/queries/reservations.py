@@ -77,26 +77,26 @@ def _conflict(db, vehicle_id, start, end, exclude_id=0):
     return scalar(db, """
 SELECT id
 FROM reservations
-WHERE vehicle_id = ?
+WHERE vehicle_id = :vehicle
   AND status = 'booked'
-  AND start < ?
-  AND start > ?
-  AND end > ?
-  AND id != ?
-LIMIT 1""", (vehicle_id, end, start - MAX_SPAN_S, start, exclude_id))
+  AND start < :end
+  AND start > :floor
+  AND end > :start
+  AND id != :exclude
+LIMIT 1""", {"vehicle": vehicle_id, "start": start, "end": end, "floor": start - MAX_SPAN_S, "exclude": exclude_id})
 
 
 def _agent_conflict(db, agent_id, start, end, exclude_id=0):
     return scalar(db, """
 SELECT id
 FROM reservations
-WHERE agent_id = ?
+WHERE agent_id = :agent
   AND status = 'booked'
-  AND start < ?
-  AND start > ?
-  AND end > ?
-  AND id != ?
-LIMIT 1""", (agent_id, end, start - MAX_SPAN_S, start, exclude_id))
+  AND start < :end
+  AND start > :floor
+  AND end > :start
+  AND id != :exclude
+LIMIT 1""", {"agent": agent_id, "start": start, "end": end, "floor": start - MAX_SPAN_S, "exclude": exclude_id})
 
 
 def create(db, agent_id, vehicle_id, start, end, now, rules, purpose="", destination=""):
@@ -226,17 +226,15 @@ FROM reservations r
 JOIN vehicles v ON v.id = r.vehicle_id
 JOIN agents a ON a.id = r.agent_id
 JOIN departments d ON d.id = a.department_id
-WHERE r.start < ?
-  AND r.end > ?
-  AND r.start > ?
+WHERE r.start < :end
+  AND r.end > :start
+  AND r.start > :floor
   AND r.status != 'cancelled'"""
-    params = [end, start, start - MAX_SPAN_S]
     if department_id is not None:
         sql += """
-  AND (v.department_id = ? OR a.department_id = ?)"""
-        params += [department_id, department_id]
+  AND (v.department_id = :department OR a.department_id = :department)"""
     return rows(db, sql + """
-ORDER BY v.plate, r.start""", params)
+ORDER BY v.plate, r.start""", {"start": start, "end": end, "floor": start - MAX_SPAN_S, "department": department_id})
 
 
 def create_unplanned(db, vehicle_id, agent_id, start, end=None):
@@ -379,14 +377,15 @@ WHERE t.end IS NULL
         nxt = row(db, """
 SELECT id, agent_id, start
 FROM reservations
-WHERE vehicle_id = ?
+WHERE vehicle_id = :vehicle
   AND status = 'booked'
-  AND id != ?
-  AND start >= ?
-  AND start <= ?
+  AND id != :late_booking
+  AND start >= :earliest
+  AND start <= :latest
   AND late_warned = 0
 ORDER BY start
-LIMIT 1""", (car["vehicle_id"], car["reservation_id"], car["due"] - 60, now + window_s))
+LIMIT 1""", {"vehicle": car["vehicle_id"], "late_booking": car["reservation_id"], "earliest": car["due"] - 60,
+             "latest": now + window_s})
         if nxt is None or nxt["agent_id"] == car["agent_id"]:
             continue
         with write(db):
