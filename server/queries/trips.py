@@ -88,8 +88,8 @@ LIMIT 1""", (box_id, box_trip, t))
             return trip["id"]  # closed already (replay, or closed by the next trip_start): keep it
         db.execute("""
 UPDATE trips
-SET end = ?, odo_end_m = ?, distance_m = ?, end_reason = ?
-WHERE id = ?""", (t, odo_m, max(0, int(distance_m)), reason, trip["id"]))
+SET end = :end, odo_end_m = :odo, distance_m = :distance, end_reason = :reason
+WHERE id = :id""", {"end": t, "odo": odo_m, "distance": max(0, int(distance_m)), "reason": reason, "id": trip["id"]})
         if trip["unplanned"] and trip["reservation_id"]:
             reservations.close_unplanned(db, trip["reservation_id"], t)
         return trip["id"]
