@@ -27,10 +27,10 @@ def test_no_sql_outside_the_queries_layer():
 # -- layout: one clause per line (flaskr) -------------------------------------------------------------------
 
 QUERIES = os.path.join(SERVER, "queries")
-# A string literal is SQL when it starts (after whitespace) with a statement or a clause keyword: whole
-# statements and the fragments a function appends to one (" WHERE ...", " ORDER BY ...").
-SQL_START = re.compile(r"\s*(SELECT|INSERT|UPDATE|DELETE|WITH|FROM|WHERE|(LEFT |CROSS )?JOIN|AND|OR|GROUP BY"
-                       r"|ORDER BY|LIMIT|SET|VALUES|ON CONFLICT)\b")
+# A string literal is SQL when it starts (after whitespace) with a statement or a clause keyword, EXISTS or a
+# parenthesis: whole statements and the fragments a function appends to one (" WHERE ...", "EXISTS (...").
+SQL_START = re.compile(r"\s*([()]|(EXISTS|SELECT|INSERT|UPDATE|DELETE|WITH|FROM|WHERE|(LEFT |CROSS )?JOIN|AND|OR"
+                       r"|GROUP BY|ORDER BY|LIMIT|SET|VALUES|ON CONFLICT)\b)")
 # Keywords are upper case in this code base. Multi-word forms come first so that "DELETE FROM", "INSERT OR
 # IGNORE INTO" and "DO UPDATE" (of ON CONFLICT) count once; BETWEEN and CASE/END only qualify AND/OR.
 TOKEN = re.compile(r"'[^']*'|[()]|\b(INSERT(?: OR \w+)? INTO|DELETE FROM|DO UPDATE|UPDATE|SELECT|FROM|WHERE"
@@ -70,11 +70,15 @@ def crowded_lines(sql):
 
 
 def sql_literals(path):
-    """(line number, text) of every SQL string literal of a module."""
+    """(line number, text) of every SQL string literal of a module (docstrings left out)."""
     with open(path, encoding="utf-8") as f:
         tree = ast.parse(f.read(), path)
+    docstrings = {id(scope.body[0].value) for scope in ast.walk(tree)
+                  if isinstance(scope, (ast.Module, ast.FunctionDef, ast.ClassDef)) and scope.body
+                  and isinstance(scope.body[0], ast.Expr)}
     return [(node.lineno, node.value) for node in ast.walk(tree)
-            if isinstance(node, ast.Constant) and isinstance(node.value, str) and SQL_START.match(node.value)]
+            if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in docstrings
+            and SQL_START.match(node.value)]
 
 
 def test_crowded_lines_spots_two_clauses_on_a_line():
