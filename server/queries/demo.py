@@ -88,13 +88,13 @@ SELECT 1
 FROM trips
 LIMIT 1""").fetchone():
         history(db, rng, now)
-    out.insert(0, "Démo : %d directions, %d véhicules, %d agents." % (
-        len(dept_ids), db.execute("""
+    vehicle_count = db.execute("""
 SELECT count(*)
-FROM vehicles""").fetchone()[0],
-        db.execute("""
+FROM vehicles""").fetchone()[0]
+    agent_count = db.execute("""
 SELECT count(*)
-FROM agents""").fetchone()[0]))
+FROM agents""").fetchone()[0]
+    out.insert(0, "Démo : %d directions, %d véhicules, %d agents." % (len(dept_ids), vehicle_count, agent_count))
     return out
 
 
@@ -153,7 +153,8 @@ WHERE vehicle_id = ?""", (car["id"],)).fetchone()
                     unplanned = rng.random() < 0.15
                     rid = db.execute("""
 INSERT INTO reservations (vehicle_id, agent_id, start, end, unplanned, started_at, created_at)
-VALUES (?, ?, ?, ?, ?, ?, ?)""", (car["id"], agent, t, t + length, 1 if unplanned else 0, t + 300,
+VALUES (?, ?, ?, ?, ?, ?, ?)""",
+                                     (car["id"], agent, t, t + length, 1 if unplanned else 0, t + 300,
                                       t - 86400)).lastrowid
                     box_id = car["box"][0]
                     trip_no[box_id] = trip_no.get(box_id, 0) + 1
@@ -168,5 +169,6 @@ VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, 0)""",
                 s = day + 8 * 3600 + rng.randint(0, 16) * 1800
                 db.execute("""
 INSERT INTO searches (agent_id, t, start, end, found)
-VALUES (?, ?, ?, ?, ?)""", (rng.choice(list(dept_of)), s - 86400, s, s + 3600,
+VALUES (?, ?, ?, ?, ?)""",
+                           (rng.choice(list(dept_of)), s - 86400, s, s + 3600,
                             0 if rng.random() < 0.06 else rng.randint(1, 20)))

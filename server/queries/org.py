@@ -153,7 +153,8 @@ def add_vehicle(db, plate, model, pool_id, department_id, cost_per_km_cents, mon
                             % found["plate"])
         vehicle_id = db.execute("""
 INSERT INTO vehicles (plate, model, pool_id, department_id, cost_per_km_cents, monthly_fixed_cents, seats)
-VALUES (?, ?, ?, ?, ?, ?, ?)""", (plate, model, pool_id, department_id, cost_per_km_cents, monthly_fixed_cents,
+VALUES (?, ?, ?, ?, ?, ?, ?)""",
+                                (plate, model, pool_id, department_id, cost_per_km_cents, monthly_fixed_cents,
                                  seats)).lastrowid
         db.execute("""
 INSERT INTO vehicle_terms (vehicle_id, valid_from, department_id, cost_per_km_cents, monthly_fixed_cents)
