@@ -16,7 +16,10 @@ UID_RE = re.compile(r"^(?:[0-9a-f]{2}){4,10}$")
 # scrypt:32768:8:1 is below it. Tests lower it to keep the suite fast; production never should.
 PASSWORD_METHOD = "scrypt:131072:8:1"
 
-AGENT_SQL = "SELECT a.*, d.code AS department_code FROM agents a JOIN departments d ON d.id = a.department_id"
+AGENT_SQL = """
+SELECT a.*, d.code AS department_code
+FROM agents a
+JOIN departments d ON d.id = a.department_id"""
 
 
 def normalize_uid(text):
@@ -26,15 +29,19 @@ def normalize_uid(text):
 
 
 def get(db, agent_id):
-    return row(db, AGENT_SQL + " WHERE a.id = ?", (agent_id,))
+    return row(db, AGENT_SQL + """
+WHERE a.id = ?""", (agent_id,))
 
 
 def by_email(db, email):
-    return row(db, AGENT_SQL + " WHERE a.email = ?", ((email or "").strip(),))
+    return row(db, AGENT_SQL + """
+WHERE a.email = ?""", ((email or "").strip(),))
 
 
 def by_ical_token(db, token):
-    return row(db, AGENT_SQL + " WHERE a.ical_token = ? AND a.active = 1", (token,))
+    return row(db, AGENT_SQL + """
+WHERE a.ical_token = ?
+  AND a.active = 1""", (token,))
 
 
 def list_agents(db, department_id=None, query=None, limit=500, offset=0):
@@ -45,11 +52,15 @@ def list_agents(db, department_id=None, query=None, limit=500, offset=0):
     if query:
         where.append("(a.name LIKE ? OR a.email LIKE ?)")
         params += ["%" + query + "%"] * 2
-    sql = (AGENT_SQL.replace("SELECT a.*", "SELECT a.id, a.name, a.email, a.role, a.active, a.department_id, "
-                             "a.permanent_access, (SELECT count(*) FROM badges b WHERE b.agent_id = a.id "
-                             "AND b.active) AS badges")
-           + (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY a.name, a.id LIMIT %d OFFSET %d"
-           % (limit, offset))
+    columns = """SELECT a.id, a.name, a.email, a.role, a.active, a.department_id, a.permanent_access,
+       (SELECT count(*)
+        FROM badges b
+        WHERE b.agent_id = a.id
+          AND b.active) AS badges"""
+    sql = (AGENT_SQL.replace("SELECT a.*", columns)
+           + ("\nWHERE " + "\n  AND ".join(where) if where else "") + """
+ORDER BY a.name, a.id
+LIMIT %d OFFSET %d""" % (limit, offset))
     return rows(db, sql, params)
 
 
@@ -58,9 +69,9 @@ def create(db, name, email, department_id, role="agent", password=None):
     apart (`set_permanent_access`), by an administrator, with its scope."""
     if role not in ROLES:
         raise ValueError(role)
-    return db.execute(
-        "INSERT INTO agents (name, email, department_id, role, password_hash, ical_token) "
-        "VALUES (?, ?, ?, ?, ?, ?)",
+    return db.execute("""
+INSERT INTO agents (name, email, department_id, role, password_hash, ical_token)
+VALUES (?, ?, ?, ?, ?, ?)""",
         (name.strip(), email.strip(), department_id, role,
          generate_password_hash(password, method=PASSWORD_METHOD) if password else None,
          secrets.token_urlsafe(24))).lastrowid
@@ -71,8 +82,10 @@ def upsert(db, name, email, department_id):
     with write(db):
         found = by_email(db, email)
         if found:
-            db.execute("UPDATE agents SET name = ?, department_id = ? WHERE id = ?",
-                       (name.strip(), department_id, found["id"]))
+            db.execute("""
+UPDATE agents
+SET name = ?, department_id = ?
+WHERE id = ?""", (name.strip(), department_id, found["id"]))
             return found["id"]
         return create(db, name, email, department_id)
 
@@ -82,8 +95,10 @@ def update(db, agent_id, role=None, department_id=None, active=None):
         if value is not None:
             if column == "role" and value not in ROLES:
                 raise ValueError(value)
-            db.execute("UPDATE agents SET %s = ? WHERE id = ?" % column, (int(value) if column == "active" else value,
-                                                                          agent_id))
+            db.execute("""
+UPDATE agents
+SET %s = ?
+WHERE id = ?""" % column, (int(value) if column == "active" else value, agent_id))
     if active is not None and not active:
         end_sessions(db, agent_id)
 
@@ -91,10 +106,11 @@ def update(db, agent_id, role=None, department_id=None, active=None):
 def permanent_scopes(db, agent_id):
     """{"pools": [pool ids], "departments": [department ids]} where the agent's permanent access applies."""
     found = {"pools": [], "departments": []}
-    for r in db.execute("SELECT pool_id, department_id\n"
-                        "FROM permanent_grants\n"
-                        "WHERE agent_id = ?\n"
-                        "ORDER BY pool_id, department_id", (agent_id,)):
+    for r in db.execute("""
+SELECT pool_id, department_id
+FROM permanent_grants
+WHERE agent_id = ?
+ORDER BY pool_id, department_id""", (agent_id,)):
         if r[0] is not None:
             found["pools"].append(r[0])
         else:
@@ -108,28 +124,38 @@ def set_permanent_access(db, agent_id, pool_ids=(), department_ids=(), granted_b
     now = int(time.time()) if now is None else now
     with write(db):
         before = permanent_scopes(db, agent_id)
-        db.execute("DELETE FROM permanent_grants WHERE agent_id = ?", (agent_id,))
-        db.conn.executemany("INSERT INTO permanent_grants (agent_id, pool_id, granted_by, granted_at) "
-                            "VALUES (?, ?, ?, ?)", [(agent_id, p, granted_by, now) for p in sorted(set(pool_ids))])
-        db.conn.executemany("INSERT INTO permanent_grants (agent_id, department_id, granted_by, granted_at) "
-                            "VALUES (?, ?, ?, ?)",
-                            [(agent_id, d, granted_by, now) for d in sorted(set(department_ids))])
-        db.execute("UPDATE agents SET permanent_access = ? WHERE id = ?",
-                   (1 if pool_ids or department_ids else 0, agent_id))
+        db.execute("""
+DELETE FROM permanent_grants
+WHERE agent_id = ?""", (agent_id,))
+        db.conn.executemany("""
+INSERT INTO permanent_grants (agent_id, pool_id, granted_by, granted_at)
+VALUES (?, ?, ?, ?)""", [(agent_id, p, granted_by, now) for p in sorted(set(pool_ids))])
+        db.conn.executemany("""
+INSERT INTO permanent_grants (agent_id, department_id, granted_by, granted_at)
+VALUES (?, ?, ?, ?)""", [(agent_id, d, granted_by, now) for d in sorted(set(department_ids))])
+        db.execute("""
+UPDATE agents
+SET permanent_access = ?
+WHERE id = ?""", (1 if pool_ids or department_ids else 0, agent_id))
         return before, permanent_scopes(db, agent_id)
 
 
 def set_password(db, agent_id, password, by_someone_else=False):
     """Store a new password hash and end every session of the account. A password someone else chose
     (an administrator, a manager) must be changed at the next login."""
-    db.execute("UPDATE agents SET password_hash = ?, must_change_password = ? WHERE id = ?",
-               (generate_password_hash(password, method=PASSWORD_METHOD), 1 if by_someone_else else 0, agent_id))
+    db.execute("""
+UPDATE agents
+SET password_hash = ?, must_change_password = ?
+WHERE id = ?""", (generate_password_hash(password, method=PASSWORD_METHOD), 1 if by_someone_else else 0, agent_id))
     end_sessions(db, agent_id)
 
 
 def end_sessions(db, agent_id):
     """Invalidate every session cookie of the account (their session version no longer matches)."""
-    db.execute("UPDATE agents SET session_version = session_version + 1 WHERE id = ?", (agent_id,))
+    db.execute("""
+UPDATE agents
+SET session_version = session_version + 1
+WHERE id = ?""", (agent_id,))
 
 
 def check_login(db, email, password):
@@ -145,8 +171,10 @@ def check_login(db, email, password):
     if not check_password_hash(agent["password_hash"], password):
         return None
     if not agent["password_hash"].startswith(PASSWORD_METHOD + "$"):
-        db.execute("UPDATE agents SET password_hash = ? WHERE id = ?",
-                   (generate_password_hash(password, method=PASSWORD_METHOD), agent["id"]))
+        db.execute("""
+UPDATE agents
+SET password_hash = ?
+WHERE id = ?""", (generate_password_hash(password, method=PASSWORD_METHOD), agent["id"]))
     return agent
 
 
@@ -162,7 +190,10 @@ def _dummy_hash():
 
 def rotate_ical_token(db, agent_id):
     token = secrets.token_urlsafe(24)
-    db.execute("UPDATE agents SET ical_token = ? WHERE id = ?", (token, agent_id))
+    db.execute("""
+UPDATE agents
+SET ical_token = ?
+WHERE id = ?""", (token, agent_id))
     return token
 
 
@@ -170,7 +201,11 @@ def rotate_ical_token(db, agent_id):
 
 def badges(db, agent_id):
     """The agent's badges, UID masked (pages never show a full UID)."""
-    result = rows(db, "SELECT id, uid_hex, active FROM badges WHERE agent_id = ? ORDER BY id", (agent_id,))
+    result = rows(db, """
+SELECT id, uid_hex, active
+FROM badges
+WHERE agent_id = ?
+ORDER BY id""", (agent_id,))
     for b in result:
         b["masked"] = "…" + b.pop("uid_hex")[-4:]
     return result
@@ -181,22 +216,30 @@ def add_badge(db, agent_id, uid_hex):
     uid = normalize_uid(uid_hex)
     if uid is None:
         raise ValueError("uid")
-    existing = row(db, "SELECT id, agent_id FROM badges WHERE uid_hex = ?", (uid,))
+    existing = row(db, """
+SELECT id, agent_id
+FROM badges
+WHERE uid_hex = ?""", (uid,))
     if existing:
         if existing["agent_id"] != agent_id:
             raise ValueError("taken")
-        db.execute("UPDATE badges SET active = 1 WHERE id = ?", (existing["id"],))
+        db.execute("""
+UPDATE badges
+SET active = 1
+WHERE id = ?""", (existing["id"],))
         return existing["id"]
-    return db.execute("INSERT INTO badges (agent_id, uid_hex) VALUES (?, ?)", (agent_id, uid)).lastrowid
+    return db.execute("""
+INSERT INTO badges (agent_id, uid_hex)
+VALUES (?, ?)""", (agent_id, uid)).lastrowid
 
 
 def has_badge(db, agent_id, uid_hex):
-    return bool(scalar(db,
-                       "SELECT 1"
-                       " FROM badges"
-                       " WHERE agent_id = ?"
-                       " AND uid_hex = ?"
-                       " AND active = 1", (agent_id, uid_hex)))
+    return bool(scalar(db, """
+SELECT 1
+FROM badges
+WHERE agent_id = ?
+  AND uid_hex = ?
+  AND active = 1""", (agent_id, uid_hex)))
 
 
 def badge_taken(db, uid_hex):
@@ -215,44 +258,64 @@ WHERE id = ?""", (badge_id,))
 
 
 def deactivate_badge(db, badge_id):
-    db.execute("UPDATE badges SET active = 0 WHERE id = ?", (badge_id,))
+    db.execute("""
+UPDATE badges
+SET active = 0
+WHERE id = ?""", (badge_id,))
 
 
 # -- login throttling -------------------------------------------------------------------------------------
 
 def failed_logins(db, who, since):
     """(number of failures of `who` since `since`, time of the last one or 0)."""
-    r = db.execute("SELECT count(*), max(t)\n"
-                   "FROM login_attempts\n"
-                   "WHERE who = ?\n"
-                   "  AND t >= ?", (who, since)).fetchone()
+    r = db.execute("""
+SELECT count(*), max(t)
+FROM login_attempts
+WHERE who = ?
+  AND t >= ?""", (who, since)).fetchone()
     return r[0], r[1] or 0
 
 
 def record_failed_login(db, who, t):
-    db.execute("INSERT INTO login_attempts (who, t) VALUES (?, ?)", (who, t))
+    db.execute("""
+INSERT INTO login_attempts (who, t)
+VALUES (?, ?)""", (who, t))
 
 
 def clear_failed_logins(db, who):
-    db.execute("DELETE FROM login_attempts WHERE who = ?", (who,))
+    db.execute("""
+DELETE FROM login_attempts
+WHERE who = ?""", (who,))
 
 
 def forget_failed_logins(db, before):
     """Drop failures older than `before` (they no longer count)."""
-    db.execute("DELETE FROM login_attempts WHERE t < ?", (before,))
+    db.execute("""
+DELETE FROM login_attempts
+WHERE t < ?""", (before,))
 
 
 # -- notifications -----------------------------------------------------------------------------------------
 
 def notify(db, agent_id, message, t, reservation_id=None):
-    db.execute("INSERT INTO notifications (agent_id, reservation_id, t, message) VALUES (?, ?, ?, ?)",
-               (agent_id, reservation_id, t, message))
+    db.execute("""
+INSERT INTO notifications (agent_id, reservation_id, t, message)
+VALUES (?, ?, ?, ?)""", (agent_id, reservation_id, t, message))
 
 
 def notifications(db, agent_id, unseen_only=True):
-    sql = "SELECT * FROM notifications WHERE agent_id = ?" + (" AND seen = 0" if unseen_only else "")
-    return rows(db, sql + " ORDER BY t DESC LIMIT 20", (agent_id,))
+    sql = """
+SELECT *
+FROM notifications
+WHERE agent_id = ?""" + ("""
+  AND seen = 0""" if unseen_only else "")
+    return rows(db, sql + """
+ORDER BY t DESC
+LIMIT 20""", (agent_id,))
 
 
 def mark_notifications_seen(db, agent_id):
-    db.execute("UPDATE notifications SET seen = 1 WHERE agent_id = ?", (agent_id,))
+    db.execute("""
+UPDATE notifications
+SET seen = 1
+WHERE agent_id = ?""", (agent_id,))

@@ -37,7 +37,9 @@ WHERE e.agent_id IS NOT NULL
   AND e.t >= :since
   AND e.t <= CASE
         WHEN r.end IS NOT NULL AND coalesce(r.end_reason, 0) != :end_reboot THEN r.end
-        ELSE min(coalesce((SELECT max(p.t) FROM positions p WHERE p.trip_id = r.id), r.start),
+        ELSE min(coalesce((SELECT max(p.t)
+                           FROM positions p
+                           WHERE p.trip_id = r.id), r.start),
                  r.start + :open_max)
       END - :margin
   AND NOT EXISTS (SELECT 1
@@ -95,7 +97,10 @@ LIMIT ?""", (limit,))
 
 
 def open_count(db):
-    return scalar(db, "SELECT count(*) FROM alerts WHERE handled_at IS NULL", (), 0)
+    return scalar(db, """
+SELECT count(*)
+FROM alerts
+WHERE handled_at IS NULL""", (), 0)
 
 
 def mark_handled(db, alert_id, by, now):

@@ -40,8 +40,9 @@ def _text(value):
 
 def record(db, action, *, actor_id=None, address=None, target=None, before=None, after=None, t=None):
     """Append one entry; returns its id. `actor_id` None = the command line or the system."""
-    return db.execute(
-        "INSERT INTO audit_log (t, actor_id, address, action, target, before, after) VALUES (?, ?, ?, ?, ?, ?, ?)",
+    return db.execute("""
+INSERT INTO audit_log (t, actor_id, address, action, target, before, after)
+VALUES (?, ?, ?, ?, ?, ?, ?)""",
         (int(time.time()) if t is None else int(t), actor_id, address, action, target, _text(before),
          _text(after))).lastrowid
 
@@ -65,9 +66,11 @@ def entries(db, action=None, actor=None, target=None, since=None, until=None, li
     if until is not None:
         where.append("l.t < ?")
         params.append(until)
-    sql = ("SELECT l.*, a.name AS actor_name, a.email AS actor_email\n"
-           "FROM audit_log l\n"
-           "LEFT JOIN agents a ON a.id = l.actor_id\n"
+    sql = ("""
+SELECT l.*, a.name AS actor_name, a.email AS actor_email
+FROM audit_log l
+LEFT JOIN agents a ON a.id = l.actor_id
+"""
            + ("WHERE " + "\n  AND ".join(where) + "\n" if where else "")
            + "ORDER BY l.id DESC\n"
            "LIMIT %d" % int(limit))

@@ -8,11 +8,20 @@ with one read and two writes.
 
 def _overlapping_runs(db, box_id, lo, hi):
     """The box's runs that overlap or touch [lo, hi], as [first, last] lists in ascending order."""
-    runs = db.execute("SELECT first, last FROM box_record_runs WHERE box_id = ? AND first < ? "
-                      "ORDER BY first DESC LIMIT 1", (box_id, lo)).fetchall()
+    runs = db.execute("""
+SELECT first, last
+FROM box_record_runs
+WHERE box_id = ?
+  AND first < ?
+ORDER BY first DESC
+LIMIT 1""", (box_id, lo)).fetchall()
     runs = [list(r) for r in runs if r[1] >= lo - 1]
-    runs += [list(r) for r in db.execute("SELECT first, last FROM box_record_runs WHERE box_id = ? "
-                                         "AND first BETWEEN ? AND ? ORDER BY first", (box_id, lo, hi + 1))]
+    runs += [list(r) for r in db.execute("""
+SELECT first, last
+FROM box_record_runs
+WHERE box_id = ?
+  AND first BETWEEN ? AND ?
+ORDER BY first""", (box_id, lo, hi + 1))]
     return runs
 
 
@@ -60,10 +69,13 @@ def claim_new(db, box_id, seqs):
 
 def _replace_runs(db, box_id, old, new):
     if old:
-        db.conn.executemany("DELETE FROM box_record_runs WHERE box_id = ? AND first = ?",
-                            [(box_id, r[0]) for r in old])
-    db.conn.executemany("INSERT INTO box_record_runs (box_id, first, last) VALUES (?, ?, ?)",
-                        [(box_id, r[0], r[1]) for r in new])
+        db.conn.executemany("""
+DELETE FROM box_record_runs
+WHERE box_id = ?
+  AND first = ?""", [(box_id, r[0]) for r in old])
+    db.conn.executemany("""
+INSERT INTO box_record_runs (box_id, first, last)
+VALUES (?, ?, ?)""", [(box_id, r[0], r[1]) for r in new])
 
 
 def claim(db, box_id, seq):
@@ -85,8 +97,11 @@ def claim_many(db, box_id, seqs):
 def stored_seqs(db, box_id):
     """Every sequence number stored for the box, ascending (tests and the bench's checks)."""
     out = []
-    for first, last in db.execute("SELECT first, last FROM box_record_runs WHERE box_id = ? ORDER BY first",
-                                  (box_id,)):
+    for first, last in db.execute("""
+SELECT first, last
+FROM box_record_runs
+WHERE box_id = ?
+ORDER BY first""", (box_id,)):
         out.extend(range(first, last + 1))
     return out
 
@@ -95,6 +110,10 @@ def last_seq(db, box_id):
     """The highest journal sequence number stored for this box (0 for none): told to the box in the RESYNC
     answer so that a reflashed box, whose journal restarts at 1, numbers its records above it. The runs
     outlive a reflash and a re-registration, so this survives both (one index seek)."""
-    r = db.execute("SELECT last FROM box_record_runs WHERE box_id = ? ORDER BY first DESC LIMIT 1",
-                   (box_id,)).fetchone()
+    r = db.execute("""
+SELECT last
+FROM box_record_runs
+WHERE box_id = ?
+ORDER BY first DESC
+LIMIT 1""", (box_id,)).fetchone()
     return r[0] if r is not None else 0

@@ -29,12 +29,20 @@ def register(db, box_id, vehicle_id, key_hex):
         raise ValueError("key")
     if not isinstance(box_id, int) or box_id <= 0 or box_id >= 1 << 32:
         raise ValueError("box_id")
-    db.execute("UPDATE boxes SET vehicle_id = NULL WHERE vehicle_id = ? AND id != ?", (vehicle_id, box_id))
-    db.execute(
-        "INSERT INTO boxes (id, vehicle_id, key_hex) VALUES (?, ?, ?) ON CONFLICT(id) DO UPDATE SET "
-        "vehicle_id = excluded.vehicle_id, key_hex = excluded.key_hex, last_ack = 0, "
-        "allow_version = 0", (box_id, vehicle_id, key_hex))
-    db.execute("DELETE FROM box_allow WHERE box_id = ?", (box_id,))
+    db.execute("""
+UPDATE boxes
+SET vehicle_id = NULL
+WHERE vehicle_id = ?
+  AND id != ?""", (vehicle_id, box_id))
+    db.execute("""
+INSERT INTO boxes (id, vehicle_id, key_hex)
+VALUES (?, ?, ?)
+ON CONFLICT (id) DO UPDATE
+SET vehicle_id = excluded.vehicle_id, key_hex = excluded.key_hex, last_ack = 0, allow_version = 0""",
+               (box_id, vehicle_id, key_hex))
+    db.execute("""
+DELETE FROM box_allow
+WHERE box_id = ?""", (box_id,))
 
 
 def count(db):
@@ -45,28 +53,39 @@ FROM boxes""", (), 0)
 
 def get(db, box_id):
     """The box row without its key (for pages), or None."""
-    return row(db, "SELECT b.id, b.vehicle_id, b.last_counter, b.last_ack, b.firmware, b.last_seen, b.csq, "
-               "b.supply_mv, b.backlog, b.gps, b.uptime, b.reset_cause, b.allow_version, b.created_at, "
-               "b.disabled, b.disabled_at, v.plate, v.model, v.department_id FROM boxes b "
-               "LEFT JOIN vehicles v ON v.id = b.vehicle_id WHERE b.id = ?", (box_id,))
+    return row(db, """
+SELECT b.id, b.vehicle_id, b.last_counter, b.last_ack, b.firmware, b.last_seen, b.csq, b.supply_mv,
+       b.backlog, b.gps, b.uptime, b.reset_cause, b.allow_version, b.created_at, b.disabled,
+       b.disabled_at, v.plate, v.model, v.department_id
+FROM boxes b
+LEFT JOIN vehicles v ON v.id = b.vehicle_id
+WHERE b.id = ?""", (box_id,))
 
 
 def get_key(db, box_id):
     """The box's 16-byte key as bytes, or None for an unknown box (the frame decoder's `key_for_box`)."""
-    key_hex = scalar(db, "SELECT key_hex FROM boxes WHERE id = ?", (box_id,))
+    key_hex = scalar(db, """
+SELECT key_hex
+FROM boxes
+WHERE id = ?""", (box_id,))
     return bytes.fromhex(key_hex) if key_hex else None
 
 
 def is_disabled(db, box_id):
     """True when an administrator disabled the box (its frames get ERR_BOX_DISABLED, nothing is stored)."""
-    return bool(scalar(db, "SELECT disabled FROM boxes WHERE id = ?", (box_id,), 0))
+    return bool(scalar(db, """
+SELECT disabled
+FROM boxes
+WHERE id = ?""", (box_id,), 0))
 
 
 def set_disabled(db, box_id, disabled, now):
     """Disable (stolen, decommissioned) or enable a box; False for an unknown box. Enabling keeps the replay
     counter: the box continues above it (or learns it by RESYNC)."""
-    cur = db.execute("UPDATE boxes SET disabled = ?, disabled_at = ? WHERE id = ?",
-                     (1 if disabled else 0, int(now) if disabled else None, box_id))
+    cur = db.execute("""
+UPDATE boxes
+SET disabled = ?, disabled_at = ?
+WHERE id = ?""", (1 if disabled else 0, int(now) if disabled else None, box_id))
     return cur.rowcount == 1
 
 
@@ -81,15 +100,17 @@ def advance_counters(db, days):
     accepted (nor answered with an encrypted reply) twice. A box below gets ERR_STALE once and continues
     above (or learns it by RESYNC). Returns the number of boxes advanced."""
     margin = (int(days) + 1) * COUNTERS_PER_DAY
-    cur = db.execute(
-        "UPDATE boxes "
-        "SET last_counter = min(last_counter + ?, ?)",
-        (margin, 0xFFFFFFFF - 1))
+    cur = db.execute("""
+UPDATE boxes
+SET last_counter = min(last_counter + ?, ?)""", (margin, 0xFFFFFFFF - 1))
     return cur.rowcount
 
 
 def vehicle_id(db, box_id):
-    return scalar(db, "SELECT vehicle_id FROM boxes WHERE id = ?", (box_id,))
+    return scalar(db, """
+SELECT vehicle_id
+FROM boxes
+WHERE id = ?""", (box_id,))
 
 
 def accept_counter(db, box_id, counter):
@@ -97,18 +118,27 @@ def accept_counter(db, box_id, counter):
 
     Atomic by itself (one UPDATE); inside the sync transaction it is rolled back with the frame.
     """
-    cur = db.execute("UPDATE boxes SET last_counter = ? WHERE id = ? AND last_counter < ?",
-                     (counter, box_id, counter))
+    cur = db.execute("""
+UPDATE boxes
+SET last_counter = :counter
+WHERE id = :box
+  AND last_counter < :counter""", {"counter": counter, "box": box_id})
     return cur.rowcount == 1
 
 
 def set_ack(db, box_id, seq):
     """Remember the highest journal sequence acknowledged to the box (never goes down)."""
-    db.execute("UPDATE boxes SET last_ack = max(last_ack, ?) WHERE id = ?", (seq, box_id))
+    db.execute("""
+UPDATE boxes
+SET last_ack = max(last_ack, ?)
+WHERE id = ?""", (seq, box_id))
 
 
 def last_ack(db, box_id):
-    return scalar(db, "SELECT last_ack FROM boxes WHERE id = ?", (box_id,), 0)
+    return scalar(db, """
+SELECT last_ack
+FROM boxes
+WHERE id = ?""", (box_id,), 0)
 
 
 HEALTH_COLUMNS = (("fw", "firmware"), ("csq", "csq"), ("mv", "supply_mv"), ("backlog", "backlog"),
@@ -125,22 +155,31 @@ def update_health(db, box_id, health, now):
             sets.append(column + " = ?")
             params.append(str(value)[:32] if key == "fw" else int(value))
     params.append(box_id)
-    db.execute("UPDATE boxes SET " + ", ".join(sets) + " WHERE id = ?", params)
+    db.execute("""
+UPDATE boxes
+SET """ + ", ".join(sets) + """
+WHERE id = ?""", params)
 
 
 def list_boxes(db, department_id=None):
-    sql = ("SELECT b.id, b.vehicle_id, b.firmware, b.last_seen, b.csq, b.supply_mv, b.backlog, b.gps, b.uptime, "
-           "b.reset_cause, b.last_counter, b.disabled, v.plate, v.model, v.department_id FROM boxes b "
-           "LEFT JOIN vehicles v ON v.id = b.vehicle_id")
+    sql = """
+SELECT b.id, b.vehicle_id, b.firmware, b.last_seen, b.csq, b.supply_mv, b.backlog, b.gps, b.uptime,
+       b.reset_cause, b.last_counter, b.disabled, v.plate, v.model, v.department_id
+FROM boxes b
+LEFT JOIN vehicles v ON v.id = b.vehicle_id"""
     if department_id is not None:
-        return rows(db, sql + " WHERE v.department_id = ? ORDER BY b.id", (department_id,))
-    return rows(db, sql + " ORDER BY b.id")
+        return rows(db, sql + """
+WHERE v.department_id = ?
+ORDER BY b.id""", (department_id,))
+    return rows(db, sql + """
+ORDER BY b.id""")
 
 
 def add_command(db, box_id, cmd, arg, now, created_by=None, note=""):
     """Queue a raw command for the box's next sync; returns its row id (`queue_command` validates first)."""
-    cur = db.execute("INSERT INTO box_commands (box_id, cmd, arg, created_at, created_by, note) "
-                     "VALUES (?, ?, ?, ?, ?, ?)", (box_id, cmd, arg, now, created_by, note))
+    cur = db.execute("""
+INSERT INTO box_commands (box_id, cmd, arg, created_at, created_by, note)
+VALUES (?, ?, ?, ?, ?, ?)""", (box_id, cmd, arg, now, created_by, note))
     return cur.lastrowid
 
 
@@ -186,7 +225,10 @@ def queue_command(db, box_id, action, now, reservation_id=None, version=None, cr
     update: `version` 'X.Y.Z'. Raises CommandError (field, French message) and queues nothing when refused:
     unknown or disabled box, unknown action, bad reservation or version, the same command already waiting.
     """
-    box = row(db, "SELECT id, vehicle_id, disabled FROM boxes WHERE id = ?", (box_id,))
+    box = row(db, """
+SELECT id, vehicle_id, disabled
+FROM boxes
+WHERE id = ?""", (box_id,))
     if box is None:
         raise CommandError("box_id", "Boîtier : aucun boîtier n° %s." % box_id)
     if box["disabled"]:
@@ -196,7 +238,10 @@ def queue_command(db, box_id, action, now, reservation_id=None, version=None, cr
         raise CommandError("action", "Commande : choisissez une commande de la liste.")
     cmd, arg, note = ACTIONS[action], 0, ""
     if action == "release" and reservation_id:
-        res = row(db, "SELECT id, vehicle_id, status, end FROM reservations WHERE id = ?", (reservation_id,))
+        res = row(db, """
+SELECT id, vehicle_id, status, end
+FROM reservations
+WHERE id = ?""", (reservation_id,))
         if res is None or res["vehicle_id"] != box["vehicle_id"]:
             raise CommandError("reservation", "Réservation : aucune réservation n° %s pour le véhicule de ce boîtier."
                                % reservation_id)
@@ -209,8 +254,13 @@ def queue_command(db, box_id, action, now, reservation_id=None, version=None, cr
         if number is None:
             raise CommandError("version", "Version : format X.Y.Z attendu (par exemple 1.4.2).")
         arg, note = number, "version %s" % format_version(number)
-    if scalar(db, "SELECT 1 FROM box_commands WHERE box_id = ? AND cmd = ? AND arg = ? AND sent_at IS NULL",
-              (box_id, cmd, arg)):
+    if scalar(db, """
+SELECT 1
+FROM box_commands
+WHERE box_id = ?
+  AND cmd = ?
+  AND arg = ?
+  AND sent_at IS NULL""", (box_id, cmd, arg)):
         raise CommandError("action", "Commande : la même commande attend déjà la prochaine synchronisation.")
     with write(db):
         command_id = add_command(db, box_id, cmd, arg, now, created_by, note)
@@ -222,9 +272,13 @@ def commands(db, box_id, limit=30):
     sent (in a reply the box has not yet confirmed through `rx`) or acknowledged (a later sync confirmed
     the reply; a box that does not report `rx` is assumed to have received it), and `state_label`."""
     _counter, in_flight = sync_q.commands_in_flight(db, box_id)
-    out = rows(db, "SELECT c.*, a.name AS created_by_name FROM box_commands c "
-                   "LEFT JOIN agents a ON a.id = c.created_by WHERE c.box_id = ? ORDER BY c.id DESC "
-                   "LIMIT ?", (box_id, limit))
+    out = rows(db, """
+SELECT c.*, a.name AS created_by_name
+FROM box_commands c
+LEFT JOIN agents a ON a.id = c.created_by
+WHERE c.box_id = ?
+ORDER BY c.id DESC
+LIMIT ?""", (box_id, limit))
     for c in out:
         c["state"] = "pending" if c["sent_at"] is None else ("sent" if c["id"] in in_flight else "acknowledged")
         c["state_label"] = STATE_LABELS[c["state"]]
@@ -235,9 +289,16 @@ def commands(db, box_id, limit=30):
 def command_counts(db):
     """{box id: {"pending": n, "sent": n}} for the list page (boxes without such commands are absent)."""
     out = {}
-    for r in db.execute("SELECT box_id, count(*) FROM box_commands WHERE sent_at IS NULL GROUP BY box_id"):
+    for r in db.execute("""
+SELECT box_id, count(*)
+FROM box_commands
+WHERE sent_at IS NULL
+GROUP BY box_id"""):
         out.setdefault(r[0], {"pending": 0, "sent": 0})["pending"] = r[1]
-    for r in db.execute("SELECT key FROM meta WHERE key LIKE 'sync.commands.%'"):
+    for r in db.execute("""
+SELECT key
+FROM meta
+WHERE key LIKE 'sync.commands.%'"""):
         box_id = int(r[0].rsplit(".", 1)[1])
         n = len(sync_q.commands_in_flight(db, box_id)[1])
         if n:
@@ -247,27 +308,47 @@ def command_counts(db):
 
 def open_reservations(db, box_id, now, limit=20):
     """Bookings of the box's vehicle not yet over (for "release for a trip"), soonest first."""
-    return rows(db, "SELECT r.id, r.start, r.end, a.name AS agent_name FROM reservations r "
-                    "JOIN boxes b ON b.vehicle_id = r.vehicle_id JOIN agents a ON a.id = r.agent_id "
-                    "WHERE b.id = ? AND r.status = 'booked' AND r.end > ? ORDER BY r.start LIMIT ?",
-                (box_id, now, limit))
+    return rows(db, """
+SELECT r.id, r.start, r.end, a.name AS agent_name
+FROM reservations r
+JOIN boxes b ON b.vehicle_id = r.vehicle_id
+JOIN agents a ON a.id = r.agent_id
+WHERE b.id = ?
+  AND r.status = 'booked'
+  AND r.end > ?
+ORDER BY r.start
+LIMIT ?""", (box_id, now, limit))
 
 
 def pending_commands(db, box_id):
     """Commands not yet sent, oldest first, as the response's `commands` list (with their row ids)."""
-    return rows(db, "SELECT id, cmd, arg FROM box_commands WHERE box_id = ? AND sent_at IS NULL ORDER BY id",
-                (box_id,))
+    return rows(db, """
+SELECT id, cmd, arg
+FROM box_commands
+WHERE box_id = ?
+  AND sent_at IS NULL
+ORDER BY id""", (box_id,))
 
 
 def mark_commands_sent(db, command_ids, now):
     with write(db):
-        db.conn.executemany("UPDATE box_commands SET sent_at = ? WHERE id = ?", [(now, i) for i in command_ids])
+        db.conn.executemany("""
+UPDATE box_commands
+SET sent_at = ?
+WHERE id = ?""", [(now, i) for i in command_ids])
 
 
 def add_event(db, box_id, t, code, value):
     """Store a protocol `event` record of the box."""
-    db.execute("INSERT INTO box_events (box_id, t, code, value) VALUES (?, ?, ?, ?)", (box_id, t, code, value))
+    db.execute("""
+INSERT INTO box_events (box_id, t, code, value)
+VALUES (?, ?, ?, ?)""", (box_id, t, code, value))
 
 
 def events(db, box_id, limit=50):
-    return rows(db, "SELECT * FROM box_events WHERE box_id = ? ORDER BY t DESC LIMIT ?", (box_id, limit))
+    return rows(db, """
+SELECT *
+FROM box_events
+WHERE box_id = ?
+ORDER BY t DESC
+LIMIT ?""", (box_id, limit))

@@ -78,36 +78,64 @@ def populate(db, password="demo-autopartage", seed=2016, now=None):
             out.append("Agent %s : agent001.%s@demo.gouv.fr / %s" % (code, code.lower(), password))
         for name, kind in (("PC portable 1", "laptop"), ("PC portable 2", "laptop"), ("Vidéoprojecteur A", "projector"),
                            ("Appareil photo", "camera")):
-            if not db.execute("SELECT 1 FROM equipment WHERE name = ?", (name,)).fetchone():
+            if not db.execute("""
+SELECT 1
+FROM equipment
+WHERE name = ?""", (name,)).fetchone():
                 equipment.create(db, name, kind, dept_ids["DDT"])
-    if not db.execute("SELECT 1 FROM trips LIMIT 1").fetchone():
+    if not db.execute("""
+SELECT 1
+FROM trips
+LIMIT 1""").fetchone():
         history(db, rng, now)
-    out.insert(0, "Démo : %d directions, %d véhicules, %d agents." % (
-        len(dept_ids), db.execute("SELECT count(*) FROM vehicles").fetchone()[0],
-        db.execute("SELECT count(*) FROM agents").fetchone()[0]))
+    vehicle_count = db.execute("""
+SELECT count(*)
+FROM vehicles""").fetchone()[0]
+    agent_count = db.execute("""
+SELECT count(*)
+FROM agents""").fetchone()[0]
+    out.insert(0, "Démo : %d directions, %d véhicules, %d agents." % (len(dept_ids), vehicle_count, agent_count))
     return out
 
 
 def history(db, rng, now, days=35):
     """Five weeks of past trips (boxes 1..44, one per car): reports and the evaluation have data to show."""
-    cars = [dict(r) for r in db.execute("SELECT id, pool_id, department_id FROM vehicles ORDER BY id").fetchall()]
+    cars = [dict(r) for r in db.execute("""
+SELECT id, pool_id, department_id
+FROM vehicles
+ORDER BY id""").fetchall()]
     drivers = {}
     for car in cars:
-        drivers[car["id"]] = [r[0] for r in db.execute(
-            "SELECT DISTINCT a.id FROM agents a JOIN habilitations h ON h.pool_id = ? "
-            "AND (h.department_id = a.department_id OR h.agent_id = a.id) WHERE a.role = 'agent'",
-            (car["pool_id"],)).fetchall()]
-    dept_of = dict(db.execute("SELECT id, department_id FROM agents").fetchall())
+        drivers[car["id"]] = [r[0] for r in db.execute("""
+SELECT DISTINCT a.id
+FROM agents a
+JOIN habilitations h
+  ON h.pool_id = ?
+ AND (h.department_id = a.department_id OR h.agent_id = a.id)
+WHERE a.role = 'agent'""", (car["pool_id"],)).fetchall()]
+    dept_of = dict(db.execute("""
+SELECT id, department_id
+FROM agents""").fetchall())
     with write(db), history_load(db.conn):  # past weeks: no booking mail for them
         for n, car in enumerate(cars):
-            if not db.execute("SELECT 1 FROM boxes WHERE vehicle_id = ?", (car["id"],)).fetchone():
+            if not db.execute("""
+SELECT 1
+FROM boxes
+WHERE vehicle_id = ?""", (car["id"],)).fetchone():
                 box_id = n + 1
-                if not db.execute("SELECT 1 FROM boxes WHERE id = ?", (box_id,)).fetchone():
-                    db.execute("INSERT INTO boxes (id, vehicle_id, key_hex, firmware, last_seen, csq, supply_mv, "
-                               "backlog, gps) VALUES (?, ?, ?, '0.1.0', ?, ?, ?, 0, 1)",
+                if not db.execute("""
+SELECT 1
+FROM boxes
+WHERE id = ?""", (box_id,)).fetchone():
+                    db.execute("""
+INSERT INTO boxes (id, vehicle_id, key_hex, firmware, last_seen, csq, supply_mv, backlog, gps)
+VALUES (?, ?, ?, '0.1.0', ?, ?, ?, 0, 1)""",
                                (box_id, car["id"], "%032x" % rng.getrandbits(128), now - rng.randint(60, 7200),
                                 rng.randint(8, 28), rng.randint(12100, 12900)))
-            car["box"] = db.execute("SELECT id FROM boxes WHERE vehicle_id = ?", (car["id"],)).fetchone()
+            car["box"] = db.execute("""
+SELECT id
+FROM boxes
+WHERE vehicle_id = ?""", (car["id"],)).fetchone()
         midnight = now - now % 86400
         trip_no = {}
         for d in range(days, 0, -1):
@@ -123,20 +151,24 @@ def history(db, rng, now, days=35):
                     length = rng.choice((1, 2, 2, 3, 4, 6)) * 1800
                     km = rng.randint(4, 25) * length // 1800
                     unplanned = rng.random() < 0.15
-                    rid = db.execute("INSERT INTO reservations (vehicle_id, agent_id, start, end, unplanned, "
-                                     "started_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    rid = db.execute("""
+INSERT INTO reservations (vehicle_id, agent_id, start, end, unplanned, started_at, created_at)
+VALUES (?, ?, ?, ?, ?, ?, ?)""",
                                      (car["id"], agent, t, t + length, 1 if unplanned else 0, t + 300,
                                       t - 86400)).lastrowid
                     box_id = car["box"][0]
                     trip_no[box_id] = trip_no.get(box_id, 0) + 1
-                    db.execute("INSERT INTO trips (box_id, box_trip, vehicle_id, agent_id, department_id, "
-                               "reservation_id, unplanned, start, end, distance_m, end_reason, positions_purged) "
-                               "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, 0)",
+                    db.execute("""
+INSERT INTO trips (box_id, box_trip, vehicle_id, agent_id, department_id, reservation_id, unplanned, start, end,
+                   distance_m, end_reason, positions_purged)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, 0)""",
                                (box_id, trip_no[box_id], car["id"], agent, dept_of[agent], rid, 1 if unplanned else 0,
                                 t + 300, t + length - 300, km * 1000 + rng.randint(0, 999)))
                     t += length + rng.randint(1, 4) * 1800
             for _ in range(rng.randint(5, 20)):
                 s = day + 8 * 3600 + rng.randint(0, 16) * 1800
-                db.execute("INSERT INTO searches (agent_id, t, start, end, found) VALUES (?, ?, ?, ?, ?)",
+                db.execute("""
+INSERT INTO searches (agent_id, t, start, end, found)
+VALUES (?, ?, ?, ?, ?)""",
                            (rng.choice(list(dept_of)), s - 86400, s, s + 3600,
                             0 if rng.random() < 0.06 else rng.randint(1, 20)))

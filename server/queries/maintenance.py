@@ -12,10 +12,15 @@ PURGE_KEY = "maintenance.purge"
 def _due(db, key, now, period_s):
     """Atomically claim the run of `key` if the last one is older than `period_s` (one process wins)."""
     with write(db):
-        last = row(db, "SELECT value FROM meta WHERE key = ?", (key,))
+        last = row(db, """
+SELECT value
+FROM meta
+WHERE key = ?""", (key,))
         if last is not None and now - int(last["value"]) < period_s:
             return False
-        db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, str(now)))
+        db.execute("""
+INSERT OR REPLACE INTO meta (key, value)
+VALUES (?, ?)""", (key, str(now)))
         return True
 
 
@@ -44,5 +49,8 @@ def run_due(db, now, rules, retention_days):
 
 
 def last_purge(db):
-    r = row(db, "SELECT value FROM meta WHERE key = ?", (PURGE_KEY,))
+    r = row(db, """
+SELECT value
+FROM meta
+WHERE key = ?""", (PURGE_KEY,))
     return int(r["value"]) if r else None

@@ -29,9 +29,13 @@ def add_many(db, box_id, records):
 
 
 _T = itemgetter(2)  # a row's time
-_INSERT = "INSERT INTO positions (trip_id, t, lat, lon, speed, course) VALUES (?, ?, ?, ?, ?, ?)"
+_INSERT = """
+INSERT INTO positions (trip_id, t, lat, lon, speed, course)
+VALUES (?, ?, ?, ?, ?, ?)"""
 # the rows as they are, their tag and seq left out, the trip added: one statement per trip, no new tuples
-_INSERT_TRIP = "INSERT INTO positions (trip_id, t, lat, lon, speed, course) VALUES (%d, ?3, ?4, ?5, ?6, ?7)"
+_INSERT_TRIP = """
+INSERT INTO positions (trip_id, t, lat, lon, speed, course)
+VALUES (%d, ?3, ?4, ?5, ?6, ?7)"""
 
 
 _TRIPS_WITH_POLICY = """
@@ -106,14 +110,19 @@ def add_rows(db, box_id, rows):
 def log_access(db, viewer_id, trip_ids, now, remote_addr=""):
     """Record that `viewer_id` was shown positions of these trips (CNIL: every view is logged)."""
     with write(db):
-        db.conn.executemany("INSERT INTO position_access_log (user_id, trip_id, t, remote_addr) VALUES (?, ?, ?, ?)",
-                            [(viewer_id, trip_id, now, remote_addr or "") for trip_id in trip_ids])
+        db.conn.executemany("""
+INSERT INTO position_access_log (user_id, trip_id, t, remote_addr)
+VALUES (?, ?, ?, ?)""", [(viewer_id, trip_id, now, remote_addr or "") for trip_id in trip_ids])
 
 
 def for_trip(db, trip_id, viewer_id, now, remote_addr=""):
     """The raw positions of a trip, after logging who looked (position_access_log)."""
     log_access(db, viewer_id, [trip_id], now, remote_addr)
-    return rows(db, "SELECT t, lat, lon, speed, course FROM positions WHERE trip_id = ? ORDER BY t", (trip_id,))
+    return rows(db, """
+SELECT t, lat, lon, speed, course
+FROM positions
+WHERE trip_id = ?
+ORDER BY t""", (trip_id,))
 
 
 def last_known(db, viewer_id, now, remote_addr="", department_id=None):
@@ -129,7 +138,9 @@ JOIN trips t ON t.id = (
     SELECT t2.id
     FROM trips t2
     WHERE t2.vehicle_id = v.id
-      AND EXISTS (SELECT 1 FROM positions p3 WHERE p3.trip_id = t2.id)
+      AND EXISTS (SELECT 1
+                  FROM positions p3
+                  WHERE p3.trip_id = t2.id)
     ORDER BY t2.start DESC
     LIMIT 1)
 JOIN positions p ON p.id = (
@@ -157,9 +168,14 @@ WHERE v.active = 1"""
 
 
 def access_log(db, limit=200):
-    return rows(db, "SELECT l.*, a.name AS user_name, t.vehicle_id, v.plate FROM position_access_log l "
-                "JOIN agents a ON a.id = l.user_id JOIN trips t ON t.id = l.trip_id "
-                "JOIN vehicles v ON v.id = t.vehicle_id ORDER BY l.t DESC LIMIT ?", (limit,))
+    return rows(db, """
+SELECT l.*, a.name AS user_name, t.vehicle_id, v.plate
+FROM position_access_log l
+JOIN agents a ON a.id = l.user_id
+JOIN trips t ON t.id = l.trip_id
+JOIN vehicles v ON v.id = t.vehicle_id
+ORDER BY l.t DESC
+LIMIT ?""", (limit,))
 
 
 def purge(db, before):
@@ -171,11 +187,11 @@ def purge(db, before):
     trip_ids = [r[0] for r in db.execute("""
 SELECT t.id
 FROM trips t
-WHERE t.start < ?
+WHERE t.start < :before
   AND EXISTS (SELECT 1
               FROM positions p
               WHERE p.trip_id = t.id
-                AND p.t < ?)""", (before, before)).fetchall()]
+                AND p.t < :before)""", {"before": before}).fetchall()]
     for trip_id in trip_ids:
         with write(db):
             s = row(db, """
@@ -185,15 +201,14 @@ WHERE trip_id = ?
   AND t < ?""", (trip_id, before))
             db.execute("""
 UPDATE trips
-SET positions_count = positions_count + ?,
-    min_lat = coalesce(min(min_lat, ?), ?),
-    min_lon = coalesce(min(min_lon, ?), ?),
-    max_lat = coalesce(max(max_lat, ?), ?),
-    max_lon = coalesce(max(max_lon, ?), ?),
+SET positions_count = positions_count + :n,
+    min_lat = coalesce(min(min_lat, :min_lat), :min_lat),
+    min_lon = coalesce(min(min_lon, :min_lon), :min_lon),
+    max_lat = coalesce(max(max_lat, :max_lat), :max_lat),
+    max_lon = coalesce(max(max_lon, :max_lon), :max_lon),
     max_speed = NULL,
     positions_purged = 1
-WHERE id = ?""", (s["n"], s["min_lat"], s["min_lat"], s["min_lon"], s["min_lon"], s["max_lat"], s["max_lat"],
-                  s["max_lon"], s["max_lon"], trip_id))
+WHERE id = :trip""", dict(s, trip=trip_id))
             deleted += db.execute("""
 DELETE FROM positions
 WHERE trip_id = ?
@@ -202,7 +217,9 @@ WHERE trip_id = ?
 
 
 def count(db):
-    return db.execute("SELECT count(*) FROM positions").fetchone()[0]
+    return db.execute("""
+SELECT count(*)
+FROM positions""").fetchone()[0]
 
 
 # -- working hours and documented exceptions (CNIL deliberation 2015-165) ------------------------------------
@@ -213,11 +230,12 @@ def set_work_hours(db, department_id, start_min, end_min, days, reason):
     with write(db):
         db.execute("""
 UPDATE departments
-SET work_start_min = ?,
-    work_end_min = ?,
-    work_days = ?,
-    tracking_reason = ?
-WHERE id = ?""", (int(start_min), int(end_min), str(days), (reason or "").strip(), department_id))
+SET work_start_min = :start_min,
+    work_end_min = :end_min,
+    work_days = :days,
+    tracking_reason = :reason
+WHERE id = :id""", {"start_min": int(start_min), "end_min": int(end_min), "days": str(days),
+                    "reason": (reason or "").strip(), "id": department_id})
 
 
 def set_vehicle_tracking_reason(db, vehicle_id, reason):

@@ -40,8 +40,13 @@ FROM vehicles v
 JOIN vehicle_terms t ON t.id = """ + org.TERMS_AT_SQL + """
 JOIN departments d ON d.id = t.department_id
 WHERE v.active = 1
-   OR v.id IN (SELECT vehicle_id FROM trips WHERE start >= :at AND start < :end)""", {"at": start, "end": end})}
-    depts = {d["id"]: d for d in rows(db, "SELECT id, code, name FROM departments")}
+   OR v.id IN (SELECT vehicle_id
+               FROM trips
+               WHERE start >= :at
+                 AND start < :end)""", {"at": start, "end": end})}
+    depts = {d["id"]: d for d in rows(db, """
+SELECT id, code, name
+FROM departments""")}
     base_hours = max(1, working_hours(start, end))
     per_v = {vid: {"trips": 0, "km_m": 0, "seconds": 0, "by_dept": {}} for vid in vehicles}
     for u in _usage(db, start, end):
@@ -146,19 +151,40 @@ def evaluation(db, start, end, now=None):
     while day <= last:
         days.append((day.isoformat(), peak_day.get(day.isoformat(), 0)))
         day += datetime.timedelta(days=1)
-    s = rows(db, "SELECT count(*) AS total, coalesce(sum(found = 0), 0) AS none_found FROM searches "
-             "WHERE t >= ? AND t < ?", (start, end))[0]
-    least = rows(db, "SELECT v.id, v.plate, v.model, d.code AS department_code, count(t.id) AS trips, "
-                 "coalesce(sum(t.distance_m), 0) / 1000 AS km, "
-                 "round(coalesce(sum(coalesce(t.end, t.start) - t.start), 0) / 3600.0, 1) AS hours "
-                 "FROM vehicles v JOIN departments d ON d.id = v.department_id LEFT JOIN trips t "
-                 "ON t.vehicle_id = v.id AND t.start >= ? AND t.start < ? WHERE v.active = 1 "
-                 "GROUP BY v.id ORDER BY hours, km, v.plate LIMIT 10", (start, end))
-    cross = rows(db, "SELECT od.code AS owner, dd.code AS driver, count(*) AS trips, sum(t.distance_m) / 1000 AS km "
-                 "FROM trips t JOIN vehicles v ON v.id = t.vehicle_id JOIN departments od ON od.id = v.department_id "
-                 "JOIN departments dd ON dd.id = t.department_id WHERE t.start >= ? AND t.start < ? "
-                 "AND t.department_id != v.department_id GROUP BY od.code, dd.code ORDER BY km DESC", (start, end))
-    cars = rows(db, "SELECT count(*) AS n FROM vehicles WHERE active = 1")[0]["n"]
+    s = rows(db, """
+SELECT count(*) AS total, coalesce(sum(found = 0), 0) AS none_found
+FROM searches
+WHERE t >= ?
+  AND t < ?""", (start, end))[0]
+    least = rows(db, """
+SELECT v.id, v.plate, v.model, d.code AS department_code, count(t.id) AS trips,
+       coalesce(sum(t.distance_m), 0) / 1000 AS km,
+       round(coalesce(sum(coalesce(t.end, t.start) - t.start), 0) / 3600.0, 1) AS hours
+FROM vehicles v
+JOIN departments d ON d.id = v.department_id
+LEFT JOIN trips t
+  ON t.vehicle_id = v.id
+ AND t.start >= ?
+ AND t.start < ?
+WHERE v.active = 1
+GROUP BY v.id
+ORDER BY hours, km, v.plate
+LIMIT 10""", (start, end))
+    cross = rows(db, """
+SELECT od.code AS owner, dd.code AS driver, count(*) AS trips, sum(t.distance_m) / 1000 AS km
+FROM trips t
+JOIN vehicles v ON v.id = t.vehicle_id
+JOIN departments od ON od.id = v.department_id
+JOIN departments dd ON dd.id = t.department_id
+WHERE t.start >= ?
+  AND t.start < ?
+  AND t.department_id != v.department_id
+GROUP BY od.code, dd.code
+ORDER BY km DESC""", (start, end))
+    cars = rows(db, """
+SELECT count(*) AS n
+FROM vehicles
+WHERE active = 1""")[0]["n"]
     return {"peak_by_day": days, "peak_by_hour": list(enumerate(peak_hour)),
             "peak": max([p for _d, p in days] + [0]), "cars": cars,
             "searches": {"total": s["total"], "none_found": s["none_found"],

@@ -14,15 +14,25 @@ from server.timeutil import fmt
 
 ACTIVE = "booked"
 
-AVAILABLE_SQL = (
-    "SELECT v.id, v.plate, v.model, v.seats, p.name AS pool_name, d.code AS department_code "
-    "FROM vehicles v JOIN pools p ON p.id = v.pool_id JOIN departments d ON d.id = v.department_id "
-    "WHERE v.active = 1 AND v.pool_id IN ("
-    "  SELECT h.pool_id FROM habilitations h WHERE h.agent_id = :agent OR h.department_id = :department) "
-    "AND NOT EXISTS (SELECT 1 FROM reservations r WHERE r.vehicle_id = v.id AND r.status = 'booked' "
-    "  AND r.start < :end AND r.start > :floor AND r.end > :start) "
-    "AND NOT (:start < :now + :margin AND " + "{on_road}) "
-    "ORDER BY p.name, v.plate")
+AVAILABLE_SQL = """
+SELECT v.id, v.plate, v.model, v.seats, p.name AS pool_name, d.code AS department_code
+FROM vehicles v
+JOIN pools p ON p.id = v.pool_id
+JOIN departments d ON d.id = v.department_id
+WHERE v.active = 1
+  AND v.pool_id IN (SELECT h.pool_id
+                    FROM habilitations h
+                    WHERE h.agent_id = :agent
+                       OR h.department_id = :department)
+  AND NOT EXISTS (SELECT 1
+                  FROM reservations r
+                  WHERE r.vehicle_id = v.id
+                    AND r.status = 'booked'
+                    AND r.start < :end
+                    AND r.start > :floor
+                    AND r.end > :start)
+  AND NOT (:start < :now + :margin AND {on_road})
+ORDER BY p.name, v.plate"""
 
 # A car whose box reported a trip start and no end yet: it is on the road, whatever its bookings say.
 ON_ROAD_SQL = """EXISTS (
@@ -44,7 +54,8 @@ def available(db, agent, start, end, now=None, limit=None):
     (vehicle_id, start, end) index between `start - MAX_SPAN_S` and `end` only.
     """
     now = common.now() if now is None else now
-    sql = AVAILABLE_SQL + (" LIMIT %d" % int(limit) if limit else "")
+    sql = AVAILABLE_SQL + ("""
+LIMIT %d""" % int(limit) if limit else "")
     return rows(db, sql, {"agent": agent["id"], "department": agent["department_id"], "start": start, "end": end,
                           "floor": start - MAX_SPAN_S, "now": now, "margin": ON_ROAD_MARGIN_S, "span": MAX_SPAN_S})
 
@@ -57,20 +68,35 @@ def on_road(db, vehicle_id, now):
 
 def log_search(db, agent_id, t, start, end, found):
     """Remember a search and how many cars it found (pilot evaluation)."""
-    db.execute("INSERT INTO searches (agent_id, t, start, end, found) VALUES (?, ?, ?, ?, ?)",
-               (agent_id, t, start, end, found))
+    db.execute("""
+INSERT INTO searches (agent_id, t, start, end, found)
+VALUES (?, ?, ?, ?, ?)""", (agent_id, t, start, end, found))
 
 
 def _conflict(db, vehicle_id, start, end, exclude_id=0):
-    return scalar(db, "SELECT id FROM reservations WHERE vehicle_id = ? AND status = 'booked' AND start < ? "
-                  "AND start > ? AND end > ? AND id != ? LIMIT 1",
-                  (vehicle_id, end, start - MAX_SPAN_S, start, exclude_id))
+    return scalar(db, """
+SELECT id
+FROM reservations
+WHERE vehicle_id = :vehicle
+  AND status = 'booked'
+  AND start < :end
+  AND start > :floor
+  AND end > :start
+  AND id != :exclude
+LIMIT 1""", {"vehicle": vehicle_id, "start": start, "end": end, "floor": start - MAX_SPAN_S, "exclude": exclude_id})
 
 
 def _agent_conflict(db, agent_id, start, end, exclude_id=0):
-    return scalar(db, "SELECT id FROM reservations WHERE agent_id = ? AND status = 'booked' AND start < ? "
-                  "AND start > ? AND end > ? AND id != ? LIMIT 1",
-                  (agent_id, end, start - MAX_SPAN_S, start, exclude_id))
+    return scalar(db, """
+SELECT id
+FROM reservations
+WHERE agent_id = :agent
+  AND status = 'booked'
+  AND start < :end
+  AND start > :floor
+  AND end > :start
+  AND id != :exclude
+LIMIT 1""", {"agent": agent_id, "start": start, "end": end, "floor": start - MAX_SPAN_S, "exclude": exclude_id})
 
 
 def create(db, agent_id, vehicle_id, start, end, now, rules, purpose="", destination=""):
@@ -81,15 +107,27 @@ def create(db, agent_id, vehicle_id, start, end, now, rules, purpose="", destina
     """
     rules.check_slot(start, end, now)
     with write(db):
-        vehicle = row(db, "SELECT id, active FROM vehicles WHERE id = ?", (vehicle_id,))
+        vehicle = row(db, """
+SELECT id, active
+FROM vehicles
+WHERE id = ?""", (vehicle_id,))
         if vehicle is None or not vehicle["active"]:
             raise RuleError("vehicle_unavailable", "Ce véhicule n'est pas disponible à la réservation.")
-        agent = row(db, "SELECT id, active FROM agents WHERE id = ?", (agent_id,))
+        agent = row(db, """
+SELECT id, active
+FROM agents
+WHERE id = ?""", (agent_id,))
         if agent is None or not agent["active"]:
             raise RuleError("not_habilitated", "Compte inactif.")
-        if not scalar(db, "SELECT 1 FROM vehicles v JOIN agents a ON a.id = ? JOIN habilitations h "
-                      "ON h.pool_id = v.pool_id AND (h.agent_id = a.id OR h.department_id = a.department_id) "
-                      "WHERE v.id = ? LIMIT 1", (agent_id, vehicle_id)):
+        if not scalar(db, """
+SELECT 1
+FROM vehicles v
+JOIN agents a ON a.id = ?
+JOIN habilitations h
+  ON h.pool_id = v.pool_id
+ AND (h.agent_id = a.id OR h.department_id = a.department_id)
+WHERE v.id = ?
+LIMIT 1""", (agent_id, vehicle_id)):
             raise RuleError("not_habilitated", "Vous n'êtes pas habilité(e) à utiliser ce véhicule.")
         if _conflict(db, vehicle_id, start, end):
             raise RuleError("overlap", "Ce véhicule est déjà réservé sur ce créneau.")
@@ -97,19 +135,25 @@ def create(db, agent_id, vehicle_id, start, end, now, rules, purpose="", destina
             raise RuleError("on_road", "Ce véhicule est sur la route en ce moment : choisissez-en un autre.")
         if _agent_conflict(db, agent_id, start, end):
             raise RuleError("agent_overlap", "Vous avez déjà une réservation sur ce créneau.")
-        return db.execute("INSERT INTO reservations (vehicle_id, agent_id, start, end, purpose, destination, "
-                          "created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                          (vehicle_id, agent_id, start, end, purpose, destination, now)).lastrowid
+        return db.execute("""
+INSERT INTO reservations (vehicle_id, agent_id, start, end, purpose, destination, created_at)
+VALUES (?, ?, ?, ?, ?, ?, ?)""", (vehicle_id, agent_id, start, end, purpose, destination, now)).lastrowid
 
 
 def get(db, reservation_id):
-    return row(db, "SELECT r.*, v.plate, v.model, a.name AS agent_name, a.department_id FROM reservations r "
-               "JOIN vehicles v ON v.id = r.vehicle_id JOIN agents a ON a.id = r.agent_id WHERE r.id = ?",
-               (reservation_id,))
+    return row(db, """
+SELECT r.*, v.plate, v.model, a.name AS agent_name, a.department_id
+FROM reservations r
+JOIN vehicles v ON v.id = r.vehicle_id
+JOIN agents a ON a.id = r.agent_id
+WHERE r.id = ?""", (reservation_id,))
 
 
 def _own(db, reservation_id, agent_id):
-    res = row(db, "SELECT * FROM reservations WHERE id = ?", (reservation_id,))
+    res = row(db, """
+SELECT *
+FROM reservations
+WHERE id = ?""", (reservation_id,))
     if res is None:
         raise RuleError("not_found", "Réservation introuvable.")
     if res["agent_id"] != agent_id:
@@ -131,14 +175,21 @@ def extend(db, reservation_id, agent_id, new_end, now, rules):
             raise RuleError("overlap", "Le véhicule est réservé par quelqu'un d'autre juste après.")
         if _agent_conflict(db, agent_id, res["start"], new_end, reservation_id):
             raise RuleError("agent_overlap", "Vous avez déjà une réservation sur ce créneau.")
-        db.execute("UPDATE reservations SET end = ?, late_warned = 0 WHERE id = ?", (new_end, reservation_id))
+        db.execute("""
+UPDATE reservations
+SET end = ?, late_warned = 0
+WHERE id = ?""", (new_end, reservation_id))
 
 
 def cancel(db, reservation_id, agent_id, now, by_admin=False):
     """Cancel a booking not started yet (an administrator may cancel any)."""
     with write(db):
         if by_admin:
-            res = row(db, "SELECT * FROM reservations WHERE id = ? AND status = 'booked'", (reservation_id,))
+            res = row(db, """
+SELECT *
+FROM reservations
+WHERE id = ?
+  AND status = 'booked'""", (reservation_id,))
             if res is None:
                 raise RuleError("not_found", "Réservation introuvable.")
         else:
@@ -147,28 +198,43 @@ def cancel(db, reservation_id, agent_id, now, by_admin=False):
                 raise RuleError("started", "Le trajet a commencé : la réservation ne peut plus être annulée.")
             if res["end"] <= now:
                 raise RuleError("started", "Cette réservation est terminée.")
-        db.execute("UPDATE reservations SET status = 'cancelled' WHERE id = ?", (reservation_id,))
+        db.execute("""
+UPDATE reservations
+SET status = 'cancelled'
+WHERE id = ?""", (reservation_id,))
 
 
 def for_agent(db, agent_id, now, upcoming=True, limit=100):
     """The agent's bookings ending after `now` (upcoming) or before it (history)."""
     cond, order = ("r.end > ?", "r.start") if upcoming else ("r.end <= ?", "r.start DESC")
-    return rows(db, "SELECT r.*, v.plate, v.model, p.name AS pool_name FROM reservations r "
-                "JOIN vehicles v ON v.id = r.vehicle_id JOIN pools p ON p.id = v.pool_id "
-                "WHERE r.agent_id = ? AND " + cond + " ORDER BY " + order + " LIMIT ?", (agent_id, now, limit))
+    return rows(db, """
+SELECT r.*, v.plate, v.model, p.name AS pool_name
+FROM reservations r
+JOIN vehicles v ON v.id = r.vehicle_id
+JOIN pools p ON p.id = v.pool_id
+WHERE r.agent_id = ?
+  AND """ + cond + """
+ORDER BY """ + order + """
+LIMIT ?""", (agent_id, now, limit))
 
 
 def calendar(db, start, end, department_id=None):
     """Bookings overlapping [start, end), with vehicle and agent, for the administrators' calendar."""
-    sql = ("SELECT r.*, v.plate, v.model, a.name AS agent_name, d.code AS department_code FROM reservations r "
-           "JOIN vehicles v ON v.id = r.vehicle_id JOIN agents a ON a.id = r.agent_id "
-           "JOIN departments d ON d.id = a.department_id "
-           "WHERE r.start < ? AND r.end > ? AND r.start > ? AND r.status != 'cancelled'")
-    params = [end, start, start - MAX_SPAN_S]
+    sql = """
+SELECT r.*, v.plate, v.model, a.name AS agent_name, d.code AS department_code
+FROM reservations r
+JOIN vehicles v ON v.id = r.vehicle_id
+JOIN agents a ON a.id = r.agent_id
+JOIN departments d ON d.id = a.department_id
+WHERE r.start < :end
+  AND r.end > :start
+  AND r.start > :floor
+  AND r.status != 'cancelled'"""
     if department_id is not None:
-        sql += " AND (v.department_id = ? OR a.department_id = ?)"
-        params += [department_id, department_id]
-    return rows(db, sql + " ORDER BY v.plate, r.start", params)
+        sql += """
+  AND (v.department_id = :department OR a.department_id = :department)"""
+    return rows(db, sql + """
+ORDER BY v.plate, r.start""", {"start": start, "end": end, "floor": start - MAX_SPAN_S, "department": department_id})
 
 
 def create_unplanned(db, vehicle_id, agent_id, start, end=None):
@@ -178,14 +244,18 @@ def create_unplanned(db, vehicle_id, agent_id, start, end=None):
     """
     end = end if end and end > start else start + 3600
     end = min(end, start + MAX_SPAN_S - 1)
-    return db.execute("INSERT INTO reservations (vehicle_id, agent_id, start, end, unplanned, started_at, created_at) "
-                      "VALUES (?, ?, ?, ?, 1, ?, ?)", (vehicle_id, agent_id, start, end, start, start)).lastrowid
+    return db.execute("""
+INSERT INTO reservations (vehicle_id, agent_id, start, end, unplanned, started_at, created_at)
+VALUES (?, ?, ?, ?, 1, ?, ?)""", (vehicle_id, agent_id, start, end, start, start)).lastrowid
 
 
 def close_unplanned(db, reservation_id, end):
     """Set the real end of an unplanned reservation once its trip ended."""
-    db.execute("UPDATE reservations SET end = max(start + 60, min(?, start + ?)) WHERE id = ? AND unplanned = 1",
-               (end, MAX_SPAN_S - 1, reservation_id))
+    db.execute("""
+UPDATE reservations
+SET end = max(start + 60, min(?, start + ?))
+WHERE id = ?
+  AND unplanned = 1""", (end, MAX_SPAN_S - 1, reservation_id))
 
 
 def mark_started(db, reservation_id, t):
@@ -194,7 +264,10 @@ def mark_started(db, reservation_id, t):
     A booking released before the box reported the badge-in (the box still held it and let the agent
     drive) is booked again: it was honoured, unless another booking of the car took its slot meanwhile.
     """
-    db.execute("UPDATE reservations SET started_at = coalesce(started_at, ?) WHERE id = ?", (t, reservation_id))
+    db.execute("""
+UPDATE reservations
+SET started_at = coalesce(started_at, ?)
+WHERE id = ?""", (t, reservation_id))
     db.execute("""
 UPDATE reservations
 SET status = 'booked'
@@ -237,15 +310,15 @@ def release_no_shows(db, now, delay_s):
     box flags the booking (`box_silent_at`, shown to managers) and keeps it: the car may be on the road.
     """
     params = {"now": now, "delay": delay_s, "span": MAX_SPAN_S}
-    released = db.execute(
-        "UPDATE reservations\n"
-        "SET status = 'no_show'" + _NOT_STARTED + "\n"
-        "  AND NOT " + _BOX_SILENT, params).rowcount
-    flagged = db.execute(
-        "UPDATE reservations\n"
-        "SET box_silent_at = :now" + _NOT_STARTED + "\n"
-        "  AND box_silent_at IS NULL\n"
-        "  AND " + _BOX_SILENT, params).rowcount
+    released = db.execute("""
+UPDATE reservations
+SET status = 'no_show'""" + _NOT_STARTED + """
+  AND NOT """ + _BOX_SILENT, params).rowcount
+    flagged = db.execute("""
+UPDATE reservations
+SET box_silent_at = :now""" + _NOT_STARTED + """
+  AND box_silent_at IS NULL
+  AND """ + _BOX_SILENT, params).rowcount
     return {"released": released, "flagged": flagged}
 
 
@@ -260,7 +333,10 @@ WHERE id = :id
   AND started_at IS NULL
   AND box_silent_at IS NOT NULL"""
     if department_id is not None:
-        sql += "\n  AND vehicle_id IN (SELECT id FROM vehicles WHERE department_id = :department)"
+        sql += """
+  AND vehicle_id IN (SELECT id
+                     FROM vehicles
+                     WHERE department_id = :department)"""
     return db.execute(sql, {"id": reservation_id, "department": department_id}).rowcount == 1
 
 
@@ -289,13 +365,27 @@ def warn_late_returns(db, now, window_s):
     by someone else, starting before `now + window_s`, gets one notification.
     """
     count = 0
-    late = rows(db, "SELECT t.vehicle_id, t.agent_id, r.id AS reservation_id, r.end AS due, v.plate "
-                "FROM trips t JOIN reservations r ON r.id = t.reservation_id JOIN vehicles v ON v.id = t.vehicle_id "
-                "WHERE t.end IS NULL AND r.end < ? AND t.start > ?", (now, now - MAX_SPAN_S))
+    late = rows(db, """
+SELECT t.vehicle_id, t.agent_id, r.id AS reservation_id, r.end AS due, v.plate
+FROM trips t
+JOIN reservations r ON r.id = t.reservation_id
+JOIN vehicles v ON v.id = t.vehicle_id
+WHERE t.end IS NULL
+  AND r.end < ?
+  AND t.start > ?""", (now, now - MAX_SPAN_S))
     for car in late:
-        nxt = row(db, "SELECT id, agent_id, start FROM reservations WHERE vehicle_id = ? AND status = 'booked' "
-                  "AND id != ? AND start >= ? AND start <= ? AND late_warned = 0 ORDER BY start LIMIT 1",
-                  (car["vehicle_id"], car["reservation_id"], car["due"] - 60, now + window_s))
+        nxt = row(db, """
+SELECT id, agent_id, start
+FROM reservations
+WHERE vehicle_id = :vehicle
+  AND status = 'booked'
+  AND id != :late_booking
+  AND start >= :earliest
+  AND start <= :latest
+  AND late_warned = 0
+ORDER BY start
+LIMIT 1""", {"vehicle": car["vehicle_id"], "late_booking": car["reservation_id"], "earliest": car["due"] - 60,
+             "latest": now + window_s})
         if nxt is None or nxt["agent_id"] == car["agent_id"]:
             continue
         with write(db):
@@ -303,7 +393,10 @@ def warn_late_returns(db, now, window_s):
                             "Le véhicule %s que vous avez réservé pour le %s n'est pas encore revenu (retour prévu "
                             "le %s). Il peut être en retard ; contactez le gestionnaire de flotte si besoin."
                             % (car["plate"], fmt(nxt["start"]), fmt(car["due"])), now, nxt["id"])
-            db.execute("UPDATE reservations SET late_warned = 1 WHERE id = ?", (nxt["id"],))
+            db.execute("""
+UPDATE reservations
+SET late_warned = 1
+WHERE id = ?""", (nxt["id"],))
         count += 1
     return count
 
@@ -311,9 +404,18 @@ def warn_late_returns(db, now, window_s):
 def extend_open_unplanned(db, now, margin_s=30 * 60):
     """Keep an on-the-spot trip's reservation ahead of the clock while the trip is still open, so the
     car does not look free to searches while someone drives it. Returns the number extended."""
-    cur = db.execute("UPDATE reservations SET end = min(? + ?, start + ?) WHERE unplanned = 1 AND status = 'booked' "
-                     "AND end < ? + 600 AND start > ? AND id IN (SELECT reservation_id FROM trips WHERE end IS NULL "
-                     "AND reservation_id IS NOT NULL)", (now, margin_s, MAX_SPAN_S - 1, now, now - MAX_SPAN_S))
+    cur = db.execute("""
+UPDATE reservations
+SET end = min(:now + :margin, start + :longest)
+WHERE unplanned = 1
+  AND status = 'booked'
+  AND end < :now + 600
+  AND start > :floor
+  AND id IN (SELECT reservation_id
+             FROM trips
+             WHERE end IS NULL
+               AND reservation_id IS NOT NULL)""",
+                     {"now": now, "margin": margin_s, "longest": MAX_SPAN_S - 1, "floor": now - MAX_SPAN_S})
     return cur.rowcount
 
 

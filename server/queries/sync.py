@@ -13,7 +13,10 @@ from server.db import scalar
 
 def last_counter(db, box_id):
     """The last request counter accepted from this box (0 for none or an unknown box)."""
-    return scalar(db, "SELECT last_counter FROM boxes WHERE id = ?", (box_id,), 0)
+    return scalar(db, """
+SELECT last_counter
+FROM boxes
+WHERE id = ?""", (box_id,), 0)
 
 
 def _meta_key(box_id):
@@ -22,7 +25,10 @@ def _meta_key(box_id):
 
 def commands_in_flight(db, box_id):
     """(reply counter, [command ids]) of the last reply that carried commands, or (0, [])."""
-    value = scalar(db, "SELECT value FROM meta WHERE key = ?", (_meta_key(box_id),))
+    value = scalar(db, """
+SELECT value
+FROM meta
+WHERE key = ?""", (_meta_key(box_id),))
     if not value:
         return 0, []
     counter, _, ids = value.partition(":")
@@ -31,28 +37,40 @@ def commands_in_flight(db, box_id):
 
 def set_commands_in_flight(db, box_id, counter, command_ids):
     if command_ids:
-        db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)",
-                   (_meta_key(box_id), "%d:%s" % (counter, ",".join(str(i) for i in command_ids))))
+        db.execute("""
+INSERT OR REPLACE INTO meta (key, value)
+VALUES (?, ?)""", (_meta_key(box_id), "%d:%s" % (counter, ",".join(str(i) for i in command_ids))))
     else:
-        db.execute("DELETE FROM meta WHERE key = ?", (_meta_key(box_id),))
+        db.execute("""
+DELETE FROM meta
+WHERE key = ?""", (_meta_key(box_id),))
 
 
 def allow_checked(db, box_id):
     """(when the box's allow-list diff was last computed in full, epoch s, 0 for never or unfinished;
     the `allowlist.inputs_stamp` it was computed from)."""
-    value = scalar(db, "SELECT value FROM meta WHERE key = ?", ("sync.allow_at.%d" % box_id,))
+    value = scalar(db, """
+SELECT value
+FROM meta
+WHERE key = ?""", ("sync.allow_at.%d" % box_id,))
     t, _, stamp = (value or "").partition("|")
     return (int(t) if t else 0), stamp
 
 
 def set_allow_checked(db, box_id, t, stamp=""):
     if t:
-        db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)",
-                   ("sync.allow_at.%d" % box_id, "%d|%s" % (t, stamp)))
+        db.execute("""
+INSERT OR REPLACE INTO meta (key, value)
+VALUES (?, ?)""", ("sync.allow_at.%d" % box_id, "%d|%s" % (t, stamp)))
     else:
-        db.execute("DELETE FROM meta WHERE key = ?", ("sync.allow_at.%d" % box_id,))
+        db.execute("""
+DELETE FROM meta
+WHERE key = ?""", ("sync.allow_at.%d" % box_id,))
 
 
 def requeue_commands(db, command_ids):
     """Make commands pending again (their reply never reached the box)."""
-    db.conn.executemany("UPDATE box_commands SET sent_at = NULL WHERE id = ?", [(i,) for i in command_ids])
+    db.conn.executemany("""
+UPDATE box_commands
+SET sent_at = NULL
+WHERE id = ?""", [(i,) for i in command_ids])

@@ -19,20 +19,34 @@ def record_start(db, box_id, box_trip, t, badge_hash, reservation_id, odo_m):
     """
     hash_hex = badge_hash.hex() if isinstance(badge_hash, (bytes, bytearray)) else (badge_hash or "")
     with write(db):
-        existing = row(db, "SELECT id FROM trips WHERE box_id = ? AND box_trip = ? AND start = ?",
-                       (box_id, box_trip, t))
+        existing = row(db, """
+SELECT id
+FROM trips
+WHERE box_id = ?
+  AND box_trip = ?
+  AND start = ?""", (box_id, box_trip, t))
         if existing:
             return existing["id"]
-        vehicle = row(db, "SELECT v.id, v.department_id FROM boxes b JOIN vehicles v ON v.id = b.vehicle_id "
-                      "WHERE b.id = ?", (box_id,))
+        vehicle = row(db, """
+SELECT v.id, v.department_id
+FROM boxes b
+JOIN vehicles v ON v.id = b.vehicle_id
+WHERE b.id = ?""", (box_id,))
         if vehicle is None:
             return None
-        db.execute("UPDATE trips SET end = max(start, ?) WHERE box_id = ? AND end IS NULL", (t, box_id))
+        db.execute("""
+UPDATE trips
+SET end = max(start, ?)
+WHERE box_id = ?
+  AND end IS NULL""", (t, box_id))
         agent_id = allowlist.agent_for_hash(db, box_id, hash_hex) if hash_hex else None
         res = None
         if reservation_id:
-            res = row(db, "SELECT id, agent_id FROM reservations WHERE id = ? AND vehicle_id = ?",
-                      (reservation_id, vehicle["id"]))
+            res = row(db, """
+SELECT id, agent_id
+FROM reservations
+WHERE id = ?
+  AND vehicle_id = ?""", (reservation_id, vehicle["id"]))
         unplanned = 0
         if res is not None:
             reservations.mark_started(db, res["id"], t)
@@ -44,10 +58,14 @@ def record_start(db, box_id, box_trip, t, badge_hash, reservation_id, odo_m):
             res_id = reservations.create_unplanned(db, vehicle["id"], agent_id, t) if agent_id else None
         department_id = vehicle["department_id"]
         if agent_id is not None:
-            department_id = row(db, "SELECT department_id FROM agents WHERE id = ?", (agent_id,))["department_id"]
-        return db.execute(
-            "INSERT INTO trips (box_id, box_trip, vehicle_id, agent_id, department_id, badge_hash, reservation_id, "
-            "unplanned, start, odo_start_m) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            department_id = row(db, """
+SELECT department_id
+FROM agents
+WHERE id = ?""", (agent_id,))["department_id"]
+        return db.execute("""
+INSERT INTO trips (box_id, box_trip, vehicle_id, agent_id, department_id, badge_hash, reservation_id, unplanned,
+                   start, odo_start_m)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
             (box_id, box_trip, vehicle["id"], agent_id, department_id, hash_hex, res_id, unplanned, t,
              odo_m)).lastrowid
 
@@ -56,35 +74,56 @@ def record_end(db, box_id, box_trip, t, odo_m, distance_m, reason):
     """Store a `trip_end` record on the matching open trip; returns its id, or None if no trip matches
     (a replayed end finds the trip already closed with the same values and returns its id)."""
     with write(db):
-        trip = row(db, "SELECT id, reservation_id, unplanned, end FROM trips WHERE box_id = ? AND box_trip = ? "
-                   "AND start <= ? ORDER BY start DESC LIMIT 1", (box_id, box_trip, t))
+        trip = row(db, """
+SELECT id, reservation_id, unplanned, end
+FROM trips
+WHERE box_id = ?
+  AND box_trip = ?
+  AND start <= ?
+ORDER BY start DESC
+LIMIT 1""", (box_id, box_trip, t))
         if trip is None:
             return None
         if trip["end"] is not None and trip["end"] != t:
             return trip["id"]  # closed already (replay, or closed by the next trip_start): keep it
-        db.execute("UPDATE trips SET end = ?, odo_end_m = ?, distance_m = ?, end_reason = ? WHERE id = ?",
-                   (t, odo_m, max(0, int(distance_m)), reason, trip["id"]))
+        db.execute("""
+UPDATE trips
+SET end = :end, odo_end_m = :odo, distance_m = :distance, end_reason = :reason
+WHERE id = :id""", {"end": t, "odo": odo_m, "distance": max(0, int(distance_m)), "reason": reason, "id": trip["id"]})
         if trip["unplanned"] and trip["reservation_id"]:
             reservations.close_unplanned(db, trip["reservation_id"], t)
         return trip["id"]
 
 
-TRIP_SQL = ("SELECT t.*, v.plate, v.model, a.name AS agent_name, d.code AS department_code FROM trips t "
-            "JOIN vehicles v ON v.id = t.vehicle_id LEFT JOIN agents a ON a.id = t.agent_id "
-            "LEFT JOIN departments d ON d.id = t.department_id")
+TRIP_SQL = """
+SELECT t.*, v.plate, v.model, a.name AS agent_name, d.code AS department_code
+FROM trips t
+JOIN vehicles v ON v.id = t.vehicle_id
+LEFT JOIN agents a ON a.id = t.agent_id
+LEFT JOIN departments d ON d.id = t.department_id"""
 
 
 def get(db, trip_id):
-    return row(db, TRIP_SQL + " WHERE t.id = ?", (trip_id,))
+    return row(db, TRIP_SQL + """
+WHERE t.id = ?""", (trip_id,))
 
 
 def for_agent(db, agent_id, limit=100):
-    return rows(db, TRIP_SQL + " WHERE t.agent_id = ? ORDER BY t.start DESC LIMIT ?", (agent_id, limit))
+    return rows(db, TRIP_SQL + """
+WHERE t.agent_id = ?
+ORDER BY t.start DESC
+LIMIT ?""", (agent_id, limit))
 
 
 def open_trip(db, box_id):
     """The box's trip still open, or None."""
-    return row(db, "SELECT * FROM trips WHERE box_id = ? AND end IS NULL ORDER BY start DESC LIMIT 1", (box_id,))
+    return row(db, """
+SELECT *
+FROM trips
+WHERE box_id = ?
+  AND end IS NULL
+ORDER BY start DESC
+LIMIT 1""", (box_id,))
 
 
 def out_now(db, now, department_id=None, vehicle_id=None):
