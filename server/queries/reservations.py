@@ -73,30 +73,23 @@ INSERT INTO searches (agent_id, t, start, end, found)
 VALUES (?, ?, ?, ?, ?)""", (agent_id, t, start, end, found))
 
 
-def _conflict(db, vehicle_id, start, end, exclude_id=0):
-    return scalar(db, """
+OVERLAP_SQL = """
 SELECT id
 FROM reservations
-WHERE vehicle_id = :vehicle
+WHERE {owner} = :owner
   AND status = 'booked'
   AND start < :end
   AND start > :floor
   AND end > :start
   AND id != :exclude
-LIMIT 1""", {"vehicle": vehicle_id, "start": start, "end": end, "floor": start - MAX_SPAN_S, "exclude": exclude_id})
+LIMIT 1"""
 
 
-def _agent_conflict(db, agent_id, start, end, exclude_id=0):
-    return scalar(db, """
-SELECT id
-FROM reservations
-WHERE agent_id = :agent
-  AND status = 'booked'
-  AND start < :end
-  AND start > :floor
-  AND end > :start
-  AND id != :exclude
-LIMIT 1""", {"agent": agent_id, "start": start, "end": end, "floor": start - MAX_SPAN_S, "exclude": exclude_id})
+def _overlapping(db, owner, owner_id, start, end, exclude_id=0):
+    """A booking of the car (`owner` "vehicle_id") or of the agent ("agent_id") overlapping [start, end)."""
+    assert owner in ("vehicle_id", "agent_id")
+    return scalar(db, OVERLAP_SQL.format(owner=owner), {"owner": owner_id, "start": start, "end": end,
+                                                        "floor": start - MAX_SPAN_S, "exclude": exclude_id})
 
 
 def create(db, agent_id, vehicle_id, start, end, now, rules, purpose="", destination=""):
@@ -129,11 +122,11 @@ JOIN habilitations h
 WHERE v.id = ?
 LIMIT 1""", (agent_id, vehicle_id)):
             raise RuleError("not_habilitated", "Vous n'êtes pas habilité(e) à utiliser ce véhicule.")
-        if _conflict(db, vehicle_id, start, end):
+        if _overlapping(db, "vehicle_id", vehicle_id, start, end):
             raise RuleError("overlap", "Ce véhicule est déjà réservé sur ce créneau.")
         if start < now + ON_ROAD_MARGIN_S and on_road(db, vehicle_id, now):
             raise RuleError("on_road", "Ce véhicule est sur la route en ce moment : choisissez-en un autre.")
-        if _agent_conflict(db, agent_id, start, end):
+        if _overlapping(db, "agent_id", agent_id, start, end):
             raise RuleError("agent_overlap", "Vous avez déjà une réservation sur ce créneau.")
         return db.execute("""
 INSERT INTO reservations (vehicle_id, agent_id, start, end, purpose, destination, created_at)
@@ -171,9 +164,9 @@ def extend(db, reservation_id, agent_id, new_end, now, rules):
             raise RuleError("order", "La nouvelle fin doit être dans le futur et après le début.")
         if new_end - res["start"] > rules.max_duration_s:
             raise RuleError("too_long", "Une réservation dure au plus %d heures." % (rules.max_duration_s // 3600))
-        if _conflict(db, res["vehicle_id"], res["start"], new_end, reservation_id):
+        if _overlapping(db, "vehicle_id", res["vehicle_id"], res["start"], new_end, reservation_id):
             raise RuleError("overlap", "Le véhicule est réservé par quelqu'un d'autre juste après.")
-        if _agent_conflict(db, agent_id, res["start"], new_end, reservation_id):
+        if _overlapping(db, "agent_id", agent_id, res["start"], new_end, reservation_id):
             raise RuleError("agent_overlap", "Vous avez déjà une réservation sur ce créneau.")
         db.execute("""
 UPDATE reservations
