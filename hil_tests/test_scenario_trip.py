@@ -52,8 +52,11 @@ def test_driven_route_reaches_the_server_with_driver_reservation_and_km(make_ben
     assert box.wait_gps_read(), "the firmware stopped reading its GPS line:\n" + bench.diagnostics()
     box.control.set_ignition(0)
     time.sleep(0.5)
-    since = box.tap(BADGES["alice"])  # badge-out
-    assert box.control.wait_pin("relay", 1, 5, since=since) is not None, "badge-out re-arms the starter"
+    since = box.control.mark()
+    box.reader.tap(BADGES["alice"])  # badge-out, held until the box answers as an agent waits for the beep
+    rearmed = box.control.wait_pin("relay", 1, 5, since=since)
+    box.reader.remove()
+    assert rearmed is not None, "badge-out re-arms the starter:\n" + bench.diagnostics()
     assert all(v == 0 for _, v in box.control.pin_history("relay", mark, since)), \
         "the relay never blocks while driving"
 
