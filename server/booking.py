@@ -93,6 +93,7 @@ def timeline_page(template, cars, now, default_view="jour", more=None, **context
     the road as bars over its slots. `more(period)` -> extra template values for that period."""
     try:
         p = timeline.period(request.args, now, default_view)
+        pools, pool, cars = timeline.pool_filter(request.args, cars)
     except ValueError as exc:
         abort(400, description=str(exc))
     db = get_db()
@@ -102,7 +103,8 @@ def timeline_page(template, cars, now, default_view="jour", more=None, **context
         if b["vehicle_id"] in shown]
     context.update(more(p) if more else {})
     return render_template(template, p=p, rows=timeline.rows(cars, booked, p.slots, now),
-                           headers=timeline.headers(p.slots, p.week), search_args=timeline.search_args, **context)
+                           headers=timeline.headers(p.slots, p.week), search_args=timeline.search_args,
+                           pools=pools, keep={"pool": pool} if pool else {}, **context)
 
 
 @bp.get("/calendrier")

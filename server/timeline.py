@@ -116,3 +116,17 @@ def period(args, now, default_view="jour"):
     if not 2000 <= first.year <= 2100:
         raise ValueError("Jour : date invalide (AAAA-MM-JJ).")
     return Period(first, view == "semaine")
+
+
+def pool_filter(args, cars):
+    """The `pool` of a query string applied to the cars a calendar may show: (the pools among those cars as
+    [(id, name)], the chosen pool id or None, the cars shown). ValueError with a French message on a pool
+    that is not one of them (a number is not a right: the choices are the caller's cars)."""
+    pools = sorted({(c["pool_id"], c["pool_name"]) for c in cars}, key=lambda p: p[1])
+    text = (args.get("pool") or "").strip()
+    if not text:
+        return pools, None, cars
+    if not text.isdigit() or int(text) not in {pid for pid, _name in pools}:
+        raise ValueError("Pool : choisissez un pool de la liste.")
+    chosen = int(text)
+    return pools, chosen, [c for c in cars if c["pool_id"] == chosen]

@@ -447,7 +447,7 @@ ORDER BY r.start""", [end, start - MAX_SPAN_S, start] + list(vehicle_ids))
 def bookable_vehicles(db, agent):
     """The active cars of the pools the agent is habilitated for (what their calendar shows)."""
     return rows(db, """
-SELECT v.id, v.plate, v.model, p.name AS pool_name
+SELECT v.id, v.plate, v.model, v.pool_id, p.name AS pool_name
 FROM vehicles v
 JOIN pools p ON p.id = v.pool_id
 WHERE v.active = 1

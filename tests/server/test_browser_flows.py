@@ -112,6 +112,13 @@ def test_manager_calendar_shows_all_cars_of_the_scope_with_names(story_server, s
     assert rows.count() == 2  # both cars (an administrator's scope is the whole site)
     assert "Camille Martin" in page.locator("#timeline").inner_text()
     shot(page, "%s-admin-calendar-week" % size)
+    page.select_option("#f-pool", label="Pool DDPP")  # one pool of the site, then the next week in it
+    page.click("form.timeline-filter button")
+    page.wait_for_url("**pool=*")
+    assert rows.count() == 1 and "EF-456-GH" in rows.inner_text()
+    page.click("text=semaine suivante")
+    assert rows.count() == 1 and "EF-456-GH" in rows.inner_text()
+    shot(page, "%s-admin-calendar-pool" % size)
 
 
 @pytest.mark.parametrize("size", sorted(VIEWPORTS))

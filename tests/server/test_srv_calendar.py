@@ -91,3 +91,23 @@ def test_a_car_on_the_road_is_shown_busy_not_free_even_past_its_booking(client, 
     login(client, fleet.email(fleet.admin))
     page = html.unescape(client.get("/admin/calendrier?vue=jour").get_data(as_text=True))
     assert "sur la route (Dominique Petit)" in page
+
+
+def test_a_calendar_filters_by_pool_keeps_the_filter_in_its_links_and_offers_only_the_callers_pools(client, fleet):
+    login(client, fleet.email(fleet.agent2))  # DDPP: the shared pool and DDPP's own
+    page = html.unescape(client.get("/calendrier").get_data(as_text=True))
+    assert "AB-123-CD" in page and "EF-456-GH" in page and 'name="pool"' in page
+    page = html.unescape(client.get("/calendrier", query_string={"vue": "semaine", "pool": fleet.pool_ddpp})
+                         .get_data(as_text=True))
+    assert "EF-456-GH" in page and "AB-123-CD" not in page
+    nav = re.findall(r'href="(/calendrier\?[^"]+)"', page)
+    assert nav and all("pool=%d" % fleet.pool_ddpp in link for link in nav), nav  # period, view and day links
+    login(client, fleet.email(fleet.agent))  # DDT: the shared pool only, so no choice to make
+    page = html.unescape(client.get("/calendrier").get_data(as_text=True))
+    assert 'name="pool"' not in page
+    refused = client.get("/calendrier", query_string={"pool": fleet.pool_ddpp})  # a pool that is not theirs
+    assert refused.status_code == 400 and "EF-456-GH" not in refused.get_data(as_text=True)
+    assert client.get("/calendrier", query_string={"pool": "1 OR 1=1"}).status_code == 400
+    login(client, fleet.email(fleet.admin))
+    page = html.unescape(client.get("/admin/calendrier", query_string={"pool": fleet.pool}).get_data(as_text=True))
+    assert "AB-123-CD" in page and "EF-456-GH" not in page
