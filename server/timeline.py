@@ -126,7 +126,7 @@ def pool_filter(args, cars):
     text = (args.get("pool") or "").strip()
     if not text:
         return pools, None, cars
-    if not text.isdigit() or int(text) not in {pid for pid, _name in pools}:
+    if not (text.isascii() and text.isdigit()) or int(text) not in {pid for pid, _name in pools}:
         raise ValueError("Pool : choisissez un pool de la liste.")
     chosen = int(text)
     return pools, chosen, [c for c in cars if c["pool_id"] == chosen]

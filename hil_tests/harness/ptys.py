@@ -10,8 +10,8 @@ process just closed) never makes the master report EIO: bytes sent to a closed e
 as they would on a real UART nobody reads.
 """
 
-import os
 import fcntl
+import os
 import select
 import shutil
 import subprocess

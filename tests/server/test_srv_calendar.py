@@ -107,7 +107,9 @@ def test_a_calendar_filters_by_pool_keeps_the_filter_in_its_links_and_offers_onl
     assert 'name="pool"' not in page
     refused = client.get("/calendrier", query_string={"pool": fleet.pool_ddpp})  # a pool that is not theirs
     assert refused.status_code == 400 and "EF-456-GH" not in refused.get_data(as_text=True)
-    assert client.get("/calendrier", query_string={"pool": "1 OR 1=1"}).status_code == 400
+    for bad in ("1 OR 1=1", "²"):
+        refused = client.get("/calendrier", query_string={"pool": bad})
+        assert refused.status_code == 400 and "choisissez un pool" in html.unescape(refused.get_data(as_text=True))
     login(client, fleet.email(fleet.admin))
     page = html.unescape(client.get("/admin/calendrier", query_string={"pool": fleet.pool}).get_data(as_text=True))
     assert "AB-123-CD" in page and "EF-456-GH" not in page
