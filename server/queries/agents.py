@@ -307,8 +307,7 @@ def notifications(db, agent_id, unseen_only=True):
     sql = """
 SELECT *
 FROM notifications
-WHERE agent_id = ?""" + ("""
-  AND seen = 0""" if unseen_only else "")
+WHERE agent_id = ?""" + ("\n  AND seen = 0" if unseen_only else "")
     return rows(db, sql + """
 ORDER BY t DESC
 LIMIT 20""", (agent_id,))

@@ -6,10 +6,9 @@ was not used). Usage rate = hours driven / working hours of the month (weekdays 
 """
 
 import datetime
-import time
 
 from server.db import rows
-from server.queries import org
+from server.queries import common, org
 from server.timeutil import TZ, local, working_hours
 
 
@@ -125,7 +124,7 @@ def evaluation(db, start, end, now=None):
     - `cross_km`: kilometres driven by a department in another department's cars.
     """
     events = []
-    for iv in _intervals_by_vehicle(db, start, end, int(time.time()) if now is None else now):
+    for iv in _intervals_by_vehicle(db, start, end, common.now() if now is None else now):
         if iv["e"] > iv["s"]:
             events.append((iv["s"], 1))
             events.append((iv["e"], -1))

@@ -54,8 +54,7 @@ def available(db, agent, start, end, now=None, limit=None):
     (vehicle_id, start, end) index between `start - MAX_SPAN_S` and `end` only.
     """
     now = common.now() if now is None else now
-    sql = AVAILABLE_SQL + ("""
-LIMIT %d""" % int(limit) if limit else "")
+    sql = AVAILABLE_SQL + ("\nLIMIT %d" % int(limit) if limit else "")
     return rows(db, sql, {"agent": agent["id"], "department": agent["department_id"], "start": start, "end": end,
                           "floor": start - MAX_SPAN_S, "now": now, "margin": ON_ROAD_MARGIN_S, "span": MAX_SPAN_S})
 

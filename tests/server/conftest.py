@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from server import create_app
+from server import create_app, timeutil
 from server.db import connect, init_db
 from server.queries import agents as agents_q
 from server.queries import org, positions
@@ -112,7 +112,5 @@ def future(hours=24):
 def local_day_at(days, hhmm):
     """The epoch of `hhmm` Paris time `days` after today's date in Paris: inside the calendar's day view
     (07-20 h) whatever the hour the test runs."""
-    from server import timeutil
-
     day = timeutil.local(int(time.time())).date() + datetime.timedelta(days=days)
     return timeutil.parse_local(day.isoformat(), hhmm)

@@ -32,7 +32,7 @@ def _links(page):
 
 
 def test_agent_sees_the_cars_they_may_book_bookings_without_names_and_books_by_picking_a_slot(client, db, fleet):
-    start = future(48) - future(48) % 86400 + 9 * 3600 - 3600  # a day after tomorrow, 09:00 or 10:00 local
+    start = local_day_at(2, "09:00")
     day = timeutil.local(start).date()
     reservations.create(db, fleet.agent2, fleet.car, start, start + 3600, start - 86400, Rules())
     login(client, fleet.email(fleet.agent))  # DDT: the shared pool only (AB-123-CD), not DDPP's pool
